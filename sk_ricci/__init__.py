@@ -1,1 +1,65 @@
+"""sk_ricci: discrete Ricci flow of ReLU networks, scikit-learn compatible.
+
+Measures how a trained network reshapes a test set layer by layer (Baptista et
+al., "Deep Learning as Ricci Flow", 2024): kNN graphs per hidden layer, their
+Forman-Ricci curvature, the change of graph-geodesic distances, and the Ricci
+coefficient that correlates the two.
+
+``import sk_ricci`` stays light: torch and skorch live in :mod:`sk_ricci.nn`,
+matplotlib in :mod:`sk_ricci.plotting`, and pynndescent is imported only when
+an approximate neighbour search runs.
+"""
+
+from ._curvature import (
+    RicciCurvature,
+    degrees,
+    forman_curvature,
+    node_curvature,
+    total_curvature,
+)
+from ._flow import (
+    AggregatedCoefficient,
+    RicciFlow,
+    RicciFlowResult,
+    ScaleSelection,
+    aggregated_ricci_coefficient,
+    ricci_flow,
+    select_n_neighbors,
+    smallest_connected_n_neighbors,
+)
+from ._geodesics import GeodesicMass, geodesic_mass
+from ._graph import KNNGraph, graph_from_neighbors, kneighbors, knn_graph
+from .exceptions import (
+    DisconnectedGraphError,
+    DisconnectedGraphWarning,
+    SkRicciWarning,
+    UndefinedCoefficientWarning,
+)
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "AggregatedCoefficient",
+    "DisconnectedGraphError",
+    "DisconnectedGraphWarning",
+    "GeodesicMass",
+    "KNNGraph",
+    "RicciCurvature",
+    "RicciFlow",
+    "RicciFlowResult",
+    "ScaleSelection",
+    "SkRicciWarning",
+    "UndefinedCoefficientWarning",
+    "aggregated_ricci_coefficient",
+    "degrees",
+    "forman_curvature",
+    "geodesic_mass",
+    "graph_from_neighbors",
+    "kneighbors",
+    "knn_graph",
+    "node_curvature",
+    "ricci_flow",
+    "select_n_neighbors",
+    "smallest_connected_n_neighbors",
+    "total_curvature",
+]

@@ -1,0 +1,125 @@
+"""Graph -> sums of hop (graph-geodesic) distances (PAPER_SPEC section 4)."""
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components, reverse_cuthill_mckee
+
+from ._kernels import bfs_distance_sums
+from ._validation import check_graph
+
+__all__ = ["GeodesicMass", "geodesic_mass"]
+
+#: sources per BFS batch = 64 * _N_WORDS
+_N_WORDS = 2
+
+
+@dataclass(frozen=True)
+class GeodesicMass:
+    """Result of :func:`geodesic_mass`.
+
+    Attributes
+    ----------
+    total : float
+        g = sum over ordered pairs (i, j) of the hop distance gamma(i, j)
+        (twice the Wiener index); ``inf`` when the graph is disconnected.
+    row_sums : ndarray of shape (n_samples,)
+        sum_j gamma(i, j) for every node i (``inf`` everywhere when
+        disconnected: every node then has an unreachable node).
+    n_components : int
+        Number of connected components.
+    """
+
+    total: float
+    row_sums: np.ndarray
+    n_components: int
+
+    @property
+    def connected(self):
+        """True when the graph has a single component."""
+        return self.n_components == 1
+
+    def __float__(self):
+        return float(self.total)
+
+
+def _n_threads(n_jobs):
+    if n_jobs is None:
+        return 1
+    if n_jobs < 0:
+        return max(1, numba.config.NUMBA_NUM_THREADS + 1 + n_jobs)
+    if n_jobs == 0:
+        raise ValueError("n_jobs=0 is not valid; use None, a positive int or -1")
+    return min(int(n_jobs), numba.config.NUMBA_NUM_THREADS)
+
+
+@contextmanager
+def _numba_threads(n):
+    old = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(old)
+
+
+def geodesic_mass(G, *, n_jobs=None):
+    """Sum of all hop distances of an undirected graph, without an n x n matrix.
+
+    Every node is a BFS source; sources run 128 at a time as bit-parallel
+    breadth-first searches (one bit per source in a machine word per node),
+    on the graph relabelled in reverse Cuthill-McKee order so each batch holds
+    nearby sources. Memory is O(n + nnz) per thread, and the dense regime
+    (n_neighbors ~ n/4) stays O(n * nnz / 64) instead of Floyd-Warshall's
+    O(n^3). Edge weights and multiplicities are ignored: distances are hops
+    on the undirected support.
+
+    Parameters
+    ----------
+    G : sparse matrix of shape (n_samples, n_samples)
+        Symmetric adjacency matrix, e.g. from :func:`sk_ricci.knn_graph`.
+    n_jobs : int, default=None
+        Threads (None: 1; -1: all). Integer sums make the result identical
+        for any number of threads.
+
+    Returns
+    -------
+    result : GeodesicMass
+        ``total`` (g of Eq. 7), ``row_sums``, ``n_components``. ``float(result)``
+        gives ``total``; it is ``inf`` for a disconnected graph.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> from sk_ricci import geodesic_mass
+    >>> path = sp.csr_matrix([[0, 1, 0], [1, 0, 1], [0, 1, 0]])
+    >>> g = geodesic_mass(path)
+    >>> g.total, g.row_sums, g.n_components
+    (8.0, array([3., 2., 3.]), 1)
+    >>> two_edges = sp.csr_matrix([[0, 1, 0, 0], [1, 0, 0, 0],
+    ...                            [0, 0, 0, 1], [0, 0, 1, 0]])
+    >>> geodesic_mass(two_edges).total
+    inf
+    """
+    G = check_graph(G)
+    n = G.shape[0]
+    threads = _n_threads(n_jobs)
+    n_comp = int(connected_components(G, directed=False, return_labels=False))
+    if n_comp > 1:
+        return GeodesicMass(np.inf, np.full(n, np.inf), n_comp)
+    if n == 1:
+        return GeodesicMass(0.0, np.zeros(1), 1)
+    perm = reverse_cuthill_mckee(G, symmetric_mode=True)
+    H = sp.csr_matrix(G[perm][:, perm])
+    indptr = H.indptr.astype(np.int64)
+    indices = H.indices.astype(np.int64)
+    with _numba_threads(threads):
+        groups = threads * 4 if threads > 1 else 1
+        total, rowsum_perm = bfs_distance_sums(indptr, indices, _N_WORDS, groups)
+    row_sums = np.empty(n, dtype=np.float64)
+    row_sums[perm] = rowsum_perm
+    return GeodesicMass(float(total), row_sums, 1)
+

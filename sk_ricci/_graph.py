@@ -1,0 +1,380 @@
+"""Points -> sparse k-nearest-neighbour graphs (PAPER_SPEC section 2)."""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._kernels import euclidean_mst, exact_sqdist_pairs, refine_neighbors
+from ._validation import (
+    ALGORITHM_OPTIONS,
+    CONNECT_OPTIONS,
+    SYMMETRIZE_OPTIONS,
+    check_n_neighbors,
+    check_option,
+    check_points,
+)
+
+__all__ = ["KNNGraph", "graph_from_neighbors", "kneighbors", "knn_graph"]
+
+#: ``algorithm="auto"`` uses exact brute force up to this many samples.
+AUTO_BRUTE_MAX_SAMPLES = 20_000
+#: ... and also above it whenever n_neighbors is at least this share of n.
+AUTO_BRUTE_MIN_FRACTION = 0.05
+
+_BLOCK_BYTES = 128 * 2**20
+
+
+def _resolve_algorithm(algorithm, n_samples, n_neighbors):
+    check_option(algorithm, ALGORITHM_OPTIONS, "algorithm")
+    if algorithm != "auto":
+        return algorithm
+    if (
+        n_samples <= AUTO_BRUTE_MAX_SAMPLES
+        or n_neighbors >= AUTO_BRUTE_MIN_FRACTION * n_samples
+    ):
+        return "brute"
+    return "nndescent"
+
+
+def _brute_kneighbors(X, k):
+    """Exact kNN with deterministic ties, in row blocks of bounded memory."""
+    n = X.shape[0]
+    sqn = np.einsum("ij,ij->i", X, X)
+    scale = sqn.max()
+    idx = np.empty((n, k), dtype=np.int64)
+    sqd = np.empty((n, k), dtype=np.float64)
+    block = max(1, min(n, _BLOCK_BYTES // (8 * n)))
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        D = X[start:stop] @ X.T
+        D *= -2.0
+        D += sqn[start:stop, None]
+        D += sqn[None, :]
+        rows = np.arange(stop - start)
+        D[rows, rows + start] = np.inf
+        kth = np.partition(D, k - 1, axis=1)[:, k - 1]
+        # the expansion ||x||^2 - 2 x.y + ||y||^2 carries rounding error; every
+        # point within tol of the k-th value is re-checked exactly
+        tol = 1e-9 * (sqn[start:stop] + scale) + 1e-300
+        refine_neighbors(X, start, D, kth, tol, k, idx, sqd)
+    return idx, sqd
+
+
+def _nndescent_kneighbors(X, k, metric, random_state, n_jobs):
+    try:
+        from pynndescent import NNDescent
+    except ImportError as exc:  # pragma: no cover - pynndescent is a dependency
+        raise ImportError(
+            "algorithm='nndescent' needs pynndescent: pip install pynndescent"
+        ) from exc
+    seed = random_state
+    if seed is None or isinstance(seed, np.random.RandomState):
+        seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max)
+    index = NNDescent(
+        X,
+        n_neighbors=k + 1,
+        metric=metric,
+        random_state=int(seed),
+        n_jobs=-1 if n_jobs is None else n_jobs,
+        verbose=False,
+    )
+    ind, _ = index.neighbor_graph
+    n = X.shape[0]
+    idx = np.empty((n, k), dtype=np.int64)
+    for i in range(n):
+        row = ind[i][(ind[i] != i) & (ind[i] >= 0)]
+        if row.size < k:  # pragma: no cover - pynndescent returns k + 1
+            raise RuntimeError(f"pynndescent returned only {row.size} neighbours")
+        idx[i] = row[:k]
+    sqd = exact_sqdist_pairs(X, np.arange(n), idx)
+    order = np.lexsort((idx, sqd))  # per row, by (distance, index)
+    return np.take_along_axis(idx, order, 1), np.take_along_axis(sqd, order, 1)
+
+
+def kneighbors(
+    X, n_neighbors, *, algorithm="auto", metric="euclidean", random_state=None,
+    n_jobs=None, validate=True,
+):
+    """Sorted nearest neighbours of every point (itself excluded).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Points.
+    n_neighbors : int
+        Number of neighbours per point.
+    algorithm : {"auto", "brute", "nndescent"}, default="auto"
+        See :func:`knn_graph`.
+    metric : str, default="euclidean"
+        Only "euclidean" is exact; other metrics need ``algorithm="nndescent"``.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the approximate search (unused by "brute").
+    n_jobs : int, default=None
+        Threads of the approximate search.
+    validate : bool, default=True
+        Check ``X``; internal callers that already did may skip it.
+
+    Returns
+    -------
+    indices : ndarray of shape (n_samples, n_neighbors)
+        Neighbours ordered by (distance, index).
+    distances : ndarray of shape (n_samples, n_neighbors)
+        Euclidean distances, same order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_ricci import kneighbors
+    >>> X = np.array([[0.0], [1.0], [3.0], [6.0]])
+    >>> kneighbors(X, 2)[0]
+    array([[1, 2],
+           [0, 2],
+           [1, 0],
+           [2, 1]])
+    """
+    if validate:
+        X = check_points(X)
+    (k,), _ = check_n_neighbors(n_neighbors, X.shape[0])
+    algo = _resolve_algorithm(algorithm, X.shape[0], k)
+    if algo == "brute":
+        if metric != "euclidean":
+            raise ValueError(
+                f"metric={metric!r} is only available with "
+                "algorithm='nndescent'; exact search supports 'euclidean'"
+            )
+        idx, sqd = _brute_kneighbors(X, k)
+    else:
+        if metric != "euclidean":
+            raise ValueError(
+                f"metric={metric!r} is not supported yet; use 'euclidean' (the "
+                "paper's metric)"
+            )
+        idx, sqd = _nndescent_kneighbors(X, k, metric, random_state, n_jobs)
+    return idx, np.sqrt(sqd)
+
+
+def graph_from_neighbors(indices, n_neighbors=None, *, symmetrize="max"):
+    """Build the symmetric kNN graph from sorted neighbour lists.
+
+    Parameters
+    ----------
+    indices : ndarray of shape (n_samples, k_max)
+        Output of :func:`kneighbors`, sorted by distance.
+    n_neighbors : int, default=None
+        Use the first ``n_neighbors`` columns (default: all). One neighbour
+        search at the largest k therefore serves a whole grid of k.
+    symmetrize : {"max", "min", "sum"}, default="max"
+        "max": i~j if either is among the other's neighbours; "min": both;
+        "sum": the multigraph A + A^T (mutual pairs have weight 2).
+
+    Returns
+    -------
+    G : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
+        Symmetric, float64 entries (1, or 2 for mutual pairs under "sum"), no
+        self-loops.
+    """
+    check_option(symmetrize, SYMMETRIZE_OPTIONS, "symmetrize")
+    indices = np.asarray(indices)
+    n, kmax = indices.shape
+    k = kmax if n_neighbors is None else int(n_neighbors)
+    if not 1 <= k <= kmax:
+        raise ValueError(
+            f"n_neighbors={k} must be between 1 and the {kmax} neighbours "
+            "available"
+        )
+    cols = indices[:, :k].ravel()
+    rows = np.repeat(np.arange(n), k)
+    A = sp.csr_matrix((np.ones(n * k), (rows, cols)), shape=(n, n))
+    if symmetrize == "max":
+        G = A.maximum(A.T)
+    elif symmetrize == "min":
+        G = A.minimum(A.T)
+    else:
+        G = A + A.T
+    G = sp.csr_matrix(G)
+    G.eliminate_zeros()
+    G.sort_indices()
+    return G
+
+
+def add_edges(G, edges):
+    """Return ``G`` with the undirected ``edges`` added (weight 1) where absent."""
+    n = G.shape[0]
+    if len(edges) == 0:
+        return G
+    u, v = edges[:, 0], edges[:, 1]
+    E = sp.csr_matrix(
+        (np.ones(2 * len(u)), (np.r_[u, v], np.r_[v, u])), shape=(n, n)
+    )
+    E.data[:] = 1.0
+    missing = E - E.multiply(G.astype(bool))
+    missing.eliminate_zeros()
+    out = sp.csr_matrix(G + missing)
+    out.sort_indices()
+    return out
+
+
+def knn_graph(
+    X,
+    n_neighbors,
+    *,
+    symmetrize="max",
+    connect=None,
+    algorithm="auto",
+    metric="euclidean",
+    random_state=None,
+    n_jobs=None,
+):
+    """Symmetric k-nearest-neighbour graph of a point cloud.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Points (for example one hidden layer's activations).
+    n_neighbors : int or list of int
+        Neighbours per point (the paper's k). A list returns one graph per
+        value, all from ONE neighbour search at the largest value.
+    symmetrize : {"max", "min", "sum"}, default="max"
+        How the directed kNN relation becomes an undirected graph
+        (PAPER_SPEC section 2): "max" joins i and j if either lists the other
+        (the plain reading of the paper's equations); "min" only if both do
+        (mutual kNN); "sum" keeps the multigraph A + A^T of the authors' R
+        script, where a mutual pair is one edge of multiplicity 2.
+    connect : {None, "mst"}, default=None
+        "mst" adds the edges of the Euclidean minimum spanning tree of ``X``,
+        so the graph is connected by construction.
+    algorithm : {"auto", "brute", "nndescent"}, default="auto"
+        "brute" is exact: blocked distances with every near-tie re-checked by
+        direct differences, ties broken by (distance, index). "nndescent" is
+        the approximate pynndescent search, imported lazily. "auto" picks
+        "brute" when ``n_samples <= 20_000`` or ``n_neighbors >= 0.05 *
+        n_samples`` (the dense regime of the paper) and "nndescent" otherwise.
+    metric : str, default="euclidean"
+        Distance; the paper uses Euclidean.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the approximate search; the exact search is deterministic.
+    n_jobs : int, default=None
+        Threads for the approximate search.
+
+    Returns
+    -------
+    G : scipy.sparse.csr_matrix of shape (n_samples, n_samples), or a list
+        Symmetric adjacency matrix without self-loops; entries are edge
+        multiplicities (1, or 2 for mutual pairs under "sum").
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_ricci import knn_graph
+    >>> X = np.array([[0.0], [1.0], [3.0], [6.0]])
+    >>> knn_graph(X, 1).toarray()
+    array([[0., 1., 0., 0.],
+           [1., 0., 1., 0.],
+           [0., 1., 0., 1.],
+           [0., 0., 1., 0.]])
+    >>> knn_graph(X, 1, symmetrize="sum").toarray()
+    array([[0., 2., 0., 0.],
+           [2., 0., 1., 0.],
+           [0., 1., 0., 1.],
+           [0., 0., 1., 0.]])
+    >>> [g.nnz for g in knn_graph(X, [1, 2])]
+    [6, 10]
+    """
+    X = check_points(X)
+    ks, scalar = check_n_neighbors(n_neighbors, X.shape[0])
+    check_option(symmetrize, SYMMETRIZE_OPTIONS, "symmetrize")
+    check_option(connect, CONNECT_OPTIONS, "connect")
+    kmax = max(ks)
+    idx, dist = kneighbors(
+        X, kmax, algorithm=algorithm, metric=metric, random_state=random_state,
+        n_jobs=n_jobs, validate=False,
+    )
+    mst = euclidean_mst(X, idx, dist**2) if connect == "mst" else None
+    graphs = []
+    for k in ks:
+        G = graph_from_neighbors(idx, k, symmetrize=symmetrize)
+        if mst is not None:
+            G = add_edges(G, mst)
+        graphs.append(G)
+    return graphs[0] if scalar else graphs
+
+
+class KNNGraph(TransformerMixin, BaseEstimator):
+    """Transformer twin of :func:`knn_graph`.
+
+    ``transform(X)`` returns the kNN graph of the rows of ``X`` themselves
+    (like giotto-tda's graph transformers, not like scikit-learn's
+    ``KNeighborsTransformer``, which links new points to the fitted ones):
+    the graph of a test set is what the Ricci-flow analysis needs. ``fit``
+    only validates and records ``n_features_in_``.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=10
+        Neighbours per point.
+    symmetrize : {"max", "min", "sum"}, default="max"
+        See :func:`knn_graph`.
+    connect : {None, "mst"}, default=None
+        See :func:`knn_graph`.
+    algorithm : {"auto", "brute", "nndescent"}, default="auto"
+        See :func:`knn_graph`.
+    metric : str, default="euclidean"
+        Distance.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the approximate search.
+    n_jobs : int, default=None
+        Threads of the approximate search.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_ricci import KNNGraph
+    >>> X = np.random.RandomState(0).normal(size=(20, 3))
+    >>> G = KNNGraph(n_neighbors=3).fit_transform(X)
+    >>> G.shape, bool((G != G.T).nnz == 0)
+    ((20, 20), True)
+    """
+
+    def __init__(
+        self, n_neighbors=10, *, symmetrize="max", connect=None, algorithm="auto",
+        metric="euclidean", random_state=None, n_jobs=None,
+    ):
+        self.n_neighbors = n_neighbors
+        self.symmetrize = symmetrize
+        self.connect = connect
+        self.algorithm = algorithm
+        self.metric = metric
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X, y=None):
+        """Validate parameters and ``X``; record ``n_features_in_``."""
+        X = validate_data(self, X, dtype=np.float64)
+        check_points(X)
+        check_n_neighbors(self.n_neighbors, X.shape[0])
+        check_option(self.symmetrize, SYMMETRIZE_OPTIONS, "symmetrize")
+        check_option(self.connect, CONNECT_OPTIONS, "connect")
+        _resolve_algorithm(self.algorithm, X.shape[0], 1)
+        return self
+
+    def transform(self, X):
+        """kNN graph of the rows of ``X``, shape (n_samples, n_samples)."""
+        check_is_fitted(self, "n_features_in_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return knn_graph(
+            X, self.n_neighbors, symmetrize=self.symmetrize, connect=self.connect,
+            algorithm=self.algorithm, metric=self.metric,
+            random_state=self.random_state, n_jobs=self.n_jobs,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = []
+        tags.input_tags.sparse = False
+        return tags

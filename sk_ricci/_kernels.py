@@ -1,0 +1,295 @@
+"""Numba kernels: arrays in, arrays out, no validation.
+
+Every kernel here has a plain NumPy/SciPy reference path in the tests.
+"""
+
+import numba
+import numpy as np
+
+_M1 = np.uint64(0x5555555555555555)
+_M2 = np.uint64(0x3333333333333333)
+_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
+_H01 = np.uint64(0x0101010101010101)
+_ONE = np.uint64(1)
+_ZERO = np.uint64(0)
+
+
+@numba.njit(cache=True, inline="always")
+def _popcount(x):
+    x = x - ((x >> _ONE) & _M1)
+    x = (x & _M2) + ((x >> np.uint64(2)) & _M2)
+    x = (x + (x >> np.uint64(4))) & _M4
+    return (x * _H01) >> np.uint64(56)
+
+
+@numba.njit(cache=True)
+def _bfs_batch_group(indptr, indices, n_words, batch_lo, batch_hi, rowsum):
+    """Bit-parallel multi-source BFS for sources batch_lo*64*n_words onwards.
+
+    Sources are processed 64 * n_words at a time; bit b of word w of a node
+    says "source (start + 64 w + b) has reached this node". Hop distances are
+    accumulated into ``rowsum`` (per target node); returns the total.
+    """
+    n = indptr.size - 1
+    visited = np.zeros((n, n_words), dtype=np.uint64)
+    frontier = np.zeros((n, n_words), dtype=np.uint64)
+    nxt = np.zeros((n, n_words), dtype=np.uint64)
+    touched = np.zeros(n, dtype=np.bool_)
+    touched_list = np.empty(n, dtype=np.int64)
+    front_list = np.empty(n, dtype=np.int64)
+    total = 0
+    per_batch = 64 * n_words
+    for batch in range(batch_lo, batch_hi):
+        start = batch * per_batch
+        stop = min(start + per_batch, n)
+        nfront = 0
+        for s in range(start, stop):
+            b = s - start
+            bit = _ONE << np.uint64(b % 64)
+            visited[s, b // 64] |= bit
+            frontier[s, b // 64] |= bit
+            front_list[nfront] = s
+            nfront += 1
+        level = 0
+        while nfront > 0:
+            level += 1
+            ntouched = 0
+            for f in range(nfront):
+                u = front_list[f]
+                for e in range(indptr[u], indptr[u + 1]):
+                    v = indices[e]
+                    if not touched[v]:
+                        touched[v] = True
+                        touched_list[ntouched] = v
+                        ntouched += 1
+                    for w in range(n_words):
+                        nxt[v, w] |= frontier[u, w]
+            for f in range(nfront):
+                u = front_list[f]
+                for w in range(n_words):
+                    frontier[u, w] = _ZERO
+            nfront = 0
+            for t in range(ntouched):
+                v = touched_list[t]
+                touched[v] = False
+                cnt = 0
+                for w in range(n_words):
+                    x = nxt[v, w] & ~visited[v, w]
+                    nxt[v, w] = _ZERO
+                    if x != _ZERO:
+                        visited[v, w] |= x
+                        frontier[v, w] = x
+                        cnt += _popcount(x)
+                if cnt > 0:
+                    front_list[nfront] = v
+                    nfront += 1
+                    rowsum[v] += level * cnt
+                    total += level * cnt
+        # reset visited bits for the next batch
+        for v in range(n):
+            for w in range(n_words):
+                visited[v, w] = _ZERO
+    return total
+
+
+@numba.njit(cache=True, parallel=True)
+def bfs_distance_sums(indptr, indices, n_words, n_groups):
+    """Sum of hop distances from every node, for a connected undirected graph.
+
+    Returns (total, rowsum) where rowsum[v] = sum_u d(u, v). Work is split in
+    ``n_groups`` contiguous groups of source batches run in parallel; integer
+    sums make the result independent of the split.
+    """
+    n = indptr.size - 1
+    per_batch = 64 * n_words
+    n_batches = (n + per_batch - 1) // per_batch
+    n_groups = max(1, min(n_groups, n_batches))
+    rowsums = np.zeros((n_groups, n), dtype=np.int64)
+    totals = np.zeros(n_groups, dtype=np.int64)
+    for g in numba.prange(n_groups):
+        lo = (g * n_batches) // n_groups
+        hi = ((g + 1) * n_batches) // n_groups
+        totals[g] = _bfs_batch_group(indptr, indices, n_words, lo, hi, rowsums[g])
+    rowsum = np.zeros(n, dtype=np.int64)
+    for g in range(n_groups):
+        rowsum += rowsums[g]
+    return totals.sum(), rowsum
+
+
+@numba.njit(cache=True, inline="always")
+def _sqdist(X, i, j):
+    s = 0.0
+    for f in range(X.shape[1]):
+        t = X[i, f] - X[j, f]
+        s += t * t
+    return s
+
+
+@numba.njit(cache=True, parallel=True)
+def refine_neighbors(X, row_start, D, kth, tol, k, out_idx, out_dist):
+    """Exact, tie-broken k nearest neighbours for rows row_start.. of a block.
+
+    ``D`` holds approximate squared distances (self set to +inf); every j with
+    D[r, j] <= kth[r] + tol[r] is a candidate, its squared distance is
+    recomputed exactly by direct differences, and candidates are ordered by
+    (distance, index). Writes indices and squared distances of the first k.
+    """
+    nb, n = D.shape
+    for r in numba.prange(nb):
+        i = row_start + r
+        thr = kth[r] + tol[r]
+        cnt = 0
+        for j in range(n):
+            if j != i and D[r, j] <= thr:
+                cnt += 1
+        cand = np.empty(cnt, dtype=np.int64)
+        dist = np.empty(cnt, dtype=np.float64)
+        c = 0
+        for j in range(n):
+            if j != i and D[r, j] <= thr:
+                cand[c] = j
+                dist[c] = _sqdist(X, i, j)
+                c += 1
+        order = np.argsort(dist, kind="mergesort")  # stable: ties by index
+        for t in range(k):
+            out_idx[i, t] = cand[order[t]]
+            out_dist[i, t] = dist[order[t]]
+
+
+@numba.njit(cache=True, parallel=True)
+def exact_sqdist_pairs(X, rows, nbrs):
+    out = np.empty(nbrs.shape, dtype=np.float64)
+    for r in numba.prange(nbrs.shape[0]):
+        for t in range(nbrs.shape[1]):
+            out[r, t] = _sqdist(X, rows[r], nbrs[r, t])
+    return out
+
+
+@numba.njit(cache=True)
+def _find(parent, i):
+    root = i
+    while parent[root] != root:
+        root = parent[root]
+    while parent[i] != root:
+        nxt = parent[i]
+        parent[i] = root
+        i = nxt
+    return root
+
+
+@numba.njit(cache=True, inline="always")
+def _better(d, a, b, bd, ba, bb):
+    # order candidate edges by (distance, min index, max index)
+    lo, hi = min(a, b), max(a, b)
+    blo, bhi = min(ba, bb), max(ba, bb)
+    if d != bd:
+        return d < bd
+    if lo != blo:
+        return lo < blo
+    return hi < bhi
+
+
+@numba.njit(cache=True, parallel=True)
+def _brute_outside(X, label, points, best_d, best_u, best_v):
+    """For each point, its best edge to another component (exact scan),
+    starting from the component's current best edge."""
+    m = points.size
+    out_d = np.full(m, np.inf)
+    out_j = np.full(m, -1, dtype=np.int64)
+    n = X.shape[0]
+    for r in numba.prange(m):
+        i = points[r]
+        li = label[i]
+        bd, bu, bv = best_d[li], best_u[li], best_v[li]
+        bj = -1
+        for j in range(n):
+            if label[j] != li:
+                d = _sqdist(X, i, j)
+                if bu < 0 or _better(d, i, j, bd, bu, bv):
+                    bd, bu, bv, bj = d, i, j, j
+        out_d[r] = bd
+        out_j[r] = bj
+    return out_d, out_j
+
+
+@numba.njit(cache=True)
+def _labels(parent):
+    n = parent.size
+    label = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        label[i] = _find(parent, i)
+    return label
+
+
+@numba.njit(cache=True)
+def _boruvka_kNN_pass(X, knn_idx, knn_d, label, best_d, best_u, best_v, lb):
+    n, k = knn_idx.shape
+    for i in range(n):
+        li = label[i]
+        found = False
+        for t in range(k):
+            j = knn_idx[i, t]
+            if label[j] != li:
+                d = knn_d[i, t]
+                if _better(d, i, j, best_d[li], best_u[li], best_v[li]):
+                    best_d[li] = d
+                    best_u[li] = i
+                    best_v[li] = j
+                found = True
+                break
+        lb[i] = -1.0 if found else knn_d[i, k - 1]
+
+
+def euclidean_mst(X, knn_idx, knn_sqdist):
+    """Exact Euclidean minimum spanning tree by Boruvka's algorithm.
+
+    The sorted kNN lists answer most "nearest point in another component"
+    queries; only points whose whole list lies inside their component and
+    whose k-th distance could still beat the component's best are scanned by
+    brute force (O(n d) each, no n x n matrix). Edges are ordered by
+    (squared distance, indices), which makes the tree unique. Returns an
+    (n - 1, 2) int array of edges.
+    """
+    n = X.shape[0]
+    parent = np.arange(n, dtype=np.int64)
+    edges = []
+    knn_idx = np.ascontiguousarray(knn_idx, dtype=np.int64)
+    knn_d = np.ascontiguousarray(knn_sqdist, dtype=np.float64)
+    lb = np.empty(n)
+    while len(edges) < n - 1:
+        label = _labels(parent)
+        best_d = np.full(n, np.inf)
+        best_u = np.full(n, -1, dtype=np.int64)
+        best_v = np.full(n, -1, dtype=np.int64)
+        _boruvka_kNN_pass(X, knn_idx, knn_d, label, best_d, best_u, best_v, lb)
+        unresolved = np.flatnonzero(lb >= 0)
+        if unresolved.size:
+            # points whose kNN distance bound cannot beat the current best of
+            # their component are skipped; the rest are scanned in parallel
+            # in rounds of increasing bound so the best tightens as we go.
+            unresolved = unresolved[np.argsort(lb[unresolved], kind="stable")]
+            chunk = 256
+            for s in range(0, unresolved.size, chunk):
+                pts = unresolved[s : s + chunk]
+                pts = pts[lb[pts] <= best_d[label[pts]]]
+                if pts.size == 0:
+                    continue
+                d, j = _brute_outside(X, label, pts, best_d, best_u, best_v)
+                for r in range(pts.size):
+                    i, li = pts[r], label[pts[r]]
+                    if j[r] >= 0 and _better(
+                        d[r], i, j[r], best_d[li], best_u[li], best_v[li]
+                    ):
+                        best_d[li], best_u[li], best_v[li] = d[r], i, j[r]
+        comps = np.flatnonzero(best_u >= 0)
+        merged = False
+        for c in comps:
+            u, v = best_u[c], best_v[c]
+            ru, rv = _find(parent, u), _find(parent, v)
+            if ru != rv:
+                parent[max(ru, rv)] = min(ru, rv)
+                edges.append((min(u, v), max(u, v)))
+                merged = True
+        if not merged:  # pragma: no cover - cannot happen for n >= 2
+            raise RuntimeError("Boruvka made no progress")
+    return np.array(edges, dtype=np.int64).reshape(-1, 2)

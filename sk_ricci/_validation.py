@@ -1,0 +1,187 @@
+"""Input checks shared by the graph, curvature, geodesic and flow modules."""
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+
+SYMMETRIZE_OPTIONS = ("max", "min", "sum")
+ALGORITHM_OPTIONS = ("auto", "brute", "nndescent")
+CONNECT_OPTIONS = (None, "mst")
+
+
+def check_points(X, *, name="X", min_samples=2):
+    """Return ``X`` as a finite C-contiguous float64 2-D array or raise."""
+    if sp.issparse(X):
+        raise TypeError(
+            f"{name} must be a dense array of points, got a sparse "
+            f"{type(X).__name__}; convert it with X.toarray()"
+        )
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(
+            f"{name} could not be converted to a numeric 2-D array ({exc})"
+        ) from exc
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or arr.dtype == bool
+    ):
+        raise TypeError(
+            f"{name} must hold numbers, got dtype {arr.dtype}; pass a numeric "
+            "array of shape (n_samples, n_features)"
+        )
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real-valued, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        hint = (
+            "reshape it with X.reshape(-1, 1) for a single feature or "
+            "X.reshape(1, -1) for a single sample"
+            if arr.ndim == 1
+            else "pass an array of shape (n_samples, n_features)"
+        )
+        raise ValueError(
+            f"{name} must be 2-D (n_samples, n_features), got an array with "
+            f"ndim={arr.ndim} and shape {arr.shape}; {hint}"
+        )
+    n, d = arr.shape
+    if d < 1:
+        raise ValueError(f"{name} has 0 features (shape {arr.shape}); need >= 1")
+    if n < min_samples:
+        raise ValueError(
+            f"{name} has {n} samples (shape {arr.shape}); at least {min_samples} "
+            "are needed to build a nearest-neighbour graph"
+        )
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        bad = ~np.isfinite(arr)
+        rows = np.flatnonzero(bad.any(axis=1))
+        kind = "NaN" if np.isnan(arr).any() else "inf"
+        raise ValueError(
+            f"{name} contains {int(bad.sum())} non-finite value(s) ({kind}) in "
+            f"{rows.size} row(s), first at row {rows[0]}; activations must be "
+            "finite: check the network for diverged training or impute/remove "
+            "those samples in every layer"
+        )
+    return arr
+
+
+def check_n_neighbors(n_neighbors, n_samples, *, name="n_neighbors"):
+    """Validate one or several ``n_neighbors``; return them as a list of ints
+    (order kept) and whether a scalar was passed."""
+    scalar = isinstance(n_neighbors, numbers.Integral) and not isinstance(
+        n_neighbors, bool
+    )
+    values = [n_neighbors] if scalar else n_neighbors
+    try:
+        values = list(values)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be an int or a list of ints, got "
+            f"{type(n_neighbors).__name__} {n_neighbors!r}"
+        ) from None
+    if len(values) == 0:
+        raise ValueError(f"{name} is an empty list; pass at least one value")
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise TypeError(
+                f"{name} must contain ints, got {type(v).__name__} {v!r}"
+            )
+        v = int(v)
+        if v < 1:
+            raise ValueError(f"{name}={v} must be >= 1")
+        if v >= n_samples:
+            raise ValueError(
+                f"{name}={v} must be smaller than n_samples={n_samples}; pass a "
+                "smaller n_neighbors (or more samples)"
+            )
+        out.append(v)
+    return out, scalar
+
+
+def check_option(value, options, name):
+    if value not in options:
+        raise ValueError(
+            f"{name}={value!r} is not supported; expected one of "
+            f"{', '.join(repr(o) for o in options)}"
+        )
+    return value
+
+
+def check_graph(G, *, name="G"):
+    """Return a square CSR adjacency matrix with non-negative weights and no
+    self-loops (raise otherwise)."""
+    if not sp.issparse(G):
+        arr = np.asarray(G)
+        if arr.ndim != 2:
+            raise ValueError(
+                f"{name} must be a square adjacency matrix (n_samples, "
+                f"n_samples), got shape {arr.shape}"
+            )
+        G = sp.csr_matrix(arr)
+    if G.ndim != 2 or G.shape[0] != G.shape[1]:
+        raise ValueError(
+            f"{name} must be a square adjacency matrix (n_samples, n_samples), "
+            f"got shape {G.shape}; build one with sk_ricci.knn_graph(X, "
+            "n_neighbors)"
+        )
+    G = sp.csr_matrix(G, dtype=np.float64)
+    G.sum_duplicates()
+    G.eliminate_zeros()
+    if G.nnz and not np.isfinite(G.data).all():
+        raise ValueError(f"{name} has non-finite edge weights")
+    if G.nnz and G.data.min() < 0:
+        raise ValueError(
+            f"{name} has negative entries (min {G.data.min()}); an adjacency "
+            "matrix holds edge multiplicities >= 0"
+        )
+    if G.diagonal().any():
+        raise ValueError(
+            f"{name} has {int(np.count_nonzero(G.diagonal()))} self-loop(s) on "
+            "its diagonal; remove them with G.setdiag(0); G.eliminate_zeros()"
+        )
+    if (abs(G - G.T) > 0).nnz:
+        raise ValueError(
+            f"{name} is not symmetric; kNN graphs in sk_ricci are undirected: "
+            "symmetrize it, e.g. G.maximum(G.T) (the 'max' convention) or "
+            "G + G.T (the 'sum' convention)"
+        )
+    return G
+
+
+def check_layers(layers, *, min_layers=1):
+    """Validate a list of per-layer activation arrays sharing their rows."""
+    if isinstance(layers, np.ndarray) and layers.ndim == 2:
+        raise TypeError(
+            "layers must be a list of 2-D arrays, one per hidden layer, got a "
+            f"single 2-D array of shape {layers.shape}; wrap it in a list"
+        )
+    try:
+        layers = list(layers)
+    except TypeError:
+        raise TypeError(
+            "layers must be a list of (n_samples, n_features_l) arrays, got "
+            f"{type(layers).__name__}"
+        ) from None
+    if len(layers) == 0:
+        raise ValueError(
+            "layers is an empty list; pass one (n_samples, n_features_l) array "
+            "per hidden layer"
+        )
+    if len(layers) < min_layers:
+        raise ValueError(
+            f"got {len(layers)} layer(s); at least {min_layers} are needed "
+            "(the Ricci coefficient correlates L-1 >= 2 successive changes)"
+        )
+    out = []
+    for i, X in enumerate(layers, start=1):
+        out.append(check_points(X, name=f"layer {i}"))
+    n0 = out[0].shape[0]
+    for i, X in enumerate(out[1:], start=2):
+        if X.shape[0] != n0:
+            raise ValueError(
+                f"layer {i} has {X.shape[0]} rows, layer 1 has {n0}; every "
+                "layer must hold the activations of the same samples, in the "
+                "same order"
+            )
+    return out

@@ -1,0 +1,30 @@
+"""Warnings and errors raised by sk_ricci."""
+
+__all__ = [
+    "DisconnectedGraphError",
+    "DisconnectedGraphWarning",
+    "SkRicciWarning",
+    "UndefinedCoefficientWarning",
+]
+
+
+class SkRicciWarning(UserWarning):
+    """Base class of every warning sk_ricci emits."""
+
+
+class DisconnectedGraphWarning(SkRicciWarning):
+    """A layer's kNN graph has more than one connected component.
+
+    Some graph-geodesic distances are then infinite, so the geodesic mass is
+    ``inf`` and the Ricci coefficient is undefined (NaN), as in the paper.
+    Remedies: a larger ``n_neighbors`` (see :func:`sk_ricci.select_n_neighbors`)
+    or ``connect="mst"``.
+    """
+
+
+class DisconnectedGraphError(ValueError):
+    """Raised instead of :class:`DisconnectedGraphWarning` when asked to."""
+
+
+class UndefinedCoefficientWarning(SkRicciWarning):
+    """A coefficient is undefined (too few layers, or a constant series)."""
