@@ -13,8 +13,10 @@ from ._validation import check_graph
 
 __all__ = ["GeodesicMass", "geodesic_mass"]
 
-#: sources per BFS batch = 64 * _N_WORDS
-_N_WORDS = 2
+#: at most 64 * _MAX_WORDS sources per BFS batch (measured best on 2 cores:
+#: benchmarks/bench_geometry.py; fewer words when n is small so every thread
+#: still gets batches)
+_MAX_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,8 @@ def _numba_threads(n):
 def geodesic_mass(G, *, n_jobs=None):
     """Sum of all hop distances of an undirected graph, without an n x n matrix.
 
-    Every node is a BFS source; sources run 128 at a time as bit-parallel
-    breadth-first searches (one bit per source in a machine word per node),
+    Every node is a BFS source; sources run up to 512 at a time as bit-parallel
+    breadth-first searches (one bit per source in machine words per node),
     on the graph relabelled in reverse Cuthill-McKee order so each batch holds
     nearby sources. Memory is O(n + nnz) per thread, and the dense regime
     (n_neighbors ~ n/4) stays O(n * nnz / 64) instead of Floyd-Warshall's
@@ -116,9 +118,10 @@ def geodesic_mass(G, *, n_jobs=None):
     H = sp.csr_matrix(G[perm][:, perm])
     indptr = H.indptr.astype(np.int64)
     indices = H.indices.astype(np.int64)
+    words = int(min(_MAX_WORDS, max(1, -(-n // (64 * threads)))))
     with _numba_threads(threads):
         groups = threads * 4 if threads > 1 else 1
-        total, rowsum_perm = bfs_distance_sums(indptr, indices, _N_WORDS, groups)
+        total, rowsum_perm = bfs_distance_sums(indptr, indices, words, groups)
     row_sums = np.empty(n, dtype=np.float64)
     row_sums[perm] = rowsum_perm
     return GeodesicMass(float(total), row_sums, 1)
