@@ -29,6 +29,7 @@ from ._flow import (
 )
 from ._geodesics import GeodesicMass, geodesic_mass
 from ._graph import KNNGraph, graph_from_neighbors, kneighbors, knn_graph
+from ._scorer import RicciFlowScorer
 from .exceptions import (
     DisconnectedGraphError,
     DisconnectedGraphWarning,
@@ -47,6 +48,7 @@ __all__ = [
     "RicciCurvature",
     "RicciFlow",
     "RicciFlowResult",
+    "RicciFlowScorer",
     "ScaleSelection",
     "SkRicciWarning",
     "UndefinedCoefficientWarning",

@@ -1,0 +1,21 @@
+"""Torch and skorch side of sk_ricci: ReLU networks and their hidden layers.
+
+This subpackage is the only part of sk_ricci that imports torch and skorch;
+``import sk_ricci`` alone never does.
+"""
+
+try:
+    import skorch  # noqa: F401
+    import torch  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        f"sk_ricci.nn needs torch and skorch, which could not be imported ({exc}). "
+        "Install them with `pip install torch skorch` (a plain `pip install "
+        "sk-ricci` brings both)."
+    ) from exc
+
+from sk_ricci.nn._activations import layer_activations
+from sk_ricci.nn._classifier import ReLUMLPClassifier
+from sk_ricci.nn._module import ReLUMLP
+
+__all__ = ["ReLUMLP", "ReLUMLPClassifier", "layer_activations"]

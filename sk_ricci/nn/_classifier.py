@@ -1,0 +1,428 @@
+"""A scikit-learn classifier that trains a :class:`ReLUMLP` with skorch."""
+
+import math
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNetBinaryClassifier, NeuralNetClassifier
+from skorch.dataset import Dataset, ValidSplit
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    RandomSampler,
+    SequentialSampler,
+)
+
+from sk_ricci.nn._module import ReLUMLP, _resolve_hidden_layer_sizes
+
+# Optimizer name -> (class, keyword arguments). RMSprop and Adam use keras'
+# defaults (rho=0.9, epsilon=1e-7), which is what the paper trained with; torch's
+# own defaults (alpha=0.99, eps=1e-8) give slightly different trajectories.
+_OPTIMIZERS = {
+    "rmsprop": (torch.optim.RMSprop, {"alpha": 0.9, "eps": 1e-7}),
+    "adam": (torch.optim.Adam, {"eps": 1e-7}),
+    "sgd": (torch.optim.SGD, {}),
+}
+
+_MAX_SEED = np.iinfo(np.int32).max
+
+
+class _ArrayDataset(Dataset):
+    """skorch ``Dataset`` over NumPy arrays that also takes a batch of indices.
+
+    Indexing with a list or array of indices returns the whole mini-batch from
+    one NumPy fancy-indexing call.
+    """
+
+    def __getitem__(self, i):
+        if isinstance(i, (list, np.ndarray)):
+            index = np.asarray(i, dtype=np.intp)
+            return self.transform(
+                self.X[index], None if self.y is None else self.y[index]
+            )
+        return super().__getitem__(i)
+
+
+def _batch_loader(dataset, batch_size, shuffle=False, generator=None):
+    """DataLoader that fetches each mini-batch with one indexing call.
+
+    torch's default DataLoader indexes the dataset one sample at a time and
+    stacks the rows, which dominates an epoch for networks as small as the
+    paper's. Sampling whole batches of indices gives the same kind of batches
+    (``_ArrayDataset`` and torch's ``Subset`` accept a list of indices) with a
+    fraction of the Python overhead.
+    """
+    sampler = (
+        RandomSampler(dataset, generator=generator)
+        if shuffle
+        else SequentialSampler(dataset)
+    )
+    return DataLoader(
+        dataset,
+        batch_size=None,
+        sampler=BatchSampler(sampler, batch_size, drop_last=False),
+        generator=generator,
+    )
+
+
+def _check_number(value, name, *, integral, low, low_inclusive, fix):
+    kind = "int" if integral else "float"
+    ok = isinstance(value, numbers.Integral if integral else numbers.Real)
+    ok = ok and not isinstance(value, bool)
+    if ok:
+        ok = value >= low if low_inclusive else value > low
+    if not ok:
+        bound = ">=" if low_inclusive else ">"
+        article = "an" if integral else "a"
+        raise ValueError(
+            f"{name} must be {article} {kind} {bound} {low}; got {value!r}. {fix}"
+        )
+    return value
+
+
+class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
+    """ReLU network classifier trained the way the paper trained its networks.
+
+    A :class:`~sk_ricci.nn.ReLUMLP` (Glorot-uniform weights, zero biases) is
+    trained with skorch: RMSprop with keras' defaults, ``lr=1e-3``, 50 epochs,
+    mini-batches of 32 and 20% of the training data held out for validation.
+    Two classes use a single logit with binary cross-entropy (as the paper
+    did, through :class:`skorch.NeuralNetBinaryClassifier`); more classes use
+    one logit per class with cross-entropy (:class:`skorch.NeuralNetClassifier`).
+    Labels may be any values, strings included.
+
+    Training is bit-for-bit reproducible on CPU for a fixed ``random_state``:
+    the weight initialisation, the validation split and the mini-batch
+    shuffling each draw from their own seeded generator, and torch's and
+    NumPy's global random states are left untouched. ``torch.set_num_threads``
+    is process-wide, so this estimator never changes it; set it yourself if
+    you want to limit threads (joblib's loky workers already get a share of
+    the cores each).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=None
+        Explicit hidden widths. When given, ``architecture`` and ``depth`` are
+        ignored.
+    architecture : {"narrow", "wide", "bottleneck"}, default="wide"
+        The paper's presets: every hidden layer 25 wide, every layer 50 wide, or
+        50 wide with one 25-wide layer at index ``depth // 2``.
+    depth : int, default=5
+        Number of hidden layers of the preset (the paper uses 5 and 11).
+    lr : float, default=1e-3
+        Learning rate.
+    max_epochs : int, default=50
+        Number of passes over the training data.
+    batch_size : int, default=32
+        Mini-batch size.
+    optimizer : {"rmsprop", "adam", "sgd"}, default="rmsprop"
+        Optimizer. RMSprop and Adam use keras' defaults (``rho=0.9``,
+        ``epsilon=1e-7``); SGD has no momentum.
+    validation_fraction : float or None, default=0.2
+        Fraction of the training data held out (at random) and scored after
+        every epoch, as keras' ``validation_split`` does; the held-out points
+        are not trained on. 0 or None trains on everything.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, validation split and shuffling. Pass an
+        int for reproducible results.
+    verbose : int, default=0
+        0 trains silently; a positive value prints skorch's per-epoch log.
+    device : str or torch.device, default="cpu"
+        Device the network is trained on, e.g. ``"cuda"``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+    net_ : skorch.NeuralNet
+        The fitted skorch net.
+    module_ : ReLUMLP
+        The fitted torch module (``net_.module_``).
+    history_ : skorch.History
+        Per-epoch training log (``net_.history``): ``train_loss``,
+        ``valid_loss`` and ``valid_acc`` when validating.
+
+    See Also
+    --------
+    ReLUMLP : The torch module being trained.
+    layer_activations : Hidden-layer outputs of a fitted network.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_ricci.nn import ReLUMLPClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(40, 3))
+    >>> y = np.where(X[:, 0] > 0, "pos", "neg")
+    >>> clf = ReLUMLPClassifier(hidden_layer_sizes=(8, 8), max_epochs=2,
+    ...                         random_state=0).fit(X, y)
+    >>> clf.classes_
+    array(['neg', 'pos'], dtype='<U3')
+    >>> clf.predict_proba(X[:5]).shape
+    (5, 2)
+    """
+
+    def __init__(
+        self,
+        *,
+        hidden_layer_sizes=None,
+        architecture="wide",
+        depth=5,
+        lr=1e-3,
+        max_epochs=50,
+        batch_size=32,
+        optimizer="rmsprop",
+        validation_fraction=0.2,
+        random_state=None,
+        verbose=0,
+        device="cpu",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.architecture = architecture
+        self.depth = depth
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        tags.classifier_tags.multi_label = False
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        return tags
+
+    # -- validation -------------------------------------------------------------
+
+    def _check_params(self, n_samples):
+        hidden_layer_sizes = _resolve_hidden_layer_sizes(
+            self.hidden_layer_sizes, self.architecture, self.depth
+        )
+        _check_number(
+            self.lr,
+            "lr",
+            integral=False,
+            low=0,
+            low_inclusive=False,
+            fix="Pass a positive learning rate such as lr=1e-3.",
+        )
+        _check_number(
+            self.max_epochs,
+            "max_epochs",
+            integral=True,
+            low=1,
+            low_inclusive=True,
+            fix="Pass e.g. max_epochs=50.",
+        )
+        _check_number(
+            self.batch_size,
+            "batch_size",
+            integral=True,
+            low=1,
+            low_inclusive=True,
+            fix="Pass e.g. batch_size=32.",
+        )
+        _check_number(
+            self.verbose,
+            "verbose",
+            integral=True,
+            low=0,
+            low_inclusive=True,
+            fix="Pass verbose=0 for silent training or verbose=1 for a log.",
+        )
+        optimizer = self.optimizer
+        if isinstance(optimizer, str) and optimizer.lower() in _OPTIMIZERS:
+            optimizer_cls, optimizer_kwargs = _OPTIMIZERS[optimizer.lower()]
+        elif isinstance(optimizer, type) and issubclass(
+            optimizer, torch.optim.Optimizer
+        ):
+            optimizer_cls, optimizer_kwargs = optimizer, {}
+        else:
+            raise ValueError(
+                f"optimizer must be one of {tuple(_OPTIMIZERS)} or a "
+                f"torch.optim.Optimizer subclass; got {optimizer!r}. Pass e.g. "
+                "optimizer='rmsprop' (the paper's choice)."
+            )
+
+        fraction = self.validation_fraction
+        if fraction is None or (
+            isinstance(fraction, numbers.Real)
+            and not isinstance(fraction, bool)
+            and fraction == 0
+        ):
+            fraction = None
+        elif (
+            not isinstance(fraction, numbers.Real)
+            or isinstance(fraction, bool)
+            or not 0 < fraction < 1
+        ):
+            raise ValueError(
+                "validation_fraction must be a float in [0, 1) or None; got "
+                f"{fraction!r}. Pass e.g. validation_fraction=0.2, or None to "
+                "train on all the data."
+            )
+        else:
+            n_valid = math.ceil(fraction * n_samples)
+            if n_samples - n_valid < 1:
+                raise ValueError(
+                    f"validation_fraction={fraction} holds out {n_valid} of "
+                    f"n_samples={n_samples} samples, leaving none to train on; "
+                    "pass more samples, a smaller validation_fraction, or "
+                    "validation_fraction=None."
+                )
+        return hidden_layer_sizes, optimizer_cls, optimizer_kwargs, fraction
+
+    # -- fitting ----------------------------------------------------------------
+
+    def fit(self, X, y):
+        """Train a new network on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; cast to float32 for torch.
+        y : array-like of shape (n_samples,)
+            Class labels, any hashable values (strings included).
+
+        Returns
+        -------
+        self : ReLUMLPClassifier
+            The fitted classifier.
+        """
+        X, y = validate_data(
+            self, X, y, dtype=[np.float32, np.float64], y_numeric=False
+        )
+        check_classification_targets(y)
+        hidden_layer_sizes, optimizer_cls, optimizer_kwargs, fraction = (
+            self._check_params(X.shape[0])
+        )
+        encoder = LabelEncoder().fit(y)
+        classes = encoder.classes_
+        if len(classes) < 2:
+            raise ValueError(
+                "ReLUMLPClassifier needs at least 2 classes in y; got 1 class: "
+                f"{classes.tolist()[0]!r}. Pass training data that contains every "
+                "class."
+            )
+        y_encoded = encoder.transform(y)
+        binary = len(classes) == 2
+
+        # Three independent seeds, so that e.g. changing validation_fraction does
+        # not change the initial weights.
+        rng = check_random_state(self.random_state)
+        init_seed, split_seed, shuffle_seed = (
+            int(seed) for seed in rng.randint(_MAX_SEED, size=3)
+        )
+        init_generator = torch.Generator().manual_seed(init_seed)
+        module = ReLUMLP(
+            X.shape[1],
+            1 if binary else len(classes),
+            hidden_layer_sizes,
+            generator=init_generator,
+        )
+
+        if binary:
+            net_cls, criterion = NeuralNetBinaryClassifier, torch.nn.BCEWithLogitsLoss
+            y_torch = y_encoded.astype(np.float32)
+        else:
+            net_cls, criterion = NeuralNetClassifier, torch.nn.CrossEntropyLoss
+            y_torch = y_encoded.astype(np.int64)
+        train_split = (
+            None
+            if fraction is None
+            else ValidSplit(fraction, stratified=False, random_state=split_seed)
+        )
+        net = net_cls(
+            module=module,
+            criterion=criterion,
+            optimizer=optimizer_cls,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=train_split,
+            dataset=_ArrayDataset,
+            iterator_train=_batch_loader,
+            iterator_valid=_batch_loader,
+            iterator_train__shuffle=True,
+            # Local generators: DataLoader otherwise draws from (and advances)
+            # torch's global random state on every pass, even without shuffling.
+            iterator_train__generator=torch.Generator().manual_seed(shuffle_seed),
+            iterator_valid__generator=torch.Generator().manual_seed(0),
+            verbose=self.verbose,
+            device=self.device,
+            **{f"optimizer__{key}": value for key, value in optimizer_kwargs.items()},
+        )
+        net.fit(X.astype(np.float32, copy=False), y_torch)
+
+        self.classes_ = classes
+        self.net_ = net
+        return self
+
+    # -- fitted views -----------------------------------------------------------
+
+    @property
+    def module_(self):
+        """The fitted torch module, ``net_.module_``."""
+        check_is_fitted(self, "net_")
+        return self.net_.module_
+
+    @property
+    def history_(self):
+        """The skorch training history, ``net_.history``."""
+        check_is_fitted(self, "net_")
+        return self.net_.history
+
+    # -- prediction -------------------------------------------------------------
+
+    def _validate_X_predict(self, X):
+        check_is_fitted(self, "net_")
+        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
+        return X.astype(np.float32, copy=False)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class, columns ordered as ``classes_``.
+        """
+        X = self._validate_X_predict(X)
+        proba = self.net_.predict_proba(X)
+        return np.asarray(proba, dtype=np.float64)
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The most probable class of each sample, taken from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

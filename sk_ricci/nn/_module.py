@@ -1,0 +1,182 @@
+"""The feed-forward ReLU network studied in the paper, as a ``torch.nn.Module``."""
+
+import numbers
+
+import torch
+from torch import nn
+from torch.nn.utils import skip_init
+
+# Widths of the paper's three architectures (PAPER_SPEC section 6).
+_NARROW_WIDTH = 25
+_WIDE_WIDTH = 50
+_ARCHITECTURES = ("narrow", "wide", "bottleneck")
+
+
+def _resolve_hidden_layer_sizes(hidden_layer_sizes, architecture, depth):
+    """Return the hidden widths as a tuple of ints, validating every argument.
+
+    ``hidden_layer_sizes`` wins when given; otherwise the preset ``architecture``
+    with ``depth`` hidden layers is used. ``architecture`` and ``depth`` are checked
+    even when they are ignored so that a typo never passes silently.
+    """
+    if architecture not in _ARCHITECTURES:
+        raise ValueError(
+            f"architecture must be one of {_ARCHITECTURES}; got {architecture!r}. "
+            "Pass one of these presets, or give explicit widths with "
+            "hidden_layer_sizes=(...)."
+        )
+    if not isinstance(depth, numbers.Integral) or isinstance(depth, bool) or depth < 1:
+        raise ValueError(
+            f"depth must be a positive int (the number of hidden layers); got "
+            f"{depth!r}. Pass e.g. depth=5 or depth=11 as in the paper."
+        )
+    if hidden_layer_sizes is not None:
+        if isinstance(hidden_layer_sizes, numbers.Integral) and not isinstance(
+            hidden_layer_sizes, bool
+        ):
+            hidden_layer_sizes = (hidden_layer_sizes,)
+        try:
+            sizes = tuple(hidden_layer_sizes)
+        except TypeError:
+            raise ValueError(
+                "hidden_layer_sizes must be a tuple of positive ints; got "
+                f"{hidden_layer_sizes!r}. Pass e.g. hidden_layer_sizes=(50, 25, 50)."
+            ) from None
+        if len(sizes) == 0:
+            raise ValueError(
+                "hidden_layer_sizes must hold at least one width (the network needs "
+                "a hidden ReLU layer); got (). Pass e.g. hidden_layer_sizes=(50,), "
+                "or hidden_layer_sizes=None to use the architecture preset."
+            )
+        for i, width in enumerate(sizes):
+            if (
+                not isinstance(width, numbers.Integral)
+                or isinstance(width, bool)
+                or width < 1
+            ):
+                raise ValueError(
+                    "hidden_layer_sizes must be a tuple of positive ints; entry "
+                    f"{i} is {width!r} in {hidden_layer_sizes!r}. Pass e.g. "
+                    "hidden_layer_sizes=(50, 25, 50)."
+                )
+        return tuple(int(width) for width in sizes)
+    if architecture == "narrow":
+        return (_NARROW_WIDTH,) * depth
+    sizes = [_WIDE_WIDTH] * depth
+    if architecture == "bottleneck":
+        sizes[depth // 2] = _NARROW_WIDTH
+    return tuple(sizes)
+
+
+def _check_positive_int(value, name):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int; got {value!r}.")
+    return int(value)
+
+
+class ReLUMLP(nn.Module):
+    """Feed-forward network of ``Linear -> ReLU`` hidden layers and a linear output.
+
+    The hidden widths come either from ``hidden_layer_sizes`` or from one of the
+    paper's presets: ``"narrow"`` (every hidden layer 25 wide), ``"wide"`` (every
+    layer 50 wide) or ``"bottleneck"`` (50 wide, except a 25-wide layer at index
+    ``depth // 2``). Weights are Glorot-uniform and biases zero, as keras does by
+    default. The forward pass returns raw logits of shape ``(n_samples,
+    n_outputs)``; use one output for a binary problem (sigmoid / binary
+    cross-entropy) and ``n_classes`` outputs otherwise (softmax / cross-entropy).
+
+    Every hidden layer has its own ``torch.nn.ReLU`` instance, so
+    :func:`~sk_ricci.nn.layer_activations` (or any forward hook) can read each
+    layer's output.
+
+    Parameters
+    ----------
+    input_dim : int
+        Number of input features, ``n_features``.
+    n_outputs : int
+        Number of output logits.
+    hidden_layer_sizes : tuple of int, default=None
+        Explicit hidden widths. When given, ``architecture`` and ``depth`` are
+        ignored (but still validated).
+    architecture : {"narrow", "wide", "bottleneck"}, default="wide"
+        Preset used when ``hidden_layer_sizes`` is None.
+    depth : int, default=5
+        Number of hidden layers of the preset. The paper uses 5 and 11.
+    generator : torch.Generator, default=None
+        Source of the initial weights. None uses torch's global generator, as
+        torch's own layers do; a seeded ``torch.Generator`` gives reproducible
+        weights and leaves the global random state untouched.
+
+    Attributes
+    ----------
+    hidden_layer_sizes : tuple of int
+        The resolved hidden widths, one per hidden layer.
+    hidden : torch.nn.Sequential
+        ``Linear, ReLU, Linear, ReLU, ...``: the hidden layers.
+    output : torch.nn.Linear
+        The output layer (no activation).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_ricci.nn import ReLUMLP
+    >>> net = ReLUMLP(3, 1, architecture="bottleneck", depth=5)
+    >>> net.hidden_layer_sizes
+    (50, 50, 25, 50, 50)
+    >>> net(torch.zeros(4, 3)).shape
+    torch.Size([4, 1])
+    """
+
+    def __init__(
+        self,
+        input_dim,
+        n_outputs,
+        hidden_layer_sizes=None,
+        architecture="wide",
+        depth=5,
+        *,
+        generator=None,
+    ):
+        super().__init__()
+        self.input_dim = _check_positive_int(input_dim, "input_dim")
+        self.n_outputs = _check_positive_int(n_outputs, "n_outputs")
+        self.hidden_layer_sizes = _resolve_hidden_layer_sizes(
+            hidden_layer_sizes, architecture, depth
+        )
+        layers = []
+        in_features = self.input_dim
+        for width in self.hidden_layer_sizes:
+            # skip_init: allocate without drawing torch's default init (which would
+            # consume the global random state); reset_parameters fills them.
+            layers.append(skip_init(nn.Linear, in_features, width))
+            layers.append(nn.ReLU())
+            in_features = width
+        self.hidden = nn.Sequential(*layers)
+        self.output = skip_init(nn.Linear, in_features, self.n_outputs)
+        self.reset_parameters(generator=generator)
+
+    def reset_parameters(self, generator=None):
+        """Draw Glorot-uniform weights and set every bias to zero.
+
+        Parameters
+        ----------
+        generator : torch.Generator, default=None
+            Source of randomness. None uses torch's global generator; pass a
+            seeded ``torch.Generator`` for reproducible weights that leave the
+            global random state untouched.
+
+        Returns
+        -------
+        self : ReLUMLP
+            The module, re-initialised in place.
+        """
+        with torch.no_grad():
+            for layer in self.modules():
+                if isinstance(layer, nn.Linear):
+                    nn.init.xavier_uniform_(layer.weight, generator=generator)
+                    nn.init.zeros_(layer.bias)
+        return self
+
+    def forward(self, X):
+        """Return the output logits, shape ``(n_samples, n_outputs)``."""
+        return self.output(self.hidden(X))

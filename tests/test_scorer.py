@@ -1,0 +1,220 @@
+"""RicciFlowScorer: equals the direct computation, works in sklearn and skorch."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_moons
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.model_selection import (
+    GridSearchCV,
+    HalvingGridSearchCV,
+    KFold,
+    cross_validate,
+)
+from sklearn.neural_network import MLPClassifier
+
+from sk_ricci import (
+    DisconnectedGraphError,
+    DisconnectedGraphWarning,
+    RicciFlowScorer,
+    ricci_flow,
+)
+from sk_ricci.nn import ReLUMLPClassifier, layer_activations
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_moons(150, noise=0.15, random_state=0)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y = data
+    return ReLUMLPClassifier(
+        hidden_layer_sizes=(12,) * 5, max_epochs=8, random_state=0,
+        validation_fraction=None,
+    ).fit(X, y)
+
+
+def small_net(**kw):
+    params = {"architecture": "narrow", "depth": 5, "max_epochs": 3,
+              "random_state": 0, "validation_fraction": None}
+    params.update(kw)
+    return ReLUMLPClassifier(**params)
+
+
+@pytest.mark.parametrize("statistic,attr", [
+    ("rho", "coefficient"),
+    ("adjusted_paper", "adjusted_paper"),
+    ("adjusted_fisher", "adjusted_fisher"),
+])
+@pytest.mark.parametrize("symmetrize", ["max", "sum"])
+def test_scorer_equals_negated_direct_computation(fitted, data, statistic, attr,
+                                                  symmetrize):
+    X, _ = data
+    scorer = RicciFlowScorer(20, statistic=statistic, symmetrize=symmetrize,
+                             connect="mst")
+    layers = layer_activations(fitted, X)
+    direct = ricci_flow(layers, 20, symmetrize=symmetrize, connect="mst")
+    expected = -getattr(direct, attr)
+    assert np.isfinite(expected)
+    assert scorer(fitted, X) == expected
+    assert scorer(fitted, X) == scorer(fitted, X)  # same network twice
+
+
+def test_scorer_leaves_estimator_unchanged(fitted, data):
+    X, _ = data
+    before = fitted.predict_proba(X)
+    RicciFlowScorer(15, connect="mst")(fitted, X)
+    np.testing.assert_array_equal(fitted.predict_proba(X), before)
+
+
+def test_float_n_neighbors_is_a_share_of_the_scored_samples(fitted, data):
+    X, _ = data
+    a = RicciFlowScorer(0.1, connect="mst")(fitted, X)  # round(0.1 * 150) = 15
+    b = RicciFlowScorer(15, connect="mst")(fitted, X)
+    assert a == b
+
+
+def test_repr_shows_non_default_options():
+    assert repr(RicciFlowScorer(30)) == "RicciFlowScorer(n_neighbors=30)"
+    assert repr(
+        RicciFlowScorer(10, statistic="adjusted_fisher", connect="mst")
+    ) == ("RicciFlowScorer(n_neighbors=10, statistic='adjusted_fisher', "
+          "connect='mst')")
+
+
+def test_pickle_round_trip(fitted, data):
+    X, _ = data
+    scorer = RicciFlowScorer(12, connect="mst", symmetrize="sum")
+    clone = pickle.loads(pickle.dumps(scorer))
+    assert repr(clone) == repr(scorer)
+    assert clone(fitted, X) == scorer(fitted, X)
+
+
+def test_disconnected_gives_nan_with_layer_and_fix_in_warning():
+    # two far-apart clusters: every layer graph at small k is disconnected
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(size=(40, 2)), 100 + rng.normal(size=(40, 2))]
+    y = np.r_[np.zeros(40), np.ones(40)]
+    clf = MLPClassifier((8,) * 5, max_iter=50, random_state=0).fit(X, y)
+    with pytest.warns(DisconnectedGraphWarning,
+                      match=r"disconnected in layer\(s\) \[1.*connect='mst'"):
+        score = RicciFlowScorer(3)(clf, X)
+    assert np.isnan(score)
+    with pytest.raises(DisconnectedGraphError, match="layer"):
+        RicciFlowScorer(3, on_disconnected="raise")(clf, X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DisconnectedGraphWarning)
+        assert np.isfinite(RicciFlowScorer(3, connect="mst")(clf, X))
+
+
+def test_n_neighbors_larger_than_the_fold(fitted, data):
+    X, _ = data
+    with pytest.raises(ValueError, match=r"needs more than 50 scored samples, "
+                                         r"got 40 .*held-out fold"):
+        RicciFlowScorer(50)(fitted, X[:40])
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"n_neighbors": 0}, "must be >= 1"),
+    ({"n_neighbors": 1.5}, r"must lie in \(0, 1\)"),
+    ({"n_neighbors": "10"}, "must be an int"),
+    ({"n_neighbors": 5, "statistic": "z"}, "statistic='z' is not supported"),
+    ({"n_neighbors": 5, "connect": "knn"}, "connect='knn' is not supported"),
+    ({"n_neighbors": 5, "on_disconnected": "drop"}, "on_disconnected='drop'"),
+])
+def test_bad_parameters_fail_at_construction(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        RicciFlowScorer(**kwargs)
+
+
+def test_unfitted_estimator_is_a_clear_error(data):
+    from sklearn.exceptions import NotFittedError
+
+    X, _ = data
+    with pytest.raises(NotFittedError):
+        RicciFlowScorer(10)(small_net(), X)
+
+
+def _search(n_jobs, refit):
+    X, y = make_moons(120, noise=0.2, random_state=1)
+    grid = {"depth": [5, 6], "architecture": ["narrow", "bottleneck"]}
+    scoring = {"accuracy": "accuracy",
+               "flow": RicciFlowScorer(10, connect="mst")}
+    search = GridSearchCV(small_net(), grid, scoring=scoring, refit=refit,
+                          cv=KFold(3), n_jobs=n_jobs)
+    return search.fit(X, y)
+
+
+def test_grid_search_multimetric_is_reproducible_and_parallel_safe():
+    a = _search(1, "accuracy")
+    b = _search(1, "accuracy")
+    c = _search(2, "flow")
+    for key in ("mean_test_accuracy", "mean_test_flow", "split0_test_flow",
+                "split2_test_flow", "rank_test_flow"):
+        np.testing.assert_array_equal(a.cv_results_[key], b.cv_results_[key])
+        np.testing.assert_array_equal(a.cv_results_[key], c.cv_results_[key])
+    assert np.isfinite(a.cv_results_["mean_test_flow"]).all()
+    assert a.best_params_ == a.cv_results_["params"][
+        int(np.argmin(a.cv_results_["rank_test_accuracy"]))]
+    assert c.best_params_ == c.cv_results_["params"][
+        int(np.argmin(c.cv_results_["rank_test_flow"]))]
+    # the refit estimator is scored by the scorer like any other
+    X, _ = make_moons(60, noise=0.2, random_state=2)
+    assert np.isfinite(RicciFlowScorer(10, connect="mst")(c.best_estimator_, X))
+
+
+def test_single_metric_grid_search_and_cross_validate(data):
+    X, y = data
+    scorer = RicciFlowScorer(10, connect="mst")
+    search = GridSearchCV(small_net(), {"depth": [5, 6]}, scoring=scorer,
+                          cv=KFold(3)).fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    res = cross_validate(small_net(), X, y, cv=KFold(3),
+                         scoring={"flow": scorer, "accuracy": "accuracy"})
+    assert res["test_flow"].shape == (3,)
+    # each fold's score equals the scorer applied by hand to that fold
+    for i, (train, test) in enumerate(KFold(3).split(X)):
+        est = small_net().fit(X[train], y[train])
+        assert res["test_flow"][i] == scorer(est, X[test])
+
+
+def test_halving_grid_search(data):
+    X, y = data
+    search = HalvingGridSearchCV(
+        small_net(), {"depth": [5, 6], "architecture": ["narrow", "wide"]},
+        scoring=RicciFlowScorer(0.1, connect="mst"), cv=KFold(3), factor=2,
+        min_resources=60, random_state=0,
+    ).fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_skorch_epoch_scoring_tracks_flow_per_epoch(data):
+    import torch
+    from skorch import NeuralNetClassifier
+    from skorch.callbacks import EpochScoring
+    from skorch.dataset import ValidSplit
+
+    X, y = data
+    X = X.astype(np.float32)
+    torch.manual_seed(0)
+    hidden = [torch.nn.Linear(2, 10), torch.nn.ReLU()]
+    for _ in range(4):
+        hidden += [torch.nn.Linear(10, 10), torch.nn.ReLU()]
+    module = torch.nn.Sequential(*hidden, torch.nn.Linear(10, 2))
+    scorer = RicciFlowScorer(8, connect="mst")
+    net = NeuralNetClassifier(
+        module, criterion=torch.nn.CrossEntropyLoss, max_epochs=3, lr=0.05,
+        train_split=ValidSplit(5, stratified=False), verbose=0,
+        callbacks=[EpochScoring(scorer, lower_is_better=False, name="flow")],
+    ).fit(X, y)
+    flows = net.history[:, "flow"]
+    assert len(flows) == 3 and np.isfinite(flows).all()
+    assert len(set(flows)) > 1  # the network changes between epochs
+    # the last epoch's value is the scorer on the validation fold: skorch's
+    # unstratified ValidSplit(5) holds out the first fold, the first 20%
+    assert flows[-1] == pytest.approx(scorer(net, X[:30]), abs=1e-12)
