@@ -1,0 +1,69 @@
+"""Cost of RicciFlowScorer relative to training the network it scores.
+
+The paper's synthetic setting: 1,000 training and 1,000 test points (problem A,
+entangled spirals), depth 11, wide (50 units), 50 epochs, batch 32. Reports the
+fit time, the scorer time at each k of the paper's synthetic grid, and the
+ratio (target: one k costs under 5% of one fit). Median of repeats.
+
+    python benchmarks/bench_scorer.py [--repeats 3] [--epochs 50]
+"""
+
+import argparse
+import statistics
+import time
+import warnings
+
+import numpy as np
+import torch
+
+from sk_ricci import RicciFlowScorer
+from sk_ricci.datasets import make_entangled_spirals, paper_n_neighbors_grid
+from sk_ricci.nn import ReLUMLPClassifier
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads for training (default 1)")
+    p.add_argument("--connect", default=None, choices=[None, "mst"])
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    X, y = make_entangled_spirals(2000, random_state=0)
+    Xtr, ytr, Xte = X[:1000], y[:1000], X[1000:]
+    fit_times, clf = [], None
+    for r in range(args.repeats):
+        t = time.perf_counter()
+        clf = ReLUMLPClassifier(architecture="wide", depth=11,
+                                max_epochs=args.epochs, random_state=r).fit(Xtr, ytr)
+        fit_times.append(time.perf_counter() - t)
+    fit = statistics.median(fit_times)
+    acc = clf.score(Xte, y[1000:])
+    grid = paper_n_neighbors_grid("A")
+    RicciFlowScorer(10)(clf, Xte[:100])  # compile kernels outside the timing
+    print(f"fit: median {fit:.2f} s over {args.repeats} (depth 11 wide, "
+          f"{args.epochs} epochs, 1000 points; test accuracy {acc:.3f}); "
+          f"torch threads {args.threads}")
+    print("| k | scorer (s) | scorer / fit | flow strength | connected |")
+    print("|---|---|---|---|---|")
+    total = 0.0
+    for k in grid:
+        scorer = RicciFlowScorer(k, connect=args.connect)
+        times = []
+        for _ in range(args.repeats):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t = time.perf_counter()
+                s = scorer(clf, Xte)
+                times.append(time.perf_counter() - t)
+        med = statistics.median(times)
+        total += med
+        print(f"| {k} | {med:.3f} | {100 * med / fit:.2f}% | {s:.3f} | "
+              f"{np.isfinite(s)} |", flush=True)
+    print(f"whole grid ({len(grid)} k, one scorer call each): {total:.2f} s = "
+          f"{100 * total / fit:.1f}% of one fit")
+
+
+if __name__ == "__main__":
+    main()
