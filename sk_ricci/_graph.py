@@ -5,7 +5,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._kernels import euclidean_mst, exact_sqdist_pairs, refine_neighbors
+from ._kernels import euclidean_mst, exact_sqdist_pairs, knn_from_gram
 from ._validation import (
     ALGORITHM_OPTIONS,
     CONNECT_OPTIONS,
@@ -41,23 +41,12 @@ def _brute_kneighbors(X, k):
     """Exact kNN with deterministic ties, in row blocks of bounded memory."""
     n = X.shape[0]
     sqn = np.einsum("ij,ij->i", X, X)
-    scale = sqn.max()
     idx = np.empty((n, k), dtype=np.int64)
     sqd = np.empty((n, k), dtype=np.float64)
     block = max(1, min(n, _BLOCK_BYTES // (8 * n)))
     for start in range(0, n, block):
         stop = min(n, start + block)
-        D = X[start:stop] @ X.T
-        D *= -2.0
-        D += sqn[start:stop, None]
-        D += sqn[None, :]
-        rows = np.arange(stop - start)
-        D[rows, rows + start] = np.inf
-        kth = np.partition(D, k - 1, axis=1)[:, k - 1]
-        # the expansion ||x||^2 - 2 x.y + ||y||^2 carries rounding error; every
-        # point within tol of the k-th value is re-checked exactly
-        tol = 1e-9 * (sqn[start:stop] + scale) + 1e-300
-        refine_neighbors(X, start, D, kth, tol, k, idx, sqd)
+        knn_from_gram(X, start, X[start:stop] @ X.T, sqn, k, idx, sqd)
     return idx, sqd
 
 

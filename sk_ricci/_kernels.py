@@ -126,34 +126,43 @@ def _sqdist(X, i, j):
 
 
 @numba.njit(cache=True, parallel=True)
-def refine_neighbors(X, row_start, D, kth, tol, k, out_idx, out_dist):
+def knn_from_gram(X, row_start, P, sqn, k, out_idx, out_sqd):
     """Exact, tie-broken k nearest neighbours for rows row_start.. of a block.
 
-    ``D`` holds approximate squared distances (self set to +inf); every j with
-    D[r, j] <= kth[r] + tol[r] is a candidate, its squared distance is
-    recomputed exactly by direct differences, and candidates are ordered by
-    (distance, index). Writes indices and squared distances of the first k.
+    ``P`` is the Gram block X[rows] @ X.T. Approximate squared distances
+    ||x_i||^2 - 2 x_i.x_j + ||x_j||^2 select the candidates: every j within a
+    rounding tolerance of the k-th smallest value. Their squared distances are
+    recomputed exactly by direct differences (so identical points are exactly
+    tied) and candidates are ordered by (distance, index). Writes indices and
+    exact squared distances of the first k into row ``row_start + r``.
     """
-    nb, n = D.shape
+    nb, n = P.shape
+    scale = sqn.max()
     for r in numba.prange(nb):
         i = row_start + r
-        thr = kth[r] + tol[r]
+        d = np.empty(n)
+        for j in range(n):
+            d[j] = sqn[i] - 2.0 * P[r, j] + sqn[j]
+        d[i] = np.inf
+        kth = np.partition(d, k - 1)[k - 1]
+        # rounding error of the expansion is ~1e-16 x (|x_i|^2 + |x_j|^2)
+        thr = kth + 1e-9 * (sqn[i] + scale) + 1e-300
         cnt = 0
         for j in range(n):
-            if j != i and D[r, j] <= thr:
+            if d[j] <= thr:
                 cnt += 1
         cand = np.empty(cnt, dtype=np.int64)
         dist = np.empty(cnt, dtype=np.float64)
         c = 0
         for j in range(n):
-            if j != i and D[r, j] <= thr:
+            if d[j] <= thr:
                 cand[c] = j
                 dist[c] = _sqdist(X, i, j)
                 c += 1
         order = np.argsort(dist, kind="mergesort")  # stable: ties by index
         for t in range(k):
             out_idx[i, t] = cand[order[t]]
-            out_dist[i, t] = dist[order[t]]
+            out_sqd[i, t] = dist[order[t]]
 
 
 @numba.njit(cache=True, parallel=True)
