@@ -13,13 +13,12 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._graph import knn_graph
+from ._graph import _check_scalar_n_neighbors, knn_graph
 from ._validation import (
     ALGORITHM_OPTIONS,
     CONNECT_OPTIONS,
     SYMMETRIZE_OPTIONS,
     check_graph,
-    check_n_neighbors,
     check_option,
 )
 
@@ -234,7 +233,7 @@ class RicciCurvature(TransformerMixin, BaseEstimator):
                 self.n_features_in_ = G.shape[1]
             return G
         X = validate_data(self, X, dtype=np.float64, reset=reset)
-        check_n_neighbors(self.n_neighbors, X.shape[0])
+        _check_scalar_n_neighbors(self, X.shape[0])
         return knn_graph(
             X, self.n_neighbors, symmetrize=self.symmetrize, connect=self.connect,
             algorithm=self.algorithm,

@@ -25,6 +25,26 @@ AUTO_BRUTE_MIN_FRACTION = 0.05
 _BLOCK_BYTES = 128 * 2**20
 
 
+def _check_metric(metric):
+    if metric != "euclidean":
+        raise ValueError(
+            f"metric={metric!r} is not supported: sk_ricci builds Euclidean kNN "
+            "graphs, as the paper does; pass metric='euclidean' (or transform "
+            "the points first)"
+        )
+
+
+def _check_scalar_n_neighbors(estimator, n_samples):
+    ks, scalar = check_n_neighbors(estimator.n_neighbors, n_samples)
+    if not scalar:
+        raise TypeError(
+            f"{type(estimator).__name__} takes one int n_neighbors, got "
+            f"{estimator.n_neighbors!r}; for a grid of k from one neighbour "
+            "search use sk_ricci.knn_graph(X, [k1, k2, ...])"
+        )
+    return ks[0]
+
+
 def _resolve_algorithm(algorithm, n_samples, n_neighbors):
     check_option(algorithm, ALGORITHM_OPTIONS, "algorithm")
     if algorithm != "auto":
@@ -95,8 +115,8 @@ def kneighbors(
         Number of neighbours per point.
     algorithm : {"auto", "brute", "nndescent"}, default="auto"
         See :func:`knn_graph`.
-    metric : str, default="euclidean"
-        Only "euclidean" is exact; other metrics need ``algorithm="nndescent"``.
+    metric : {"euclidean"}, default="euclidean"
+        Distance; only Euclidean (the paper's) is supported.
     random_state : int, RandomState instance or None, default=None
         Seed of the approximate search (unused by "brute").
     n_jobs : int, default=None
@@ -126,19 +146,10 @@ def kneighbors(
         X = check_points(X)
     (k,), _ = check_n_neighbors(n_neighbors, X.shape[0])
     algo = _resolve_algorithm(algorithm, X.shape[0], k)
+    _check_metric(metric)
     if algo == "brute":
-        if metric != "euclidean":
-            raise ValueError(
-                f"metric={metric!r} is only available with "
-                "algorithm='nndescent'; exact search supports 'euclidean'"
-            )
         idx, sqd = _brute_kneighbors(X, k)
     else:
-        if metric != "euclidean":
-            raise ValueError(
-                f"metric={metric!r} is not supported yet; use 'euclidean' (the "
-                "paper's metric)"
-            )
         idx, sqd = _nndescent_kneighbors(X, k, metric, random_state, n_jobs)
     return idx, np.sqrt(sqd)
 
@@ -239,8 +250,8 @@ def knn_graph(
         the approximate pynndescent search, imported lazily. "auto" picks
         "brute" when ``n_samples <= 20_000`` or ``n_neighbors >= 0.05 *
         n_samples`` (the dense regime of the paper) and "nndescent" otherwise.
-    metric : str, default="euclidean"
-        Distance; the paper uses Euclidean.
+    metric : {"euclidean"}, default="euclidean"
+        Distance; only Euclidean (the paper's) is supported.
     random_state : int, RandomState instance or None, default=None
         Seed of the approximate search; the exact search is deterministic.
     n_jobs : int, default=None
@@ -308,8 +319,8 @@ class KNNGraph(TransformerMixin, BaseEstimator):
         See :func:`knn_graph`.
     algorithm : {"auto", "brute", "nndescent"}, default="auto"
         See :func:`knn_graph`.
-    metric : str, default="euclidean"
-        Distance.
+    metric : {"euclidean"}, default="euclidean"
+        Distance; only Euclidean is supported.
     random_state : int, RandomState instance or None, default=None
         Seed of the approximate search.
     n_jobs : int, default=None
@@ -319,6 +330,9 @@ class KNNGraph(TransformerMixin, BaseEstimator):
     ----------
     n_features_in_ : int
         Number of features seen in ``fit``.
+    n_samples_fit_ : int
+        Number of samples seen in ``fit`` (the nodes of ``fit_transform``'s
+        graph).
 
     Examples
     --------
@@ -346,10 +360,12 @@ class KNNGraph(TransformerMixin, BaseEstimator):
         """Validate parameters and ``X``; record ``n_features_in_``."""
         X = validate_data(self, X, dtype=np.float64)
         check_points(X)
-        check_n_neighbors(self.n_neighbors, X.shape[0])
+        _check_scalar_n_neighbors(self, X.shape[0])
         check_option(self.symmetrize, SYMMETRIZE_OPTIONS, "symmetrize")
         check_option(self.connect, CONNECT_OPTIONS, "connect")
         _resolve_algorithm(self.algorithm, X.shape[0], 1)
+        _check_metric(self.metric)
+        self.n_samples_fit_ = X.shape[0]
         return self
 
     def transform(self, X):
@@ -360,6 +376,14 @@ class KNNGraph(TransformerMixin, BaseEstimator):
             X, self.n_neighbors, symmetrize=self.symmetrize, connect=self.connect,
             algorithm=self.algorithm, metric=self.metric,
             random_state=self.random_state, n_jobs=self.n_jobs,
+        )
+
+    def get_feature_names_out(self, input_features=None):
+        """One name per node of the graph of the fitted samples
+        (``knngraph0``, ``knngraph1``, ...): columns are samples."""
+        check_is_fitted(self, "n_samples_fit_")
+        return np.asarray(
+            [f"knngraph{i}" for i in range(self.n_samples_fit_)], dtype=object
         )
 
     def __sklearn_tags__(self):
