@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator
 
 from ._curvature import total_curvature
 from ._geodesics import geodesic_mass
-from ._graph import add_edges, graph_from_neighbors, kneighbors
+from ._graph import _kneighbors_sq, add_edges, graph_from_neighbors, kneighbors
 from ._kernels import euclidean_mst
 from ._validation import (
     ALGORITHM_OPTIONS,
@@ -18,6 +18,7 @@ from ._validation import (
     check_n_neighbors,
     check_option,
     check_points,
+    warn,
 )
 from .exceptions import (
     DisconnectedGraphError,
@@ -118,7 +119,7 @@ def _adjusted(rho, n_layers):
     return z / np.sqrt(n_layers - 4), z * np.sqrt(n_layers - 4)
 
 
-def _coefficients(ric, mass, n_neighbors, on_disconnected, n_components, stacklevel):
+def _coefficients(ric, mass, n_neighbors, on_disconnected, n_components):
     L = ric.size
     connected = n_components == 1
     with np.errstate(invalid="ignore"):
@@ -137,22 +138,20 @@ def _coefficients(ric, mass, n_neighbors, on_disconnected, n_components, stackle
         )
         if on_disconnected == "raise":
             raise DisconnectedGraphError(msg)
-        warnings.warn(msg, DisconnectedGraphWarning, stacklevel=stacklevel)
+        warn(msg, DisconnectedGraphWarning)
         return eta, np.nan, np.nan, np.nan
     rho = _pearson(eta, ric[:-1])
     if not np.isfinite(rho):
-        warnings.warn(
+        warn(
             f"the Ricci coefficient at n_neighbors={n_neighbors} is undefined: "
             "eta or the total curvature is constant over the layers",
             UndefinedCoefficientWarning,
-            stacklevel=stacklevel,
         )
     if L <= 4:
-        warnings.warn(
+        warn(
             f"the adjusted coefficients need more than 4 layers (got {L}): "
             "arctanh(rho) is scaled by sqrt(L - 4); they are NaN",
             UndefinedCoefficientWarning,
-            stacklevel=stacklevel,
         )
     paper, fisher = _adjusted(rho, L)
     return eta, rho, paper, fisher
@@ -162,11 +161,10 @@ def _layer_measures(
     X, ks, symmetrize, connect, augmented, algorithm, random_state, n_jobs
 ):
     """Ric_l, g_l and component counts of one layer for every k."""
-    idx, dist = kneighbors(
-        X, max(ks), algorithm=algorithm, random_state=random_state,
-        n_jobs=n_jobs, validate=False,
+    idx, sqd = _kneighbors_sq(
+        X, max(ks), algorithm, "euclidean", random_state, n_jobs
     )
-    mst = euclidean_mst(X, idx, dist**2) if connect == "mst" else None
+    mst = euclidean_mst(X, idx, sqd) if connect == "mst" else None
     out = []
     for k in ks:
         G = graph_from_neighbors(idx, k, symmetrize=symmetrize)
@@ -272,7 +270,7 @@ def ricci_flow(
         mass = np.array([m[j][1] for m in per_layer])
         ncomp = np.array([m[j][2] for m in per_layer], dtype=np.int64)
         eta, rho, paper, fisher = _coefficients(
-            ric, mass, k, on_disconnected, ncomp, stacklevel=3
+            ric, mass, k, on_disconnected, ncomp
         )
         results.append(
             RicciFlowResult(
@@ -351,11 +349,10 @@ def aggregated_ricci_coefficient(results):
     kept = [r for r in results if r.all_connected]
     skipped = len(results) - len(kept)
     if skipped:
-        warnings.warn(
+        warn(
             f"{skipped} of {len(results)} network(s) have a disconnected layer "
             f"graph at n_neighbors={ks.pop()} and were skipped",
             DisconnectedGraphWarning,
-            stacklevel=2,
         )
     if not kept:
         return AggregatedCoefficient(np.nan, 0, skipped, 0)
@@ -541,11 +538,10 @@ def select_n_neighbors(
         best = int(np.nanargmin(coefs))
         best_k, best_c = int(grid[best]), float(coefs[best])
     else:
-        warnings.warn(
+        warn(
             "no scale in the grid had a connected graph in every layer of any "
             "network; pass connect='mst' or larger n_neighbors",
             DisconnectedGraphWarning,
-            stacklevel=2,
         )
         best_k, best_c = None, np.nan
     return ScaleSelection(

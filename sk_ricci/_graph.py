@@ -144,14 +144,19 @@ def kneighbors(
     """
     if validate:
         X = check_points(X)
+    idx, sqd = _kneighbors_sq(X, n_neighbors, algorithm, metric, random_state, n_jobs)
+    return idx, np.sqrt(sqd)
+
+
+def _kneighbors_sq(X, n_neighbors, algorithm, metric, random_state, n_jobs):
+    """:func:`kneighbors` on validated ``X`` with exact *squared* distances
+    (what the MST needs: sqrt then square would break exact ties)."""
     (k,), _ = check_n_neighbors(n_neighbors, X.shape[0])
     algo = _resolve_algorithm(algorithm, X.shape[0], k)
     _check_metric(metric)
     if algo == "brute":
-        idx, sqd = _brute_kneighbors(X, k)
-    else:
-        idx, sqd = _nndescent_kneighbors(X, k, metric, random_state, n_jobs)
-    return idx, np.sqrt(sqd)
+        return _brute_kneighbors(X, k)
+    return _nndescent_kneighbors(X, k, metric, random_state, n_jobs)
 
 
 def graph_from_neighbors(indices, n_neighbors=None, *, symmetrize="max"):
@@ -286,11 +291,8 @@ def knn_graph(
     check_option(symmetrize, SYMMETRIZE_OPTIONS, "symmetrize")
     check_option(connect, CONNECT_OPTIONS, "connect")
     kmax = max(ks)
-    idx, dist = kneighbors(
-        X, kmax, algorithm=algorithm, metric=metric, random_state=random_state,
-        n_jobs=n_jobs, validate=False,
-    )
-    mst = euclidean_mst(X, idx, dist**2) if connect == "mst" else None
+    idx, sqd = _kneighbors_sq(X, kmax, algorithm, metric, random_state, n_jobs)
+    mst = euclidean_mst(X, idx, sqd) if connect == "mst" else None
     graphs = []
     for k in ks:
         G = graph_from_neighbors(idx, k, symmetrize=symmetrize)

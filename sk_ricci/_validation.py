@@ -1,6 +1,9 @@
 """Input checks shared by the graph, curvature, geodesic and flow modules."""
 
 import numbers
+import os
+import sys
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -125,6 +128,10 @@ def check_graph(G, *, name="G"):
             f"got shape {G.shape}; build one with sk_ricci.knn_graph(X, "
             "n_neighbors)"
         )
+    if G.shape[0] == 0:
+        raise ValueError(
+            f"{name} is an empty (0, 0) graph; it needs at least one node"
+        )
     G = sp.csr_matrix(G, dtype=np.float64)
     G.sum_duplicates()
     G.eliminate_zeros()
@@ -185,3 +192,17 @@ def check_layers(layers, *, min_layers=1):
                 "same order"
             )
     return out
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def warn(message, category):
+    """``warnings.warn`` pointing at the first caller outside sk_ricci, so the
+    warning names the user's line however deep inside the library it arose."""
+    frame, level = sys._getframe(1), 2  # stacklevel=2: the caller of warn()
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        _PACKAGE_DIR
+    ):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

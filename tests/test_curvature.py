@@ -1,0 +1,339 @@
+"""Forman-Ricci curvature: hand-computed oracles, loop oracles, bad input."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+
+from sk_ricci import (
+    KNNGraph,
+    RicciCurvature,
+    degrees,
+    forman_curvature,
+    knn_graph,
+    node_curvature,
+    total_curvature,
+)
+
+
+def graph(n, edges):
+    """Simple undirected graph from an edge list (dense -> CSR)."""
+    A = np.zeros((n, n))
+    for i, j in edges:
+        A[i, j] = A[j, i] = 1
+    return sp.csr_matrix(A)
+
+
+K4 = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
+BRIDGED = K4 + [(i + 4, j + 4) for i, j in K4] + [(3, 4)]
+
+# name -> (n, edges, degrees, {edge: R}, {edge: triangles}, node sum, node mean)
+# R(i, j) = 4 - d_i - d_j; augmented adds 3 x triangles through the edge.
+HAND = {
+    # P4 0-1-2-3: d = 1,2,2,1; R01 = 4-1-2 = 1, R12 = 4-2-2 = 0, R23 = 1.
+    # node sums: 0: R01 = 1; 1: R01+R12 = 1; 2: 1; 3: 1.
+    # means: 1/1, 1/2, 1/2, 1/1.
+    "P4": (
+        4, [(0, 1), (1, 2), (2, 3)], [1, 2, 2, 1],
+        {(0, 1): 1, (1, 2): 0, (2, 3): 1}, {},
+        [1, 1, 1, 1], [1, 0.5, 0.5, 1],
+    ),
+    # C5: every d = 2, every R = 4-2-2 = 0, no triangles.
+    "C5": (
+        5, [(0, 1), (1, 2), (2, 3), (3, 4), (4, 0)], [2] * 5,
+        {e: 0 for e in [(0, 1), (1, 2), (2, 3), (3, 4), (0, 4)]}, {},
+        [0] * 5, [0] * 5,
+    ),
+    # S4, center 0: d = 4,1,1,1,1; each R = 4-4-1 = -1.
+    # node sums: center 4 x -1 = -4, leaves -1; means -4/4 = -1, -1/1 = -1.
+    "S4": (
+        5, [(0, 1), (0, 2), (0, 3), (0, 4)], [4, 1, 1, 1, 1],
+        {(0, j): -1 for j in range(1, 5)}, {},
+        [-4, -1, -1, -1, -1], [-1] * 5,
+    ),
+    # K5: d = 4, R = 4-4-4 = -4 on each of 10 edges, each edge in 3 triangles.
+    # node sums 4 x -4 = -16, means -4.
+    "K5": (
+        5, [(i, j) for i in range(5) for j in range(i + 1, 5)], [4] * 5,
+        {(i, j): -4 for i in range(5) for j in range(i + 1, 5)},
+        {(i, j): 3 for i in range(5) for j in range(i + 1, 5)},
+        [-16] * 5, [-4] * 5,
+    ),
+    # two K4 {0..3}, {4..7} + bridge 3-4: d = 3,3,3,4,4,3,3,3.
+    # R = 4-3-3 = -2 on (0,1),(0,2),(1,2) and (5,6),(5,7),(6,7);
+    # R = 4-3-4 = -3 on (0,3),(1,3),(2,3) and (4,5),(4,6),(4,7);
+    # bridge R34 = 4-4-4 = -4. Clique edges lie in 2 triangles, bridge in 0.
+    # node sums: 0: -2-2-3 = -7; 3: -3-3-3-4 = -13. means -7/3, -13/4.
+    "two_K4_bridge": (
+        8, BRIDGED, [3, 3, 3, 4, 4, 3, 3, 3],
+        {
+            **{e: -2 for e in [(0, 1), (0, 2), (1, 2), (5, 6), (5, 7), (6, 7)]},
+            **{e: -3 for e in [(0, 3), (1, 3), (2, 3), (4, 5), (4, 6), (4, 7)]},
+            (3, 4): -4,
+        },
+        {e: 2 for e in BRIDGED if e != (3, 4)},
+        [-7, -7, -7, -13, -13, -7, -7, -7],
+        [-7 / 3] * 3 + [-13 / 4] * 2 + [-7 / 3] * 3,
+    ),
+    # two disjoint edges 0-1, 2-3: d = 1, R = 4-1-1 = 2.
+    "two_edges": (
+        4, [(0, 1), (2, 3)], [1, 1, 1, 1], {(0, 1): 2, (2, 3): 2}, {},
+        [2] * 4, [2] * 4,
+    ),
+}
+
+# total curvature by hand and via the identity 4|E| - sum d_i^2:
+# P4: 1+0+1 = 2 = 12 - (1+4+4+1); C5: 0 = 20 - 5*4; S4: -4 = 16 - (16+4);
+# K5: -40 = 40 - 5*16; two K4 + bridge: 2*(3*-2 + 3*-3) - 4 = -34 = 52 - 86;
+# two edges: 4 = 8 - 4.
+TOTAL = {"P4": 2, "C5": 0, "S4": -4, "K5": -40, "two_K4_bridge": -34,
+         "two_edges": 4}
+# augmented totals: K5: -40 + 3*(10 edges * 3) = 50;
+# two K4 + bridge: 2*(3*(-2+6) + 3*(-3+6)) - 4 = 38; the others have none.
+TOTAL_AUGMENTED = {**TOTAL, "K5": 50, "two_K4_bridge": 38}
+
+
+@pytest.mark.parametrize("name", list(HAND))
+def test_hand_computed_graphs(name):
+    n, edges, deg, R_expected, tri, node_sum, node_mean = HAND[name]
+    G = graph(n, edges)
+    assert_array_equal(degrees(G), deg)
+
+    R = forman_curvature(G)
+    assert R.nnz == G.nnz  # zero curvatures stay explicit entries
+    R_dense = R.toarray()
+    expected = np.zeros((n, n))
+    for (i, j), r in R_expected.items():
+        expected[i, j] = expected[j, i] = r
+    assert_array_equal(R_dense, expected)
+    assert_array_equal(R_dense != 0, expected != 0)
+
+    Ra = forman_curvature(G, augmented=True).toarray()
+    expected_a = expected.copy()
+    for (i, j), t in tri.items():
+        expected_a[i, j] += 3 * t
+        expected_a[j, i] += 3 * t
+    assert_array_equal(Ra, expected_a)
+
+    assert_allclose(node_curvature(G, reduce="sum"), node_sum)
+    assert_allclose(node_curvature(G, reduce="mean"), node_mean)
+    assert_allclose(node_curvature(G), node_mean)  # mean is the default
+
+    assert total_curvature(G) == TOTAL[name]
+    d = np.array(deg, dtype=float)
+    assert total_curvature(G) == 4 * len(edges) - d @ d
+    assert total_curvature(G, augmented=True) == TOTAL_AUGMENTED[name]
+
+
+def test_augmented_node_curvature_two_cliques():
+    # augmented R: clique edges -2+6 = 4 and -3+6 = 3, bridge -4.
+    # node 0: 4+4+3 = 11 (mean 11/3); node 3: 3+3+3-4 = 5 (mean 5/4)
+    G = graph(8, BRIDGED)
+    s = node_curvature(G, reduce="sum", augmented=True)
+    assert_allclose(s, [11, 11, 11, 5, 5, 11, 11, 11])
+    m = node_curvature(G, reduce="mean", augmented=True)
+    assert_allclose(m, [11 / 3] * 3 + [5 / 4] * 2 + [11 / 3] * 3)
+
+
+def test_sum_multigraph_by_hand():
+    # points 0, 1, 3, 6 on a line, k = 1: kNN 0->1, 1->0, 2->1, 3->2.
+    # "sum": G = A + A^T, G01 = 2, G12 = 1, G23 = 1
+    # degrees (in + out): d0 = 2, d1 = 3, d2 = 2, d3 = 1.
+    # directed edges: 0->1: 4-2-3 = -1, 1->0: -1, 2->1: 4-2-3 = -1,
+    # 3->2: 4-1-2 = 1; total -2 (= 4*4 - (4+9+4+1) = 16 - 18).
+    X = np.array([[0.0], [1.0], [3.0], [6.0]])
+    G = knn_graph(X, 1, symmetrize="sum")
+    assert_array_equal(
+        G.toarray(),
+        [[0, 2, 0, 0], [2, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0]],
+    )
+    assert_array_equal(degrees(G), [2, 3, 2, 1])
+    assert total_curvature(G) == -2
+    R = forman_curvature(G).toarray()
+    # R(1, 2) = 4-3-2 = -1, R(2, 3) = 4-2-1 = 1
+    assert (R[0, 1], R[1, 2], R[2, 3]) == (-1, -1, 1)
+    # node sums weighted by multiplicity: 0: 2*-1; 1: 2*-1 + -1; 2: -1 + 1;
+    # 3: 1; their sum is twice the total
+    assert_allclose(node_curvature(G, reduce="sum"), [-2, -3, 0, 1])
+    # "max": P4, total 2; "min": only 0-1 mutual, 4-1-1 = 2.
+    assert total_curvature(knn_graph(X, 1, symmetrize="max")) == 2
+    assert total_curvature(knn_graph(X, 1, symmetrize="min")) == 2
+
+
+@pytest.mark.parametrize("symmetrize", ["sum", "max", "min"])
+@pytest.mark.parametrize("k", [1, 4, 15])
+def test_total_curvature_equals_loop_over_edges(oracle, symmetrize, k):
+    X = np.random.RandomState(k).normal(size=(45, 4))
+    G = knn_graph(X, k, symmetrize=symmetrize)
+    expected = oracle.total_curvature_loops(X, k, symmetrize)
+    assert total_curvature(G) == pytest.approx(expected, abs=1e-9)
+
+
+def test_total_curvature_sum_on_dead_relu_data(oracle):
+    rng = np.random.RandomState(3)
+    X = np.maximum(rng.normal(size=(50, 3)) - 0.8, 0)  # many zero rows
+    assert (np.abs(X).sum(1) == 0).sum() > 10
+    for k in (3, 12):
+        G = knn_graph(X, k, symmetrize="sum")
+        assert total_curvature(G) == pytest.approx(
+            oracle.total_curvature_loops(X, k, "sum"), abs=1e-9
+        )
+
+
+@pytest.mark.parametrize("symmetrize", ["sum", "max"])
+def test_augmented_against_triangle_loops(oracle, symmetrize):
+    X = np.random.RandomState(7).normal(size=(35, 3))
+    k = 5
+    G = oracle.dense_graph(X, k, symmetrize)
+    A = oracle.directed_knn(X, k)
+    S = G != 0
+    n = S.shape[0]
+    d = G.sum(1)
+    tri = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            if S[i, j]:
+                tri[i, j] = sum(S[i, m] and S[j, m] for m in range(n))
+    R = forman_curvature(sp.csr_matrix(G), augmented=True).toarray()
+    for i in range(n):
+        for j in range(n):
+            if S[i, j]:
+                assert R[i, j] == 4 - d[i] - d[j] + 3 * tri[i, j]
+            else:
+                assert R[i, j] == 0
+    # total over the spec's edge list (directed kNN edges for "sum")
+    if symmetrize == "sum":
+        expected = sum(4 - d[i] - d[j] + 3 * tri[i, j]
+                       for i in range(n) for j in range(n) if A[i, j])
+    else:
+        expected = sum(4 - d[i] - d[j] + 3 * tri[i, j]
+                       for i in range(n) for j in range(i + 1, n) if S[i, j])
+    assert total_curvature(sp.csr_matrix(G), augmented=True) == pytest.approx(
+        expected
+    )
+
+
+def test_node_curvature_against_loops(oracle):
+    X = np.random.RandomState(11).normal(size=(40, 5))
+    G = oracle.dense_graph(X, 6, "sum")
+    n = G.shape[0]
+    d = G.sum(1)
+    s = np.array([sum(G[i, j] * (4 - d[i] - d[j]) for j in range(n))
+                  for i in range(n)])
+    assert_allclose(node_curvature(sp.csr_matrix(G), reduce="sum"), s)
+    assert_allclose(node_curvature(sp.csr_matrix(G)), s / d)
+
+
+def test_isolated_node():
+    # node 2 isolated: degree 0, node sum 0, mean undefined (NaN)
+    G = graph(3, [(0, 1)])
+    assert_array_equal(degrees(G), [1, 1, 0])
+    assert_array_equal(node_curvature(G, reduce="sum"), [2, 2, 0])
+    m = node_curvature(G)
+    assert_array_equal(m[:2], [2, 2])
+    assert np.isnan(m[2])
+
+
+def test_dense_input_accepted():
+    A = graph(4, [(0, 1), (1, 2), (2, 3)]).toarray()
+    assert total_curvature(A) == 2
+    assert_array_equal(degrees(A), [1, 2, 2, 1])
+
+
+# --------------------------------------------------------------------------
+# RicciCurvature
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("symmetrize", ["max", "min", "sum"])
+def test_ricci_curvature_transformer_on_points(oracle, symmetrize):
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    k = 6
+    out = RicciCurvature(n_neighbors=k, symmetrize=symmetrize).fit_transform(X)
+    G = oracle.dense_graph(X, k, symmetrize)
+    n = G.shape[0]
+    d = G.sum(1)
+    s = np.array([sum(G[i, j] * (4 - d[i] - d[j]) for j in range(n))
+                  for i in range(n)])
+    mean = np.where(d > 0, s / np.where(d > 0, d, 1), 0.0)
+    assert out.shape == (40, 3)
+    assert_allclose(out[:, 0], d)
+    assert_allclose(out[:, 1], s)
+    assert_allclose(out[:, 2], mean)
+
+
+def test_ricci_curvature_precomputed_and_pipeline_equal():
+    from sklearn.pipeline import make_pipeline
+
+    X = np.random.RandomState(1).normal(size=(30, 4))
+    direct = RicciCurvature(n_neighbors=5).fit_transform(X)
+    pipe = make_pipeline(KNNGraph(n_neighbors=5), RicciCurvature())
+    assert_allclose(pipe.fit_transform(X), direct)
+    assert list(pipe[-1].get_feature_names_out()) == [
+        "degree", "curvature_sum", "curvature_mean"
+    ]
+
+
+def test_ricci_curvature_augmented_on_graph():
+    G = graph(5, [(i, j) for i in range(5) for j in range(i + 1, 5)])
+    out = RicciCurvature(augmented=True).fit_transform(G)
+    # K5 augmented: R = 5 on each edge, node sum 20, mean 5
+    assert_allclose(out, np.tile([4.0, 20.0, 5.0], (5, 1)))
+
+
+def test_ricci_curvature_rejects_non_square_input():
+    with pytest.raises(ValueError, match="expects a square adjacency matrix"):
+        RicciCurvature().fit(np.zeros((4, 3)))
+
+
+def test_ricci_curvature_list_n_neighbors_is_rejected_cleanly():
+    # regression: a list used to crash with AttributeError in transform
+    X = np.random.RandomState(0).normal(size=(20, 3))
+    with pytest.raises(TypeError, match=r"RicciCurvature takes one int "
+                       r"n_neighbors, got \[3, 5\]"):
+        RicciCurvature(n_neighbors=[3, 5]).fit(X)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"symmetrize": "mean"}, "symmetrize='mean' is not supported"),
+        ({"connect": "knn"}, "connect='knn' is not supported"),
+        ({"algorithm": "kd_tree"}, "algorithm='kd_tree' is not supported"),
+    ],
+)
+def test_ricci_curvature_bad_params(params, match):
+    X = np.random.RandomState(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match=match):
+        RicciCurvature(n_neighbors=3, **params).fit(X)
+
+
+# --------------------------------------------------------------------------
+# bad graphs
+# --------------------------------------------------------------------------
+
+BAD_GRAPHS = [
+    (np.zeros((3, 4)), "square adjacency matrix"),
+    (np.zeros(4), "square adjacency matrix"),
+    (np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]]), "not symmetric"),
+    (np.array([[0, -1], [-1, 0]]), "negative entries"),
+    (np.array([[1, 1], [1, 0]]), "1 self-loop"),
+    (np.array([[0, np.nan], [np.nan, 0]]), "non-finite edge weights"),
+    (np.array([[0, np.inf], [np.inf, 0]]), "non-finite edge weights"),
+]
+
+
+@pytest.mark.parametrize("func", [degrees, forman_curvature, node_curvature,
+                                  total_curvature])
+@pytest.mark.parametrize("G, match", BAD_GRAPHS)
+def test_bad_graphs_rejected(func, G, match):
+    with pytest.raises(ValueError, match=match):
+        func(G)
+    if G.ndim == 2:
+        with pytest.raises(ValueError, match=match):
+            func(sp.csr_matrix(G))
+
+
+def test_node_curvature_bad_reduce():
+    with pytest.raises(ValueError, match="reduce='median' is not supported"):
+        node_curvature(graph(3, [(0, 1)]), reduce="median")

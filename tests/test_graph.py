@@ -1,0 +1,523 @@
+"""kNN graphs against dense constructions; invariances; ties; MST; bad input."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.sparse.csgraph import minimum_spanning_tree
+from sklearn.base import clone
+
+from sk_ricci import KNNGraph, graph_from_neighbors, kneighbors, knn_graph
+from sk_ricci._kernels import euclidean_mst
+
+SYMMETRIZE = ["max", "min", "sum"]
+
+
+def dead_relu_points(seed=0, n_zero=40, n_rand=20, d=5, shuffle=True):
+    """40 identical zero rows (dead ReLU units) + 20 random rows."""
+    rng = np.random.RandomState(seed)
+    X = np.r_[np.zeros((n_zero, d)), np.abs(rng.normal(size=(n_rand, d)))]
+    if shuffle:
+        X = X[rng.permutation(len(X))]
+    return X
+
+
+def assert_graph_equal(G, dense):
+    assert sp.issparse(G)
+    assert_array_equal(G.toarray(), dense)
+
+
+def check_graph_basics(G, n):
+    assert G.shape == (n, n)
+    assert G.dtype == np.float64
+    assert (abs(G - G.T) > 0).nnz == 0  # symmetric
+    assert not G.diagonal().any()  # no self-loops
+
+
+# --------------------------------------------------------------------------
+# the three conventions vs a dense construction
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("symmetrize", SYMMETRIZE)
+@pytest.mark.parametrize("k", [1, 3, 8, 20])
+def test_conventions_match_dense_oracle(oracle, symmetrize, k):
+    X = np.random.RandomState(k).normal(size=(57, 4))
+    G = knn_graph(X, k, symmetrize=symmetrize)
+    check_graph_basics(G, 57)
+    assert_graph_equal(G, oracle.dense_graph(X, k, symmetrize))
+
+
+def test_sum_degrees_are_in_plus_out(oracle):
+    X = np.random.RandomState(0).normal(size=(50, 3))
+    k = 6
+    A = oracle.directed_knn(X, k)
+    G = knn_graph(X, k, symmetrize="sum")
+    deg = np.asarray(G.sum(axis=1)).ravel()
+    assert_array_equal(deg, A.sum(axis=1) + A.sum(axis=0))
+    assert_array_equal(A.sum(axis=1), k)  # out-degree k
+    # "max" degrees count distinct neighbours, mutual pairs have weight 2 in "sum"
+    Gmax = knn_graph(X, k, symmetrize="max")
+    assert_array_equal(np.asarray(Gmax.sum(axis=1)).ravel(), ((A | A.T) != 0).sum(1))
+    assert set(np.unique(G.data)) <= {1.0, 2.0}
+    assert_array_equal(G.toarray() == 2, (A & A.T) == 1)
+
+
+def test_hand_computed_line():
+    # points 0, 1, 3, 6: kNN(k=1) 0->1, 1->0, 2->1, 3->2
+    X = np.array([[0.0], [1.0], [3.0], [6.0]])
+    assert_array_equal(knn_graph(X, 1, symmetrize="min").toarray(),
+                       [[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]])
+    assert_array_equal(knn_graph(X, 1, symmetrize="max").toarray(),
+                       [[0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0]])
+
+
+def test_exact_ties_broken_by_index():
+    # integer points on a line: point i has i-1 and i+1 at distance 1 and
+    # the lower index must win, then i+1, then i-2 before i+2, ...
+    X = np.arange(10.0).reshape(-1, 1)
+    idx, dist = kneighbors(X, 4)
+    assert_array_equal(idx[0], [1, 2, 3, 4])
+    assert_array_equal(idx[5], [4, 6, 3, 7])
+    assert_array_equal(idx[9], [8, 7, 6, 5])
+    assert_array_equal(dist[5], [1, 1, 2, 2])
+    idx1, _ = kneighbors(X, 1)
+    assert_array_equal(idx1.ravel(), [1, 0, 1, 2, 3, 4, 5, 6, 7, 8])
+
+
+def test_lattice_ties_match_oracle(oracle):
+    # 6 x 6 integer grid: every interior point has 4 neighbours at distance 1
+    # and 4 more at sqrt(2): many exact ties
+    g = np.arange(6.0)
+    X = np.array([(a, b) for a in g for b in g])
+    for k in (1, 3, 4, 6, 9):
+        idx, dist = kneighbors(X, k)
+        ref_idx, ref_dist = oracle.dense_knn(X, k)
+        assert_array_equal(idx, ref_idx)
+        assert_allclose(dist, ref_dist)
+        for sym in SYMMETRIZE:
+            assert_graph_equal(knn_graph(X, k, symmetrize=sym),
+                               oracle.dense_graph(X, k, sym))
+
+
+@pytest.mark.parametrize("k", [1, 5, 39, 45])
+@pytest.mark.parametrize("symmetrize", SYMMETRIZE)
+def test_dead_relu_duplicates(oracle, k, symmetrize):
+    X = dead_relu_points()
+    G = knn_graph(X, k, symmetrize=symmetrize)
+    check_graph_basics(G, 60)
+    assert_graph_equal(G, oracle.dense_graph(X, k, symmetrize))
+    G2 = knn_graph(X, k, symmetrize=symmetrize)
+    assert_array_equal(G.toarray(), G2.toarray())
+
+
+def test_dead_relu_neighbours_by_hand():
+    # unshuffled: rows 0..39 are zero. A zero row's nearest neighbours are
+    # the other zero rows (distance 0), lowest indices first.
+    X = dead_relu_points(shuffle=False)
+    idx, dist = kneighbors(X, 5)
+    assert_array_equal(idx[0], [1, 2, 3, 4, 5])
+    assert_array_equal(idx[3], [0, 1, 2, 4, 5])
+    assert_array_equal(idx[39], [0, 1, 2, 3, 4])
+    assert_array_equal(dist[:40], 0)
+    # k = 41: all 39 other zero rows, then the random rows closest to 0
+    idx, dist = kneighbors(X, 41)
+    norms = np.linalg.norm(X[40:], axis=1)
+    nearest = 40 + np.argsort(norms)[:2]
+    assert_array_equal(idx[0], list(range(1, 40)) + list(nearest))
+    assert_allclose(dist[0, 39:], np.sort(norms)[:2])
+
+
+@pytest.mark.parametrize("k", [1, 7, 30])
+def test_kneighbors_matches_oracle(oracle, k):
+    X = np.random.RandomState(k).normal(size=(70, 6))
+    idx, dist = kneighbors(X, k)
+    ref_idx, ref_dist = oracle.dense_knn(X, k)
+    assert idx.shape == dist.shape == (70, k)
+    assert_array_equal(idx, ref_idx)
+    assert_allclose(dist, ref_dist, rtol=1e-12)
+    assert np.all(np.diff(dist, axis=1) >= 0)
+
+
+@pytest.mark.parametrize("offset", [1e3, 1e6, 1e8])
+def test_kneighbors_far_from_origin(oracle, offset):
+    # large offset: ||x||^2 - 2 x.y + ||y||^2 cancels badly (at 1e8 its
+    # rounding error exceeds the squared distances themselves); the result
+    # must still be the exact kNN of the direct differences
+    X = np.random.RandomState(0).normal(size=(60, 3)) + offset
+    idx, dist = kneighbors(X, 5)
+    ref_idx, ref_dist = oracle.dense_knn(X, 5)
+    assert_array_equal(idx, ref_idx)
+    assert_allclose(dist, ref_dist, rtol=1e-12)
+
+
+def test_symmetric_ties_off_origin_broken_by_index():
+    # x_c - v and x_c + v are exactly as far from x_c (the direct differences
+    # are exact here), but the expansion rounds them differently: the lower
+    # index must still come first
+    c = np.full(3, 12345.678)
+    v = np.array([0.5, 0.25, 0.125])
+    X = np.array([c + v, c, c - v, c + 4 * v])
+    idx, dist = kneighbors(X, 2)
+    assert_array_equal(idx[1], [0, 2])
+    assert dist[1, 0] == dist[1, 1]
+
+
+def test_grid_of_k_equals_separate_calls():
+    X = np.random.RandomState(0).normal(size=(80, 5))
+    ks = [12, 2, 5, 30]
+    for sym in SYMMETRIZE:
+        graphs = knn_graph(X, ks, symmetrize=sym)
+        assert isinstance(graphs, list) and len(graphs) == len(ks)
+        for k, G in zip(ks, graphs):
+            assert_array_equal(G.toarray(), knn_graph(X, k, symmetrize=sym).toarray())
+    for k, G in zip(ks, knn_graph(X, ks, connect="mst")):
+        assert_array_equal(G.toarray(), knn_graph(X, k, connect="mst").toarray())
+    # and the dead-ReLU case with ties
+    Xd = dead_relu_points()
+    for k, G in zip([3, 41], knn_graph(Xd, [3, 41], symmetrize="sum")):
+        assert_array_equal(G.toarray(), knn_graph(Xd, k, symmetrize="sum").toarray())
+
+
+def test_graph_from_neighbors_prefix():
+    X = np.random.RandomState(1).normal(size=(40, 3))
+    idx, _ = kneighbors(X, 10)
+    for sym in SYMMETRIZE:
+        for k in (1, 4, 10):
+            assert_array_equal(
+                graph_from_neighbors(idx, k, symmetrize=sym).toarray(),
+                knn_graph(X, k, symmetrize=sym).toarray(),
+            )
+        assert_array_equal(graph_from_neighbors(idx, symmetrize=sym).toarray(),
+                           knn_graph(X, 10, symmetrize=sym).toarray())
+
+
+# --------------------------------------------------------------------------
+# invariances
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("symmetrize", SYMMETRIZE)
+def test_isometry_invariance(symmetrize):
+    rng = np.random.RandomState(42)
+    X = rng.uniform(size=(80, 5)) * 10
+    Q, _ = np.linalg.qr(rng.normal(size=(5, 5)))
+    Y = X @ Q + rng.normal(size=5) * 7
+    for k in (3, 10):
+        assert_array_equal(knn_graph(X, k, symmetrize=symmetrize).toarray(),
+                           knn_graph(Y, k, symmetrize=symmetrize).toarray())
+
+
+@pytest.mark.parametrize("symmetrize", SYMMETRIZE)
+def test_permutation_equivariance(symmetrize):
+    rng = np.random.RandomState(7)
+    X = rng.normal(size=(90, 4))
+    perm = rng.permutation(90)
+    for k in (2, 9):
+        G = knn_graph(X, k, symmetrize=symmetrize)
+        Gp = knn_graph(X[perm], k, symmetrize=symmetrize)
+        assert_array_equal(Gp.toarray(), G[perm][:, perm].toarray())
+    G = knn_graph(X, 1, connect="mst")
+    Gp = knn_graph(X[perm], 1, connect="mst")
+    assert_array_equal(Gp.toarray(), G[perm][:, perm].toarray())
+
+
+# --------------------------------------------------------------------------
+# approximate search
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_nndescent_recall_and_determinism(oracle):
+    X = np.random.RandomState(0).normal(size=(600, 10))
+    k = 10
+    idx, dist = kneighbors(X, k, algorithm="nndescent", random_state=0)
+    ref, _ = oracle.dense_knn(X, k)
+    recall = np.mean([len(set(a) & set(b)) / k for a, b in zip(idx, ref)])
+    assert recall >= 0.95
+    assert not np.any(idx == np.arange(600)[:, None])  # no self
+    # returned distances are exact for the returned pairs and sorted
+    D = np.sqrt(oracle.dense_sqdist(X))
+    assert_allclose(dist, D[np.arange(600)[:, None], idx], rtol=1e-12)
+    assert np.all(np.diff(dist, axis=1) >= 0)
+    idx2, _ = kneighbors(X, k, algorithm="nndescent", random_state=0)
+    assert_array_equal(idx, idx2)
+    G = knn_graph(X, k, algorithm="nndescent", random_state=0, symmetrize="sum")
+    check_graph_basics(G, 600)
+    assert_array_equal(G.toarray(),
+                       knn_graph(X, k, algorithm="nndescent", random_state=0,
+                                 symmetrize="sum").toarray())
+
+
+# --------------------------------------------------------------------------
+# connect="mst"
+# --------------------------------------------------------------------------
+
+
+def scipy_mst_edges(X, oracle):
+    T = minimum_spanning_tree(np.sqrt(oracle.dense_sqdist(X)))
+    return oracle.edge_set(T)
+
+
+def two_blobs(seed=0, n=40):
+    rng = np.random.RandomState(seed)
+    return np.r_[rng.normal(size=(n, 3)), rng.normal(size=(n, 3)) + 40.0]
+
+
+@pytest.mark.parametrize("symmetrize", SYMMETRIZE)
+@pytest.mark.parametrize("k", [1, 3, 10])
+def test_mst_connects_two_blobs(oracle, symmetrize, k):
+    X = two_blobs()
+    Gk = knn_graph(X, k, symmetrize=symmetrize)
+    assert oracle.n_components(Gk) >= 2  # the blobs are apart at these k
+    G = knn_graph(X, k, symmetrize=symmetrize, connect="mst")
+    check_graph_basics(G, 80)
+    assert oracle.n_components(G) == 1
+    mst = scipy_mst_edges(X, oracle)
+    # union = kNN edges OR MST edges
+    assert oracle.edge_set(G) == oracle.edge_set(Gk) | mst
+    # added edges are exactly the MST edges the kNN graph lacks, weight 1,
+    # and existing multiplicities ("sum") are kept
+    added = oracle.edge_set(G) - oracle.edge_set(Gk)
+    assert added == mst - oracle.edge_set(Gk)
+    assert any(i < 40 <= j for i, j in added)  # the bridge between the blobs
+    D = G.toarray()
+    for i, j in added:
+        assert D[i, j] == 1
+    Dk = Gk.toarray()
+    keep = Dk != 0
+    assert_array_equal(D[keep], Dk[keep])
+
+
+@pytest.mark.parametrize("seed, n_blobs, k", [(0, 2, 1), (1, 5, 2), (2, 5, 6),
+                                              (3, 1, 1)])
+def test_euclidean_mst_kernel_against_scipy(oracle, seed, n_blobs, k):
+    rng = np.random.RandomState(seed)
+    X = np.concatenate([rng.normal(size=(30, 4)) + 25 * rng.normal(size=4)
+                        for _ in range(n_blobs)])
+    idx, dist = kneighbors(X, k)
+    edges = euclidean_mst(X, idx, dist**2)
+    assert edges.shape == (len(X) - 1, 2)
+    got = {(int(min(a, b)), int(max(a, b))) for a, b in edges}
+    assert got == scipy_mst_edges(X, oracle)
+    ref, _ = oracle.prim_mst(X)
+    assert got == ref
+
+
+def test_mst_with_duplicate_points(oracle):
+    # dead-ReLU data: the MST is not unique, its length is. Compare with a
+    # plain Prim (scipy's MST reads the zero distances as missing edges).
+    X = dead_relu_points()
+    G = knn_graph(X, 2, connect="mst")
+    assert oracle.n_components(G) == 1
+    idx, dist = kneighbors(X, 2)
+    edges = euclidean_mst(X, idx, dist**2)
+    assert len({(min(a, b), max(a, b)) for a, b in edges}) == 59
+    length = np.linalg.norm(X[edges[:, 0]] - X[edges[:, 1]], axis=1).sum()
+    assert length == pytest.approx(oracle.prim_mst(X)[1], rel=1e-12)
+    # deterministic
+    assert_array_equal(G.toarray(), knn_graph(X, 2, connect="mst").toarray())
+
+
+# integer points: exact squared distances, many exact ties.
+# squared distances: 3-4: 1; 0-4: 4; 1-2: 4; 0-1, 0-2, 0-3, 1-4: 5; 1-3: 10;
+# 2-4: 13; 2-3: 18. Kruskal in (d, i, j) order: (3,4), (0,4), (1,2), then the
+# first d=5 edge joining {0,3,4} and {1,2} is (0,1). The kNN graph (k=2,
+# "max") is 0-1, 0-2, 0-3, 0-4, 1-2, 3-4: it already holds that tree.
+TIED = np.array([[1.0, 1.0], [2.0, 3.0], [0.0, 3.0], [3.0, 0.0], [3.0, 1.0]])
+TIED_MST = {(3, 4), (0, 4), (1, 2), (0, 1)}
+
+
+def test_tied_example_by_hand(oracle):
+    assert oracle.kruskal_mst(TIED) == TIED_MST
+    assert oracle.edge_set(knn_graph(TIED, 2)) == {
+        (0, 1), (0, 2), (0, 3), (0, 4), (1, 2), (3, 4)
+    }
+
+
+def test_euclidean_mst_kernel_tie_order_with_exact_distances(oracle):
+    # the kernel itself orders edges by (squared distance, indices) when it
+    # is given exact squared distances
+    rng = np.random.RandomState(0)
+    for _ in range(30):
+        X = rng.randint(0, 4, size=(25, 2)).astype(float)
+        D = oracle.dense_sqdist(X)
+        for k in (1, 3, 8):
+            idx, _ = kneighbors(X, k)
+            sq = D[np.arange(25)[:, None], idx]
+            got = {(int(a), int(b)) for a, b in euclidean_mst(X, idx, sq)}
+            assert got == oracle.kruskal_mst(X)
+
+
+def test_mst_exact_ties_broken_by_index(oracle):
+    G = knn_graph(TIED, 2, connect="mst")
+    # expected: kNN edges | TIED_MST = the kNN graph itself; got an extra (1, 4)
+    assert oracle.edge_set(G) == oracle.edge_set(knn_graph(TIED, 2)) | TIED_MST
+
+
+def test_mst_grid_equals_separate_calls_with_ties(oracle):
+    rng = np.random.RandomState(0)
+    for _ in range(10):
+        X = rng.randint(0, 4, size=(30, 2)).astype(float) @ [[1, 1], [1, -1]]
+        for k, G in zip([1, 2, 5], knn_graph(X, [1, 2, 5], connect="mst")):
+            assert_array_equal(G.toarray(),
+                               knn_graph(X, k, connect="mst").toarray())
+            knn = oracle.edge_set(oracle.dense_graph(X, k, "max"))
+            assert oracle.edge_set(G) == knn | oracle.kruskal_mst(X)
+
+
+# --------------------------------------------------------------------------
+# KNNGraph
+# --------------------------------------------------------------------------
+
+
+def test_knngraph_transformer_equals_function():
+    X = np.random.RandomState(0).normal(size=(30, 3))
+    for sym in SYMMETRIZE:
+        est = KNNGraph(n_neighbors=4, symmetrize=sym, connect="mst")
+        G = est.fit_transform(X)
+        assert est.n_features_in_ == 3
+        assert_array_equal(
+            G.toarray(), knn_graph(X, 4, symmetrize=sym, connect="mst").toarray()
+        )
+    est2 = pickle.loads(pickle.dumps(est))
+    assert_array_equal(est2.transform(X).toarray(), est.transform(X).toarray())
+    assert clone(est).get_params() == est.get_params()
+
+
+def test_knngraph_transform_checks_features():
+    X = np.random.RandomState(0).normal(size=(30, 3))
+    est = KNNGraph(n_neighbors=4).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        est.transform(X[:, :2])
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_neighbors": 0}, "n_neighbors=0 must be >= 1"),
+        ({"n_neighbors": 30}, "must be smaller than n_samples=30"),
+        ({"symmetrize": "avg"}, "symmetrize='avg' is not supported"),
+        ({"connect": "full"}, "connect='full' is not supported"),
+        ({"algorithm": "ball_tree"}, "algorithm='ball_tree' is not supported"),
+    ],
+)
+def test_knngraph_validates_in_fit(params, match):
+    X = np.random.RandomState(0).normal(size=(30, 3))
+    est = KNNGraph(**{"n_neighbors": 3, **params})
+    with pytest.raises(ValueError, match=match):
+        est.fit(X)
+
+
+def test_knngraph_rejects_list_n_neighbors():
+    # regression: a list used to be accepted and transform returned a list
+    X = np.random.RandomState(0).normal(size=(30, 3))
+    with pytest.raises(TypeError, match=r"KNNGraph takes one int n_neighbors, "
+                       r"got \[3, 5\]"):
+        KNNGraph(n_neighbors=[3, 5]).fit(X)
+
+
+def test_knngraph_feature_names_out():
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    est = KNNGraph(n_neighbors=2).fit(X)
+    assert list(est.get_feature_names_out()) == [f"knngraph{i}" for i in range(6)]
+
+
+# --------------------------------------------------------------------------
+# bad input
+# --------------------------------------------------------------------------
+
+X_OK = np.random.RandomState(0).normal(size=(10, 2))
+
+
+@pytest.mark.parametrize(
+    "X, exc, match",
+    [
+        (np.r_[X_OK, [[np.nan, 0.0]]], ValueError,
+         r"1 non-finite value\(s\) \(NaN\) in 1 row\(s\), first at row 10"),
+        (np.r_[X_OK, [[0.0, np.inf]]], ValueError, r"non-finite value\(s\) \(inf\)"),
+        (np.r_[X_OK, [[0.0, -np.inf]]], ValueError, r"\(inf\)"),
+        (np.arange(10.0), ValueError, "must be 2-D"),
+        (np.zeros((4, 2, 2)), ValueError, "must be 2-D"),
+        (np.array([["a", "b"], ["c", "d"], ["e", "f"]]), TypeError,
+         "must hold numbers, got dtype <U1"),
+        (np.array([[1, "b"], [2, None], [3, 4]], dtype=object), TypeError,
+         "must hold numbers, got dtype object"),
+        (X_OK[:1], ValueError, "at least 2 are needed"),
+        (np.zeros((5, 0)), ValueError, "0 features"),
+        (sp.csr_matrix(X_OK), TypeError, "dense array of points"),
+        (X_OK.astype(complex), TypeError, "real-valued"),
+    ],
+)
+def test_bad_points(X, exc, match):
+    with pytest.raises(exc, match=match):
+        knn_graph(X, 1)
+    with pytest.raises(exc, match=match):
+        kneighbors(X, 1)
+
+
+@pytest.mark.parametrize(
+    "n_neighbors, exc, match",
+    [
+        (0, ValueError, "n_neighbors=0 must be >= 1"),
+        (-3, ValueError, "n_neighbors=-3 must be >= 1"),
+        (10, ValueError, "n_neighbors=10 must be smaller than n_samples=10"),
+        (11, ValueError, "must be smaller than n_samples"),
+        (2.0, TypeError, "must be an int or a list of ints, got float 2.0"),
+        (np.float64(2), TypeError, "must be an int or a list of ints, got float"),
+        (True, TypeError, "got bool True"),
+        ([3, 2.5], TypeError, "must contain ints, got float 2.5"),
+        ("3", TypeError, "must contain ints, got str"),
+        (None, TypeError, "must be an int or a list of ints"),
+        ([], ValueError, "empty list"),
+        ([3, 0], ValueError, "n_neighbors=0 must be >= 1"),
+        ([3, 12], ValueError, "must be smaller than n_samples=10"),
+    ],
+)
+def test_bad_n_neighbors(n_neighbors, exc, match):
+    with pytest.raises(exc, match=match):
+        knn_graph(X_OK, n_neighbors)
+
+
+def test_numpy_int_n_neighbors_accepted():
+    assert_array_equal(knn_graph(X_OK, np.int64(3)).toarray(),
+                       knn_graph(X_OK, 3).toarray())
+    assert len(knn_graph(X_OK, np.array([2, 3]))) == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"symmetrize": "union"}, "symmetrize='union' is not supported; expected"),
+        ({"connect": "tree"}, "connect='tree' is not supported"),
+        ({"algorithm": "kd_tree"}, "algorithm='kd_tree' is not supported"),
+        ({"metric": "manhattan", "algorithm": "brute"}, "metric='manhattan'"),
+        ({"metric": "cosine"}, "metric='cosine'"),
+    ],
+)
+def test_bad_options(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        knn_graph(X_OK, 2, **kwargs)
+
+
+@pytest.mark.parametrize("algorithm", ["brute", "nndescent", "auto"])
+def test_metric_error_is_consistent(algorithm):
+    # regression: brute used to advise algorithm='nndescent', which then
+    # rejected the metric too
+    with pytest.raises(ValueError, match="metric='manhattan' is not supported") as e:
+        kneighbors(X_OK, 2, metric="manhattan", algorithm=algorithm)
+    assert "nndescent" not in str(e.value)
+    with pytest.raises(ValueError, match="metric='cosine' is not supported"):
+        KNNGraph(n_neighbors=2, metric="cosine").fit(X_OK)
+
+
+def test_graph_from_neighbors_bad_k():
+    idx, _ = kneighbors(X_OK, 3)
+    with pytest.raises(ValueError, match="between 1 and the 3 neighbours"):
+        graph_from_neighbors(idx, 4)
+    with pytest.raises(ValueError, match="between 1 and the 3"):
+        graph_from_neighbors(idx, 0)
+    with pytest.raises(ValueError, match="symmetrize='both' is not supported"):
+        graph_from_neighbors(idx, 2, symmetrize="both")
