@@ -85,10 +85,15 @@ def _bfs_batch_group(indptr, indices, n_words, batch_lo, batch_hi, rowsum):
                     nfront += 1
                     rowsum[v] += level * cnt
                     total += level * cnt
-        # reset visited bits for the next batch
+        # the batch's first source must have reached every node, else the
+        # graph is disconnected: stop (the caller counts the components)
+        reached = 0
         for v in range(n):
+            reached += visited[v, 0] & _ONE
             for w in range(n_words):
                 visited[v, w] = _ZERO
+        if reached != n:
+            return -1
     return total
 
 
@@ -96,9 +101,10 @@ def _bfs_batch_group(indptr, indices, n_words, batch_lo, batch_hi, rowsum):
 def bfs_distance_sums(indptr, indices, n_words, n_groups):
     """Sum of hop distances from every node, for a connected undirected graph.
 
-    Returns (total, rowsum) where rowsum[v] = sum_u d(u, v). Work is split in
-    ``n_groups`` contiguous groups of source batches run in parallel; integer
-    sums make the result independent of the split.
+    Returns (total, rowsum) where rowsum[v] = sum_u d(u, v), or total = -1
+    when the graph turns out to be disconnected. Work is split in ``n_groups``
+    contiguous groups of source batches run in parallel; integer sums make
+    the result independent of the split.
     """
     n = indptr.size - 1
     per_batch = 64 * n_words
@@ -113,7 +119,58 @@ def bfs_distance_sums(indptr, indices, n_words, n_groups):
     rowsum = np.zeros(n, dtype=np.int64)
     for g in range(n_groups):
         rowsum += rowsums[g]
+    if totals.min() < 0:
+        return -1, rowsum
     return totals.sum(), rowsum
+
+
+@numba.njit(cache=True)
+def csr_symmetric(indptr, indices, data):
+    """True when a CSR matrix with sorted, unique column indices equals its
+    transpose: builds the transpose by a counting sort (its columns come out
+    sorted) and compares the arrays. O(n + nnz)."""
+    n = indptr.size - 1
+    nnz = indptr[n]
+    counts = np.zeros(n + 1, dtype=np.int64)
+    for e in range(nnz):
+        counts[indices[e] + 1] += 1
+    for i in range(n):
+        counts[i + 1] += counts[i]
+    for i in range(n + 1):
+        if counts[i] != indptr[i]:
+            return False
+    t_indices = np.empty(nnz, dtype=np.int64)
+    t_data = np.empty(nnz, dtype=data.dtype)
+    for i in range(n):
+        for e in range(indptr[i], indptr[i + 1]):
+            j = indices[e]
+            t_indices[counts[j]] = i
+            t_data[counts[j]] = data[e]
+            counts[j] += 1
+    for e in range(nnz):
+        if t_indices[e] != indices[e] or t_data[e] != data[e]:
+            return False
+    return True
+
+
+@numba.njit(cache=True)
+def permute_csr(indptr, indices, perm):
+    """CSR arrays of G[perm][:, perm] (column indices left unsorted)."""
+    n = indptr.size - 1
+    inv = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        inv[perm[i]] = i
+    new_indptr = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        r = perm[i]
+        new_indptr[i + 1] = new_indptr[i] + indptr[r + 1] - indptr[r]
+    new_indices = np.empty(new_indptr[n], dtype=np.int64)
+    for i in range(n):
+        r = perm[i]
+        base = new_indptr[i] - indptr[r]
+        for e in range(indptr[r], indptr[r + 1]):
+            new_indices[base + e] = inv[indices[e]]
+    return new_indptr, new_indices
 
 
 @numba.njit(cache=True, inline="always")

@@ -133,8 +133,7 @@ def check_graph(G, *, name="G"):
             f"{name} is an empty (0, 0) graph; it needs at least one node"
         )
     G = sp.csr_matrix(G, dtype=np.float64)
-    G.sum_duplicates()
-    G.eliminate_zeros()
+    G.sum_duplicates()  # also sorts the column indices
     if G.nnz and not np.isfinite(G.data).all():
         raise ValueError(f"{name} has non-finite edge weights")
     if G.nnz and G.data.min() < 0:
@@ -142,12 +141,16 @@ def check_graph(G, *, name="G"):
             f"{name} has negative entries (min {G.data.min()}); an adjacency "
             "matrix holds edge multiplicities >= 0"
         )
+    if G.nnz and G.data.min() == 0:
+        G.eliminate_zeros()
     if G.diagonal().any():
         raise ValueError(
             f"{name} has {int(np.count_nonzero(G.diagonal()))} self-loop(s) on "
             "its diagonal; remove them with G.setdiag(0); G.eliminate_zeros()"
         )
-    if (abs(G - G.T) > 0).nnz:
+    from ._kernels import csr_symmetric
+
+    if not csr_symmetric(G.indptr, G.indices, G.data):
         raise ValueError(
             f"{name} is not symmetric; kNN graphs in sk_ricci are undirected: "
             "symmetrize it, e.g. G.maximum(G.T) (the 'max' convention) or "
