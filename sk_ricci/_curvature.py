@@ -152,7 +152,11 @@ def total_curvature(G, *, augmented=False):
     >>> total_curvature(path)  # two edges of curvature 4 - 1 - 2 = 1
     2.0
     """
-    G = check_graph(G)
+    return _total_curvature(check_graph(G), augmented)
+
+
+def _total_curvature(G, augmented=False):
+    """:func:`total_curvature` of a graph known to be valid."""
     d = np.asarray(G.sum(axis=1)).ravel()
     # 1/2 sum_ij G_ij (4 - d_i - d_j) = 2 sum(G) - sum_i d_i^2
     total = 2.0 * G.data.sum() - float(d @ d)

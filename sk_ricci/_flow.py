@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._curvature import total_curvature
-from ._geodesics import geodesic_mass
+from ._curvature import _total_curvature
+from ._geodesics import _geodesic_mass
 from ._graph import _kneighbors_sq, add_edges, graph_from_neighbors, kneighbors
 from ._kernels import euclidean_mst
 from ._validation import (
@@ -164,14 +164,15 @@ def _layer_measures(
     idx, sqd = _kneighbors_sq(
         X, max(ks), algorithm, "euclidean", random_state, n_jobs
     )
-    mst = euclidean_mst(X, idx, sqd) if connect == "mst" else None
+    mst = euclidean_mst(X, idx, sqd, n_jobs) if connect == "mst" else None
     out = []
     for k in ks:
         G = graph_from_neighbors(idx, k, symmetrize=symmetrize)
         if mst is not None:
             G = add_edges(G, mst)
-        g = geodesic_mass(G, n_jobs=n_jobs)
-        out.append((total_curvature(G, augmented=augmented), g.total, g.n_components))
+        # graphs built here are valid by construction: skip re-validation
+        g = _geodesic_mass(G, n_jobs)
+        out.append((_total_curvature(G, augmented), g.total, g.n_components))
     return out
 
 

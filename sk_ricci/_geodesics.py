@@ -1,13 +1,11 @@
 """Graph -> sums of hop (graph-geodesic) distances (PAPER_SPEC section 4)."""
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from scipy.sparse.csgraph import connected_components, reverse_cuthill_mckee
 
-from ._kernels import bfs_distance_sums, permute_csr
+from ._kernels import bfs_distance_sums, n_threads, permute_csr, thread_limit
 from ._validation import check_graph
 
 __all__ = ["GeodesicMass", "geodesic_mass"]
@@ -59,26 +57,6 @@ class GeodesicMass:
         return float(self.total)
 
 
-def _n_threads(n_jobs):
-    if n_jobs is None:
-        return 1
-    if n_jobs < 0:
-        return max(1, numba.config.NUMBA_NUM_THREADS + 1 + n_jobs)
-    if n_jobs == 0:
-        raise ValueError("n_jobs=0 is not valid; use None, a positive int or -1")
-    return min(int(n_jobs), numba.config.NUMBA_NUM_THREADS)
-
-
-@contextmanager
-def _numba_threads(n):
-    old = numba.get_num_threads()
-    numba.set_num_threads(n)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(old)
-
-
 def geodesic_mass(G, *, n_jobs=None):
     """Sum of all hop distances of an undirected graph, without an n x n matrix.
 
@@ -116,9 +94,13 @@ def geodesic_mass(G, *, n_jobs=None):
     >>> geodesic_mass(two_edges).total
     inf
     """
-    G = check_graph(G)
+    return _geodesic_mass(check_graph(G), n_jobs)
+
+
+def _geodesic_mass(G, n_jobs=None):
+    """:func:`geodesic_mass` of a graph known to be a valid symmetric CSR."""
     n = G.shape[0]
-    threads = _n_threads(n_jobs)
+    threads = n_threads(n_jobs)
     if n == 1:
         return GeodesicMass(0.0, np.zeros(1), 1)
     perm = reverse_cuthill_mckee(G, symmetric_mode=True).astype(np.int64)
@@ -126,7 +108,7 @@ def geodesic_mass(G, *, n_jobs=None):
         G.indptr.astype(np.int64), G.indices.astype(np.int64), perm
     )
     words = _n_words(n, threads)
-    with _numba_threads(threads):
+    with thread_limit(threads):
         groups = threads * 4 if threads > 1 else 1
         total, rowsum_perm = bfs_distance_sums(indptr, indices, words, groups)
     if total < 0:  # a source did not reach every node

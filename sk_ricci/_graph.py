@@ -5,7 +5,14 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._kernels import euclidean_mst, exact_sqdist_pairs, knn_from_gram
+from ._kernels import (
+    euclidean_mst,
+    exact_sqdist_pairs,
+    knn_from_gram,
+    n_threads,
+    symmetric_knn_csr,
+    thread_limit,
+)
 from ._validation import (
     ALGORITHM_OPTIONS,
     CONNECT_OPTIONS,
@@ -57,16 +64,17 @@ def _resolve_algorithm(algorithm, n_samples, n_neighbors):
     return "nndescent"
 
 
-def _brute_kneighbors(X, k):
+def _brute_kneighbors(X, k, n_jobs):
     """Exact kNN with deterministic ties, in row blocks of bounded memory."""
     n = X.shape[0]
     sqn = np.einsum("ij,ij->i", X, X)
     idx = np.empty((n, k), dtype=np.int64)
     sqd = np.empty((n, k), dtype=np.float64)
     block = max(1, min(n, _BLOCK_BYTES // (8 * n)))
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        knn_from_gram(X, start, X[start:stop] @ X.T, sqn, k, idx, sqd)
+    with thread_limit(n_threads(n_jobs)):
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            knn_from_gram(X, start, X[start:stop] @ X.T, sqn, k, idx, sqd)
     return idx, sqd
 
 
@@ -96,7 +104,8 @@ def _nndescent_kneighbors(X, k, metric, random_state, n_jobs):
         if row.size < k:  # pragma: no cover - pynndescent returns k + 1
             raise RuntimeError(f"pynndescent returned only {row.size} neighbours")
         idx[i] = row[:k]
-    sqd = exact_sqdist_pairs(X, np.arange(n), idx)
+    with thread_limit(n_threads(n_jobs)):
+        sqd = exact_sqdist_pairs(X, np.arange(n), idx)
     order = np.lexsort((idx, sqd))  # per row, by (distance, index)
     return np.take_along_axis(idx, order, 1), np.take_along_axis(sqd, order, 1)
 
@@ -155,7 +164,7 @@ def _kneighbors_sq(X, n_neighbors, algorithm, metric, random_state, n_jobs):
     algo = _resolve_algorithm(algorithm, X.shape[0], k)
     _check_metric(metric)
     if algo == "brute":
-        return _brute_kneighbors(X, k)
+        return _brute_kneighbors(X, k, n_jobs)
     return _nndescent_kneighbors(X, k, metric, random_state, n_jobs)
 
 
@@ -188,19 +197,16 @@ def graph_from_neighbors(indices, n_neighbors=None, *, symmetrize="max"):
             f"n_neighbors={k} must be between 1 and the {kmax} neighbours "
             "available"
         )
-    cols = indices[:, :k].ravel()
-    rows = np.repeat(np.arange(n), k)
-    A = sp.csr_matrix((np.ones(n * k), (rows, cols)), shape=(n, n))
-    if symmetrize == "max":
-        G = A.maximum(A.T)
-    elif symmetrize == "min":
-        G = A.minimum(A.T)
-    else:
-        G = A + A.T
-    G = sp.csr_matrix(G)
-    G.eliminate_zeros()
-    G.sort_indices()
-    return G
+    if (indices[:, :k] == np.arange(n)[:, None]).any():
+        raise ValueError(
+            "indices lists a point among its own neighbours; kNN graphs have "
+            "no self-loops: use the output of sk_ricci.kneighbors"
+        )
+    mode = SYMMETRIZE_OPTIONS.index(symmetrize)
+    indptr, cols, data = symmetric_knn_csr(
+        np.ascontiguousarray(indices, dtype=np.int64), k, mode
+    )
+    return sp.csr_matrix((data, cols, indptr), shape=(n, n))
 
 
 def add_edges(G, edges):
@@ -292,7 +298,7 @@ def knn_graph(
     check_option(connect, CONNECT_OPTIONS, "connect")
     kmax = max(ks)
     idx, sqd = _kneighbors_sq(X, kmax, algorithm, metric, random_state, n_jobs)
-    mst = euclidean_mst(X, idx, sqd) if connect == "mst" else None
+    mst = euclidean_mst(X, idx, sqd, n_jobs) if connect == "mst" else None
     graphs = []
     for k in ks:
         G = graph_from_neighbors(idx, k, symmetrize=symmetrize)

@@ -3,8 +3,40 @@
 Every kernel here has a plain NumPy/SciPy reference path in the tests.
 """
 
+import sys
+from contextlib import contextmanager
+
 import numba
 import numpy as np
+
+
+def n_threads(n_jobs):
+    """Threads for ``n_jobs`` (scikit-learn's convention: None is 1, -1 all)."""
+    if n_jobs is None:
+        return 1
+    if n_jobs == 0:
+        raise ValueError("n_jobs=0 is not valid; use None, a positive int or -1")
+    if n_jobs < 0:
+        return max(1, numba.config.NUMBA_NUM_THREADS + 1 + n_jobs)
+    return min(int(n_jobs), numba.config.NUMBA_NUM_THREADS)
+
+
+@contextmanager
+def thread_limit(threads):
+    """Run numba's parallel kernels on ``threads`` threads, then restore both
+    numba's and torch's thread counts: numba's OpenMP layer shares
+    ``omp_set_num_threads`` with torch, and would otherwise silently change
+    the thread count of a torch model trained in the same process."""
+    torch = sys.modules.get("torch")
+    torch_threads = torch.get_num_threads() if torch is not None else None
+    old = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(old)
+        if torch is not None and torch.get_num_threads() != torch_threads:
+            torch.set_num_threads(torch_threads)
 
 _M1 = np.uint64(0x5555555555555555)
 _M2 = np.uint64(0x3333333333333333)
@@ -306,7 +338,7 @@ def _boruvka_kNN_pass(X, knn_idx, knn_d, label, best_d, best_u, best_v, lb):
         lb[i] = -1.0 if found else knn_d[i, k - 1]
 
 
-def euclidean_mst(X, knn_idx, knn_sqdist):
+def euclidean_mst(X, knn_idx, knn_sqdist, n_jobs=None):
     """Exact Euclidean minimum spanning tree by Boruvka's algorithm.
 
     The sorted kNN lists answer most "nearest point in another component"
@@ -340,7 +372,8 @@ def euclidean_mst(X, knn_idx, knn_sqdist):
                 pts = pts[lb[pts] <= best_d[label[pts]]]
                 if pts.size == 0:
                     continue
-                d, j = _brute_outside(X, label, pts, best_d, best_u, best_v)
+                with thread_limit(n_threads(n_jobs)):
+                    d, j = _brute_outside(X, label, pts, best_d, best_u, best_v)
                 for r in range(pts.size):
                     i, li = pts[r], label[pts[r]]
                     if j[r] >= 0 and _better(
@@ -359,3 +392,59 @@ def euclidean_mst(X, knn_idx, knn_sqdist):
         if not merged:  # pragma: no cover - cannot happen for n >= 2
             raise RuntimeError("Boruvka made no progress")
     return np.array(edges, dtype=np.int64).reshape(-1, 2)
+
+
+@numba.njit(cache=True)
+def symmetric_knn_csr(idx, k, mode):
+    """CSR arrays of the symmetrized kNN graph from the first k columns of
+    ``idx`` (mode 0: "max" union, 1: "min" mutual, 2: "sum" A + A^T with
+    multiplicities), in O(n k): in-neighbour lists from a counting sort by
+    target, mutual pairs found with a per-row stamp. Each row holds its
+    out-neighbours in kNN order, then the in-only neighbours in index order
+    (unique, not sorted).
+    """
+    n = idx.shape[0]
+    in_ptr = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        for t in range(k):
+            in_ptr[idx[i, t] + 1] += 1
+    for j in range(n):
+        in_ptr[j + 1] += in_ptr[j]
+    fill = in_ptr[:-1].copy()
+    in_src = np.empty(n * k, dtype=np.int64)
+    for i in range(n):
+        for t in range(k):
+            j = idx[i, t]
+            in_src[fill[j]] = i
+            fill[j] += 1
+    stamp = np.full(n, -1, dtype=np.int64)
+    mutual = np.zeros(n, dtype=np.bool_)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    indices = np.empty(2 * n * k, dtype=np.int64)
+    data = np.empty(2 * n * k, dtype=np.float64)
+    nnz = 0
+    for i in range(n):
+        for t in range(k):
+            j = idx[i, t]
+            stamp[j] = i
+            mutual[j] = False
+        for b in range(in_ptr[i], in_ptr[i + 1]):
+            j = in_src[b]
+            if stamp[j] == i:
+                mutual[j] = True
+        for t in range(k):
+            j = idx[i, t]
+            if mode == 1 and not mutual[j]:
+                continue
+            indices[nnz] = j
+            data[nnz] = 2.0 if (mode == 2 and mutual[j]) else 1.0
+            nnz += 1
+        if mode != 1:
+            for b in range(in_ptr[i], in_ptr[i + 1]):
+                j = in_src[b]
+                if stamp[j] != i:
+                    indices[nnz] = j
+                    data[nnz] = 1.0
+                    nnz += 1
+        indptr[i + 1] = nnz
+    return indptr, indices[:nnz].copy(), data[:nnz].copy()

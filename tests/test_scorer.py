@@ -218,3 +218,19 @@ def test_skorch_epoch_scoring_tracks_flow_per_epoch(data):
     # the last epoch's value is the scorer on the validation fold: skorch's
     # unstratified ValidSplit(5) holds out the first fold, the first 20%
     assert flows[-1] == pytest.approx(scorer(net, X[:30]), abs=1e-12)
+
+
+def test_flow_leaves_torch_thread_count_alone(fitted, data):
+    # numba's OpenMP layer shares omp_set_num_threads with torch; a scorer
+    # call must not change the thread count of the user's torch session
+    import torch
+
+    X, _ = data
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        RicciFlowScorer(10, connect="mst", n_jobs=2)(fitted, X)
+        ricci_flow(layer_activations(fitted, X), 10, n_jobs=-1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
