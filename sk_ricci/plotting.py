@@ -1,0 +1,288 @@
+"""Figures of the Ricci-flow analysis; matplotlib is imported lazily.
+
+Everything draws on :class:`matplotlib.figure.Figure` objects created without
+``pyplot``, so nothing here changes the global matplotlib backend or opens a
+window: save the figures with :func:`save_figure` (or ``fig.savefig``) or pass
+your own ``ax``.
+
+- :class:`RicciFlowDisplay`: the paper's Fig. 4 for one network, the total
+  curvature Ric_l of each layer against the geodesic change eta_l it causes.
+  The paper's axis labels are swapped; here x is Ric_l and y is eta_l.
+- :func:`plot_flow_panels`: several networks side by side.
+- :func:`plot_aggregated_heatmap`: the paper's Fig. 3, the aggregated Ricci
+  coefficient over k for every (problem, architecture, depth), as a heatmap.
+- :func:`plot_accuracy_vs_flow`: accuracy against flow strength.
+"""
+
+import numpy as np
+
+__all__ = [
+    "RicciFlowDisplay",
+    "plot_accuracy_vs_flow",
+    "plot_aggregated_heatmap",
+    "plot_flow_panels",
+    "save_figure",
+]
+
+X_LABEL = "total curvature Ric$_l$ of layer $l$"
+Y_LABEL = "geodesic change $\\eta_l = g_{l+1} - g_l$"
+
+
+def _check_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError(
+            "sk_ricci.plotting needs matplotlib; install it with "
+            "pip install 'sk-ricci[plot]' (or pip install matplotlib)"
+        ) from None
+    return Figure
+
+
+def _new_axes(ax, figsize=(4.5, 3.6)):
+    if ax is not None:
+        return ax.figure, ax
+    Figure = _check_matplotlib()
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def save_figure(fig, path, *, dpi=130):
+    """Save ``fig`` (a matplotlib Figure) as PNG (or the format of ``path``)."""
+    fig.savefig(str(path), dpi=dpi)
+    return path
+
+
+class RicciFlowDisplay:
+    """Ricci-flow plot of one network: Ric_l on x, eta_l on y (Fig. 4).
+
+    One point per layer l = 1..L-1 (the curvature of layer l against the
+    change of geodesic mass from layer l to l+1), labelled by l and joined in
+    layer order, with the least-squares line. A negative slope (negative
+    Ricci coefficient rho) is Ricci-flow-like: curved layers contract.
+
+    Parameters
+    ----------
+    total_curvature : array-like of shape (n_layers,) or (n_layers - 1,)
+        Ric_l; only the first ``len(eta)`` values are used.
+    eta : array-like of shape (n_layers - 1,)
+        Geodesic changes eta_l.
+    coefficient : float, default=None
+        rho, shown in the title.
+    n_neighbors : int, default=None
+        The scale k, shown in the title.
+    name : str, default=None
+        Title prefix.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_ricci.plotting import RicciFlowDisplay
+    >>> disp = RicciFlowDisplay([-30.0, -20, -12, -8], [-9.0, -5, -2],
+    ...                         coefficient=-0.99, n_neighbors=10).plot()
+    >>> disp.ax_.get_xlabel().startswith("total curvature")
+    True
+    """
+
+    def __init__(
+        self, total_curvature, eta, *, coefficient=None, n_neighbors=None, name=None
+    ):
+        self.total_curvature = total_curvature
+        self.eta = eta
+        self.coefficient = coefficient
+        self.n_neighbors = n_neighbors
+        self.name = name
+
+    @classmethod
+    def from_result(cls, result, *, ax=None, name=None):
+        """Plot a :class:`~sk_ricci.RicciFlowResult`."""
+        return cls(
+            result.total_curvature,
+            result.eta,
+            coefficient=result.coefficient,
+            n_neighbors=result.n_neighbors,
+            name=name,
+        ).plot(ax=ax)
+
+    def plot(self, ax=None):
+        """Draw on ``ax`` (a new figure if None); returns ``self``."""
+        fig, ax = _new_axes(ax)
+        eta = np.asarray(self.eta, dtype=float)
+        ric = np.asarray(self.total_curvature, dtype=float)[: eta.size]
+        ok = np.isfinite(eta) & np.isfinite(ric)
+        layers = np.arange(1, eta.size + 1)
+        ax.plot(ric[ok], eta[ok], "-", color="0.75", lw=1, zorder=1)
+        ax.scatter(
+            ric[ok], eta[ok], c=layers[ok], cmap="viridis", s=36, zorder=2,
+            edgecolors="k", linewidths=0.5,
+        )
+        for x, y, lyr in zip(ric[ok], eta[ok], layers[ok]):
+            ax.annotate(
+                str(lyr), (x, y), textcoords="offset points", xytext=(4, 4),
+                fontsize=7,
+            )
+        if ok.sum() >= 2 and np.ptp(ric[ok]) > 0:
+            slope, intercept = np.polyfit(ric[ok], eta[ok], 1)
+            xs = np.linspace(ric[ok].min(), ric[ok].max(), 2)
+            ax.plot(xs, slope * xs + intercept, "--", color="C3", lw=1, zorder=1)
+        if not ok.any():
+            ax.text(
+                0.5, 0.5, "disconnected: rho undefined", ha="center",
+                va="center", transform=ax.transAxes,
+            )
+        ax.set_xlabel(X_LABEL)
+        ax.set_ylabel(Y_LABEL)
+        ax.ticklabel_format(style="sci", scilimits=(-3, 4), useMathText=True)
+        parts = [self.name] if self.name else []
+        if self.coefficient is not None and np.isfinite(self.coefficient):
+            parts.append(f"$\\rho$ = {self.coefficient:.2f}")
+        if self.n_neighbors is not None:
+            parts.append(f"k = {self.n_neighbors}")
+        ax.set_title(", ".join(parts), fontsize=9)
+        self.ax_, self.figure_ = ax, fig
+        return self
+
+
+def plot_flow_panels(results, *, titles=None, ncols=None):
+    """One :class:`RicciFlowDisplay` panel per result, in a grid.
+
+    Parameters
+    ----------
+    results : list of RicciFlowResult
+    titles : list of str, default=None
+    ncols : int, default=None
+        Columns of the grid (up to 4 by default).
+
+    Returns
+    -------
+    fig : matplotlib Figure
+    """
+    Figure = _check_matplotlib()
+    results = list(results)
+    n = max(len(results), 1)
+    ncols = ncols or min(n, 4)
+    nrows = -(-n // ncols)
+    fig = Figure(figsize=(4.2 * ncols, 3.6 * nrows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    for i, res in enumerate(results):
+        RicciFlowDisplay.from_result(
+            res, ax=axes[i], name=None if titles is None else titles[i]
+        )
+    for ax in axes[len(results):]:
+        ax.set_visible(False)
+    return fig
+
+
+def plot_aggregated_heatmap(groups):
+    """The paper's Fig. 3 as a heatmap: aggregated coefficient over k.
+
+    One panel per problem; rows are (architecture, depth), columns the k
+    grid; blue is negative (Ricci-flow-like), red positive, grey undefined.
+    A black box marks each row's k*.
+
+    Parameters
+    ----------
+    groups : list of dict
+        With keys ``problem``, ``architecture``, ``depth``, ``n_neighbors``
+        (list of k), ``aggregated`` (list of float) and ``k_star``, as in
+        :attr:`sk_ricci.study.StudyAnalysis.groups`.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+    """
+    Figure = _check_matplotlib()
+    import matplotlib as mpl
+    from matplotlib.patches import Rectangle
+
+    problems = list(dict.fromkeys(g["problem"] for g in groups))
+    ncols = min(len(problems), 2)
+    nrows = -(-len(problems) // ncols)
+    width = max(len(g["n_neighbors"]) for g in groups)
+    fig = Figure(
+        figsize=(ncols * (2.2 + 0.42 * width), nrows * 2.8), layout="constrained"
+    )
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    cmap = mpl.colormaps["RdBu_r"].with_extremes(bad="0.85")
+    image = None
+    for ax, problem in zip(axes, problems):
+        rows = [g for g in groups if g["problem"] == problem]
+        ks = rows[0]["n_neighbors"]
+        M = np.array(
+            [np.asarray(g["aggregated"], dtype=float) for g in rows], dtype=float
+        )
+        image = ax.imshow(
+            np.ma.masked_invalid(M), cmap=cmap, vmin=-1, vmax=1, aspect="auto"
+        )
+        for i, g in enumerate(rows):
+            for j, v in enumerate(M[i]):
+                if np.isfinite(v):
+                    ax.text(
+                        j, i, f"{v:.2f}", ha="center", va="center", fontsize=6,
+                        color="w" if abs(v) > 0.6 else "k",
+                    )
+            if g["k_star"] is not None:
+                j = list(g["n_neighbors"]).index(g["k_star"])
+                ax.add_patch(
+                    Rectangle(
+                        (j - 0.5, i - 0.5), 1, 1, fill=False, ec="k", lw=1.6
+                    )
+                )
+        ax.set_xticks(range(len(ks)), [str(k) for k in ks], fontsize=7)
+        ax.set_yticks(
+            range(len(rows)),
+            [f"{g['architecture']}/{g['depth']}" for g in rows],
+            fontsize=8,
+        )
+        ax.set_xlabel("k (n_neighbors)")
+        ax.set_title(f"problem {problem}", fontsize=10)
+    for ax in axes[len(problems):]:
+        ax.set_visible(False)
+    if image is not None:
+        fig.colorbar(
+            image, ax=list(axes[: len(problems)]), label="aggregated Ricci coefficient",
+            shrink=0.8,
+        )
+    return fig
+
+
+def plot_accuracy_vs_flow(accuracy, flow, *, labels=None, ax=None, best=None):
+    """Scatter of accuracy (y) against flow strength (x, the negated rho).
+
+    Parameters
+    ----------
+    accuracy, flow : array-like of shape (n_models,)
+    labels : list of str, default=None
+        Annotation of each point.
+    ax : matplotlib Axes, default=None
+    best : int, default=None
+        Index of a point to highlight (e.g. the refitted model).
+
+    Returns
+    -------
+    fig : matplotlib Figure
+    """
+    fig, ax = _new_axes(ax, figsize=(4.8, 3.8))
+    accuracy = np.asarray(accuracy, dtype=float)
+    flow = np.asarray(flow, dtype=float)
+    ax.scatter(flow, accuracy, s=40, c="C0", edgecolors="k", linewidths=0.5)
+    if best is not None:
+        ax.scatter(
+            flow[best], accuracy[best], s=140, facecolors="none", edgecolors="C3",
+            linewidths=1.5, label="refitted (best accuracy)",
+        )
+        ax.legend(fontsize=7, loc="best")
+    if labels is not None:
+        for x, y, text in zip(flow, accuracy, labels):
+            ax.annotate(
+                text, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7
+            )
+    ax.set_xlabel("flow strength ($-\\rho$, higher = more Ricci-flow-like)")
+    ax.set_ylabel("cross-validated accuracy")
+    return fig

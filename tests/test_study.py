@@ -1,0 +1,470 @@
+"""The study: end to end, resumable, backend-independent, and its statistics.
+
+One small study (two problems, two architectures, depth 5, three repeats, two
+k, tiny networks trained for 2 epochs) runs serially once per module; every
+other way of running it (2 loky workers, a real Dask LocalCluster, Ray when
+installed, killed with SIGKILL and resumed, resumed after a partial line) must
+give exactly its rows, timing columns aside.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sk_ricci.study import (
+    CSV_COLUMNS,
+    TIMING_COLUMNS,
+    OutputFolderError,
+    StudyConfig,
+    StudyConfigError,
+    _Progress,
+    analyse_study,
+    load_config,
+    load_results,
+    make_report,
+    network_seed,
+    ols,
+    run_study,
+)
+
+TINY = {
+    "problems": ["A", "B"],
+    "architectures": ["narrow", "wide"],
+    "depths": [5],
+    "repeats": 3,
+    "n_train": 120,
+    "n_test": 100,
+    "max_epochs": 2,
+    "n_neighbors": [8, 20],
+    "thresholds": {"A": 0.0, "B": 0.55},
+}
+TINY_FLAGS = [
+    "--problems", "A,B", "--architectures", "narrow,wide", "--depths", "5",
+    "--repeats", "3", "--n-train", "120", "--n-test", "100", "--epochs", "2",
+    "--k-grid", "8,20", "--threshold", "A=0", "--threshold", "B=0.55", "--quiet",
+]
+N_NETWORKS = 12
+
+
+def _table(output):
+    """Rows of a results folder without timing columns, sorted by id."""
+    rows = load_results(output)
+    for row in rows:
+        for col in TIMING_COLUMNS:
+            row.pop(col)
+    return sorted(rows, key=lambda r: r["network_id"])
+
+
+@pytest.fixture(scope="module")
+def config():
+    return StudyConfig(**TINY)
+
+
+@pytest.fixture(scope="module")
+def serial(config, tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial")
+    analysis = run_study(config, out, quiet=True)
+    return out, analysis, _table(out)
+
+
+# --------------------------------------------------------------------------- #
+# end to end
+# --------------------------------------------------------------------------- #
+def test_small_study_end_to_end(serial):
+    out, _analysis, rows = serial
+    assert len(rows) == N_NETWORKS
+    assert len({r["network_id"] for r in rows}) == N_NETWORKS
+    for row in rows:
+        assert 0 <= row["accuracy"] <= 1
+        assert [e["n_neighbors"] for e in row["flow"]] == [8, 20]
+        for entry in row["flow"]:
+            assert len(entry["total_curvature"]) == 5
+            assert len(entry["eta"]) == 4
+            assert len(entry["n_components"]) == 5
+        width = 25 if row["architecture"] == "narrow" else 50
+        assert row["hidden_layer_sizes"] == [width] * 5
+    # results.csv: one row per network, every parameter, seed and k* columns
+    lines = (out / "results.csv").read_text().splitlines()
+    assert lines[0].split(",") == list(CSV_COLUMNS)
+    assert len(lines) == 1 + N_NETWORKS
+    # aggregated.csv: one line per (group, k)
+    assert len((out / "aggregated.csv").read_text().splitlines()) == 1 + 4 * 2
+    for name in ("fig3_aggregated_coefficient.png", "fig4_flow.png"):
+        data = (out / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    config_json = json.loads((out / "config.json").read_text())
+    assert config_json["config_hash"] == StudyConfig(**TINY).config_hash
+    assert config_json["n_networks"] == N_NETWORKS
+
+
+def test_analysis_counts_and_k_star(serial, config):
+    _, analysis, rows = serial
+    c = analysis.counts
+    assert c["trained"] == c["expected"] == N_NETWORKS
+    # A has threshold 0: every A network passes
+    a_rows = [t for t in analysis.table if t["problem"] == "A"]
+    assert all(t["passed_threshold"] for t in a_rows)
+    assert c["passed"] == sum(t["accuracy"] > t["threshold"] for t in analysis.table)
+    assert c["below_threshold"] + c["passed"] == N_NETWORKS
+    assert c["analysed"] == sum(t["analysed"] for t in analysis.table)
+    assert (
+        c["analysed"] + c["disconnected"] + c["no_k_star"] + c["undefined_rho"]
+        == c["passed"]
+    )
+    for g in analysis.groups:
+        if g["k_star"] is not None:
+            finite = np.array(g["aggregated"], dtype=float)
+            assert g["aggregated_at_k_star"] == np.nanmin(finite)
+            assert g["k_star"] == g["n_neighbors"][int(np.nanargmin(finite))]
+    # per-network rho at k* is the stored coefficient at that k
+    by_id = {r["network_id"]: r for r in rows}
+    for t in analysis.table:
+        if t["k_star"] is None:
+            continue
+        entry = next(
+            e for e in by_id[t["network_id"]]["flow"]
+            if e["n_neighbors"] == t["k_star"]
+        )
+        stored = np.nan if entry["coefficient"] is None else entry["coefficient"]
+        np.testing.assert_equal(t["rho"], stored)
+
+
+def test_report_contains_counts_and_regression(serial):
+    out, analysis, _ = serial
+    report = (out / "report.md").read_text()
+    c = analysis.counts
+    assert "| trained | passing the accuracy threshold | connected at k* | analysed |" \
+        in report
+    assert f"| {c['trained']} | {c['passed']} | {c['connected']} | " \
+        f"{c['analysed']} |" in report
+    assert f"{c['negative']} of {c['analysed']} analysed networks" in report
+    assert "## Regression" in report
+    assert analysis.regression is not None
+    assert "| term | coefficient | std. error | t | p |" in report
+    assert "| rho |" in report and "| problem[B] |" in report
+    assert "fig3_aggregated_coefficient.png" in report
+    assert "fig4_flow.png" in report
+
+
+def test_report_can_be_remade(serial, tmp_path):
+    out, analysis, _ = serial
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("config.json", "results.jsonl"):
+        shutil.copy(out / name, copy / name)
+    again = make_report(copy, figures=False)
+    assert again.counts == analysis.counts
+    assert (copy / "report.md").exists() and not (copy / "fig4_flow.png").exists()
+
+
+# --------------------------------------------------------------------------- #
+# identical results whatever the backend
+# --------------------------------------------------------------------------- #
+def test_n_jobs_2_equals_serial(serial, config, tmp_path):
+    run_study(config, tmp_path, n_jobs=2, quiet=True, report=False)
+    assert _table(tmp_path) == serial[2]
+
+
+def test_dask_local_cluster_equals_serial(serial, config, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    import logging
+
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=logging.ERROR,
+    ) as cluster:
+        run_study(
+            config, tmp_path, backend="dask",
+            scheduler_address=cluster.scheduler_address, quiet=True, report=False,
+        )
+    assert _table(tmp_path) == serial[2]
+
+
+def test_ray_equals_serial(serial, config, tmp_path):
+    pytest.importorskip("ray")
+    run_study(config, tmp_path, backend="ray", n_jobs=2, quiet=True, report=False)
+    assert _table(tmp_path) == serial[2]
+
+
+def test_missing_backend_package_has_install_hint(config, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(ImportError, match=r"pip install 'sk-ricci\[ray\]'"):
+        run_study(config, tmp_path, backend="ray", quiet=True, report=False)
+
+
+# --------------------------------------------------------------------------- #
+# resuming
+# --------------------------------------------------------------------------- #
+def test_sigkill_then_resume_gives_the_uninterrupted_rows(serial, tmp_path):
+    from sk_ricci.cli import main
+
+    out = tmp_path / "killed"
+    results = out / "results.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sk_ricci.cli", "study", *TINY_FLAGS,
+         "--output", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if results.exists() and results.read_bytes().count(b"\n") >= 3:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "the study finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    n_before = results.read_bytes().count(b"\n")
+    assert 3 <= n_before < N_NETWORKS
+    assert main(["study", *TINY_FLAGS, "--output", str(out)]) == 0
+    assert _table(out) == serial[2]
+    lines = results.read_text().splitlines()
+    assert len(lines) == N_NETWORKS
+    assert len({json.loads(line)["network_id"] for line in lines}) == N_NETWORKS
+
+
+def test_partial_last_line_is_discarded(serial, config, tmp_path):
+    out = serial[0]
+    lines = (out / "results.jsonl").read_bytes().splitlines(keepends=True)
+    shutil.copy(out / "config.json", tmp_path / "config.json")
+    # 9 complete rows, then the 10th cut in the middle (a kill during write)
+    (tmp_path / "results.jsonl").write_bytes(
+        b"".join(lines[:9]) + lines[9][: len(lines[9]) // 2]
+    )
+    assert len(load_results(tmp_path)) == 9
+    assert (tmp_path / "results.jsonl").read_bytes() == b"".join(lines[:9])
+    run_study(config, tmp_path, quiet=True, report=False)
+    assert _table(tmp_path) == serial[2]
+    assert len((tmp_path / "results.jsonl").read_text().splitlines()) == N_NETWORKS
+
+
+def test_completed_study_is_not_rerun(serial, config, tmp_path):
+    out = serial[0]
+    for name in ("config.json", "results.jsonl"):
+        shutil.copy(out / name, tmp_path / name)
+    before = (tmp_path / "results.jsonl").read_bytes()
+    t0 = time.perf_counter()
+    run_study(config, tmp_path, quiet=True, report=False)
+    assert time.perf_counter() - t0 < 5
+    assert (tmp_path / "results.jsonl").read_bytes() == before
+
+
+def test_corrupt_middle_line_is_an_error(serial, config, tmp_path):
+    out = serial[0]
+    lines = (out / "results.jsonl").read_bytes().splitlines(keepends=True)
+    shutil.copy(out / "config.json", tmp_path / "config.json")
+    (tmp_path / "results.jsonl").write_bytes(
+        lines[0] + b"{not json\n" + b"".join(lines[1:4])
+    )
+    with pytest.raises(OutputFolderError, match="line 2 of .* is not a result row"):
+        run_study(config, tmp_path, quiet=True, report=False)
+
+
+def test_folder_of_another_config_is_refused(serial, config):
+    out = serial[0]
+    other = config.replace(repeats=2)
+    with pytest.raises(
+        OutputFolderError,
+        match=r"different configuration .*repeats: 3 -> 2.*new --output folder, "
+        r"or --overwrite",
+    ):
+        run_study(other, out, quiet=True)
+
+
+def test_results_without_config_are_refused(tmp_path, config):
+    (tmp_path / "results.jsonl").write_text("")
+    with pytest.raises(OutputFolderError, match="no config.json"):
+        run_study(config, tmp_path, quiet=True)
+
+
+def test_overwrite_starts_again(tmp_path):
+    small = StudyConfig(**{**TINY, "problems": ["A"], "architectures": ["wide"],
+                           "repeats": 1})
+    run_study(small, tmp_path, quiet=True, report=False)
+    (tmp_path / "notes.txt").write_text("mine")
+    bigger = small.replace(repeats=2)
+    run_study(bigger, tmp_path, quiet=True, report=False, overwrite=True)
+    assert len(load_results(tmp_path)) == 2
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["config_hash"] == bigger.config_hash
+
+
+# --------------------------------------------------------------------------- #
+# configuration
+# --------------------------------------------------------------------------- #
+def test_defaults_are_the_papers():
+    cfg = StudyConfig()
+    assert cfg.problems == (
+        "A", "B", "C", "mnist_1_7", "mnist_6_8", "fashion_sandal_boot",
+        "fashion_shirt_coat",
+    )
+    assert cfg.architectures == ("narrow", "wide", "bottleneck")
+    assert cfg.depths == (5, 11) and cfg.repeats == 36
+    assert (cfg.n_train, cfg.n_test, cfg.max_epochs, cfg.batch_size) == (
+        1000, 1000, 50, 32)
+    assert cfg.lr == 1e-3 and cfg.optimizer == "rmsprop"
+    assert len(cfg.networks()) == 1512
+    assert cfg.threshold("C") == 0.91 and cfg.threshold("A") == 0.99
+    assert cfg.n_neighbors_grid("A", 1000)[:4] == [6, 7, 9, 10]
+    # scaled down to the test set, k < n
+    grid = cfg.n_neighbors_grid("A", 100)
+    assert max(grid) < 100 and grid == sorted(set(grid))
+
+
+def test_config_hash_ignores_data_location_only():
+    base = StudyConfig(**TINY)
+    assert base.config_hash == StudyConfig(**TINY, data_home="/x").config_hash
+    assert base.config_hash != base.replace(seed=1).config_hash
+    assert base.config_hash != base.replace(symmetrize="max").config_hash
+
+
+def test_network_seeds_are_deterministic_and_distinct(config):
+    seeds = [n.seed for n in config.networks()]
+    assert len(set(seeds)) == len(seeds)
+    assert seeds == [n.seed for n in StudyConfig(**TINY).networks()]
+    # a network's seed does not depend on the rest of the study
+    alone = StudyConfig(**{**TINY, "problems": ["B"]})
+    assert {n.network_id: n.seed for n in alone.networks()}.items() <= {
+        n.network_id: n.seed for n in config.networks()}.items()
+    assert network_seed(1, "A", "wide", 5, 0) != network_seed(0, "A", "wide", 5, 0)
+
+
+def test_toml_config(tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text(
+        'problems = ["A", "entangled-spirals", "digits_1_7"]\n'
+        "repeats = 2\nn_test = 200\nconnect = \"none\"\n"
+        "n_neighbors = [6, 12]\n"
+        "[thresholds]\nA = 0.9\n"
+        "[run]\nn_jobs = 2\nbackend = \"dask\"\n"
+    )
+    cfg, run = load_config(path)
+    assert cfg.problems == ("A", "digits_1_7")
+    assert cfg.repeats == 2 and cfg.n_test == 200 and cfg.connect is None
+    assert cfg.n_neighbors == (6, 12) and cfg.thresholds == {"A": 0.9}
+    assert run == {"n_jobs": 2, "backend": "dask"}
+    assert StudyConfig.from_toml(path) == cfg
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("repetas = 3\n", r"unknown study setting\(s\) \['repetas'\]"),
+        ("repeats = 0\n", r"repeats=0 must be >= 1"),
+        ("depths = [2]\n", r"depths=\[2\] must be ints >= 3"),
+        ('architectures = ["huge"]\n', r"architectures \['huge'\]"),
+        ('problems = ["Z"]\n', r"unknown problem 'Z'"),
+        ("[thresholds]\nA = 1.5\n", r"thresholds\['A'\]=1.5"),
+        ("n_neighbors = [0, 5]\n", r"n_neighbors must be a non-empty list"),
+        ("repeats = \n", r"not valid TOML"),
+        ("[run]\nworkers = 2\n", r"\[run\] table"),
+    ],
+)
+def test_bad_toml_is_a_clear_error(tmp_path, text, match):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(StudyConfigError, match=match):
+        load_config(path)
+
+
+def test_k_not_below_n_test_is_an_error(tmp_path):
+    cfg = StudyConfig(**{**TINY, "n_neighbors": [8, 100]})
+    with pytest.raises(StudyConfigError, match=r"n_neighbors \[100\] must be smaller "
+                       r"than n_test=100"):
+        run_study(cfg, tmp_path, quiet=True)
+
+
+# --------------------------------------------------------------------------- #
+# statistics
+# --------------------------------------------------------------------------- #
+def test_ols_hand_computed():
+    # y = 0.6 + 0.8 x; RSS = 3.6, s^2 = 1.2, Sxx = 10
+    x = np.array([1.0, 2, 3, 4, 5])
+    y = np.array([1.0, 3, 2, 5, 4])
+    res = ols(np.column_stack([np.ones(5), x]), y, ["intercept", "x"])
+    np.testing.assert_allclose(res.coef, [0.6, 0.8])
+    se_slope = np.sqrt(1.2 / 10)
+    se_intercept = np.sqrt(1.2 * (1 / 5 + 9 / 10))
+    np.testing.assert_allclose(res.stderr, [se_intercept, se_slope])
+    np.testing.assert_allclose(res.t[1], 0.8 / se_slope)
+    np.testing.assert_allclose(res.p[1], 2 * stats.t.sf(0.8 / se_slope, 3))
+    assert res.df_resid == 3 and res.n_samples == 5
+    np.testing.assert_allclose(res.r_squared, 1 - 3.6 / 10)
+    assert res.term("x")[0] == pytest.approx(0.8)
+
+
+def test_ols_matches_linregress_and_normal_equations():
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=40)
+    y = 2 - 0.5 * x + rng.normal(size=40)
+    res = ols(np.column_stack([np.ones(40), x]), y)
+    ref = stats.linregress(x, y)
+    np.testing.assert_allclose(res.coef, [ref.intercept, ref.slope])
+    np.testing.assert_allclose(res.stderr, [ref.intercept_stderr, ref.stderr])
+    np.testing.assert_allclose(res.p[1], ref.pvalue)
+    # several regressors: the textbook formulas
+    X = np.column_stack([np.ones(40), x, rng.normal(size=40), rng.randint(0, 2, 40)])
+    y = X @ [1.0, -2.0, 0.5, 0.3] + rng.normal(scale=0.5, size=40)
+    res = ols(X, y)
+    XtX_inv = np.linalg.inv(X.T @ X)
+    beta = XtX_inv @ X.T @ y
+    s2 = ((y - X @ beta) ** 2).sum() / (40 - 4)
+    se = np.sqrt(s2 * np.diag(XtX_inv))
+    np.testing.assert_allclose(res.coef, beta)
+    np.testing.assert_allclose(res.stderr, se)
+    np.testing.assert_allclose(res.p, 2 * stats.t.sf(np.abs(beta / se), 36))
+
+
+def test_ols_refuses_collinear_or_short_designs():
+    X = np.column_stack([np.ones(6), np.arange(6.0), 2 * np.arange(6.0)])
+    with pytest.raises(ValueError, match="rank 2 < 3"):
+        ols(X, np.arange(6.0))
+    with pytest.raises(ValueError, match="more samples than terms"):
+        ols(np.ones((2, 2)), [1.0, 2.0])
+
+
+def test_analysis_without_passing_networks(serial, config):
+    rows = load_results(serial[0])
+    strict = StudyConfig(**{**TINY, "thresholds": {"A": 0.999, "B": 0.999}})
+    analysis = analyse_study(rows, strict)
+    assert analysis.counts["passed"] == sum(r["accuracy"] > 0.999 for r in rows)
+    if analysis.counts["analysed"] == 0:
+        assert analysis.regression is None
+
+
+def test_progress_line(config):
+    import io
+
+    stream = io.StringIO()
+    progress = _Progress(12, 4, stream=stream)
+    progress.update({"network_id": "A/wide/d5/r0", "accuracy": 0.5})
+    progress.close()
+    text = stream.getvalue()
+    assert "resuming: 4 of 12" in text
+    assert "5/12 networks (42%)" in text and "left" in text
+    quiet = io.StringIO()
+    progress = _Progress(12, 0, stream=quiet, quiet=True)
+    progress.update({"network_id": "A/wide/d5/r0", "accuracy": 0.5})
+    assert quiet.getvalue() == ""
+
+
+def test_study_problems_cover_the_data_sets():
+    from sk_ricci.study import load_problem
+
+    cfg = StudyConfig(**{**TINY, "problems": ["C", "digits_6_8"], "n_test": 150})
+    X_train, _, X_test, _ = load_problem("C", cfg)
+    assert X_train.shape == (120, 3) and X_test.shape == (150, 3)
+    np.testing.assert_allclose(X_train.mean(axis=0), 0, atol=1e-12)
+    X_train, _y_train, X_test, y_test = load_problem("digits_6_8", cfg)
+    assert X_train.shape[1] == 64 and len(y_test) == 150
+    assert X_train.max() > 1  # pixels stay raw, as in the paper
