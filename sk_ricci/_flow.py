@@ -68,6 +68,16 @@ class RicciFlowResult:
         Connected components of each layer's graph.
     symmetrize, connect : str or None
         Graph options used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_ricci import ricci_flow
+    >>> X = np.random.RandomState(0).normal(size=(40, 3))
+    >>> res = ricci_flow([X, 2 * X, 3 * X + 1, X ** 2, np.abs(X)], 6,
+    ...                  connect="mst")
+    >>> res.n_layers, res.all_connected, res.eta.shape
+    (5, True, (4,))
     """
 
     n_neighbors: int
@@ -298,6 +308,11 @@ class AggregatedCoefficient:
         Networks skipped because a layer graph was disconnected.
     n_points : int
         Pooled (eta_l, Ric_l) pairs.
+
+    Examples
+    --------
+    See :func:`aggregated_ricci_coefficient`; ``float(result)`` is the
+    coefficient.
     """
 
     coefficient: float
@@ -383,6 +398,10 @@ class ScaleSelection:
         ``results[i][j]``: network i at scale ``n_neighbors_grid[j]``.
     min_connected_n_neighbors : int or None
         Smallest k with a connected input graph, when ``X`` was given.
+
+    Examples
+    --------
+    See :func:`select_n_neighbors`, which returns it.
     """
 
     n_neighbors_grid: np.ndarray

@@ -42,6 +42,15 @@ class GeodesicMass:
         disconnected: every node then has an unreachable node).
     n_components : int
         Number of connected components.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> from sk_ricci import geodesic_mass
+    >>> star = sp.csr_matrix([[0, 1, 1], [1, 0, 0], [1, 0, 0]])
+    >>> g = geodesic_mass(star)  # leaf-leaf pairs are 2 hops apart
+    >>> float(g), g.connected
+    (8.0, True)
     """
 
     total: float
@@ -84,7 +93,8 @@ def geodesic_mass(G, *, n_jobs=None):
 
     Examples
     --------
-    >>>     >>> from sk_ricci import geodesic_mass
+    >>> import scipy.sparse as sp
+    >>> from sk_ricci import geodesic_mass
     >>> path = sp.csr_matrix([[0, 1, 0], [1, 0, 1], [0, 1, 0]])
     >>> g = geodesic_mass(path)
     >>> g.total, g.row_sums, g.n_components
