@@ -91,8 +91,8 @@ DEMO_N_JOBS = max(1, min(4, os.cpu_count() or 1))
 def _demo(args):
     import torch
 
-    # tiny networks train fastest on one thread; numba's OpenMP pool (used by
-    # the flow scorer) resets torch's thread count, hence before every phase
+    # the demo's networks are tiny, and tiny networks train fastest on one
+    # torch thread
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -531,7 +531,7 @@ def _build_parser():
 def main(argv=None):
     """Run the ``sk-ricci`` command; returns the exit status."""
     args = _build_parser().parse_args(argv)
-    from .study import OutputFolderError, StudyConfigError
+    from .exceptions import OutputFolderError, StudyConfigError
 
     try:
         return args.func(args)

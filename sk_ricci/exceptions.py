@@ -3,7 +3,9 @@
 __all__ = [
     "DisconnectedGraphError",
     "DisconnectedGraphWarning",
+    "OutputFolderError",
     "SkRicciWarning",
+    "StudyConfigError",
     "UndefinedCoefficientWarning",
 ]
 
@@ -28,3 +30,11 @@ class DisconnectedGraphError(ValueError):
 
 class UndefinedCoefficientWarning(SkRicciWarning):
     """A coefficient is undefined (too few layers, or a constant series)."""
+
+
+class StudyConfigError(ValueError):
+    """A study configuration (fields, TOML file or flags) is invalid."""
+
+
+class OutputFolderError(RuntimeError):
+    """The output folder holds a different study or unreadable results."""

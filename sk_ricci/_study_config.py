@@ -1,0 +1,611 @@
+"""Configuration of the paper's study and the files of its output folder.
+
+:class:`StudyConfig` (the problems, architectures, depths, repeats, training
+and graph settings, validated and hashed), :func:`load_config` (a TOML study
+file), :func:`network_seed` (each network's seed, from the base seed and its
+names), and the output folder's files: ``results.jsonl`` (one JSON line per
+finished network, :func:`load_results`) and :func:`flow_result`, which rebuilds
+a :class:`~sk_ricci.RicciFlowResult` from a stored row.
+
+Shared by the running of a study (:mod:`sk_ricci.study`) and its analysis
+(:mod:`sk_ricci._study_report`); it imports neither. Import these names from
+:mod:`sk_ricci.study`.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._flow import RicciFlowResult
+from ._validation import ALGORITHM_OPTIONS, SYMMETRIZE_OPTIONS
+from .exceptions import OutputFolderError, StudyConfigError
+
+#: The paper's architectures and depths (PAPER_SPEC section 6).
+ARCHITECTURES = ("narrow", "wide", "bottleneck")
+DEPTHS = (5, 11)
+STANDARDIZE_OPTIONS = ("synthetic", "none", "all")
+
+#: Problems a study can use: name -> (source, class pair, paper problem).
+#: ``digits_*`` are scikit-learn's bundled 8x8 digits, an offline stand-in
+#: for the MNIST pairs (same grid and threshold as the MNIST pair).
+STUDY_PROBLEMS = {
+    "A": ("synthetic", None, "A"),
+    "B": ("synthetic", None, "B"),
+    "C": ("synthetic", None, "C"),
+    "mnist_1_7": ("mnist", (1, 7), "mnist_1_7"),
+    "mnist_6_8": ("mnist", (6, 8), "mnist_6_8"),
+    "fashion_sandal_boot": ("fashion", (5, 9), "fashion_sandal_boot"),
+    "fashion_shirt_coat": ("fashion", (6, 4), "fashion_shirt_coat"),
+    "digits_1_7": ("digits", (1, 7), "mnist_1_7"),
+    "digits_6_8": ("digits", (6, 8), "mnist_6_8"),
+}
+_ALIASES = {
+    "entangled_spirals": "A",
+    "ellipsoids_in_box": "B",
+    "intersecting_sheets": "C",
+    "mnist_1v7": "mnist_1_7",
+    "mnist_6v8": "mnist_6_8",
+    "sandal_boot": "fashion_sandal_boot",
+    "fashion_5_9": "fashion_sandal_boot",
+    "shirt_coat": "fashion_shirt_coat",
+    "coat_shirt": "fashion_shirt_coat",
+    "fashion_6_4": "fashion_shirt_coat",
+    "digits_1v7": "digits_1_7",
+    "digits_6v8": "digits_6_8",
+}
+PAPER_STUDY_PROBLEMS = (
+    "A",
+    "B",
+    "C",
+    "mnist_1_7",
+    "mnist_6_8",
+    "fashion_sandal_boot",
+    "fashion_shirt_coat",
+)
+
+RESULTS_FILE = "results.jsonl"
+CONFIG_FILE = "config.json"
+#: Every file the study writes into its output folder (``--overwrite`` deletes
+#: exactly these).
+OUTPUT_FILES = (
+    RESULTS_FILE,
+    CONFIG_FILE,
+    "results.csv",
+    "aggregated.csv",
+    "report.md",
+    "fig3_aggregated_coefficient.png",
+    "fig4_flow.png",
+)
+#: Columns that depend on the machine, not on the seeds.
+TIMING_COLUMNS = ("fit_time_s", "flow_time_s")
+
+
+# --------------------------------------------------------------------------- #
+# Configuration
+# --------------------------------------------------------------------------- #
+def _canonical_problem(name):
+    if not isinstance(name, str):
+        raise StudyConfigError(f"problem names are strings, got {name!r}")
+    key = name.strip().replace("-", "_").replace(" ", "_")
+    if key.upper() in ("A", "B", "C"):
+        return key.upper()
+    key = key.lower()
+    key = _ALIASES.get(key, key)
+    if key not in STUDY_PROBLEMS:
+        raise StudyConfigError(
+            f"unknown problem {name!r}; expected one of {list(STUDY_PROBLEMS)} "
+            "(digits_* are the bundled 8x8 digits, usable offline)"
+        )
+    return key
+
+
+def _as_tuple(value, name):
+    if isinstance(value, str):
+        value = [v for v in value.split(",") if v.strip()]
+    try:
+        return tuple(value)
+    except TypeError:
+        raise StudyConfigError(
+            f"{name} must be a list, got {type(value).__name__} {value!r}"
+        ) from None
+
+
+def _check_int(value, name, low, fix):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise StudyConfigError(
+            f"{name} must be an int >= {low}, got {type(value).__name__} "
+            f"{value!r}; {fix}"
+        )
+    if value < low:
+        raise StudyConfigError(f"{name}={value} must be >= {low}; {fix}")
+    return int(value)
+
+
+def _check_k_list(values, name):
+    values = _as_tuple(values, name)
+    try:
+        ks = [int(v) for v in values]
+    except (TypeError, ValueError):
+        raise StudyConfigError(
+            f"{name} must be a list of ints, got {list(values)!r}"
+        ) from None
+    if not ks or min(ks) < 1 or any(float(k) != float(v) for k, v in zip(ks, values)):
+        raise StudyConfigError(
+            f"{name} must be a non-empty list of ints >= 1, got {list(values)!r}; "
+            "pass e.g. [6, 10, 30, 90]"
+        )
+    return tuple(sorted(set(ks)))
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Configuration of a Ricci-flow study; the defaults are the paper's.
+
+    Every field changes the results (and the configuration hash that guards
+    an output folder) except ``data_home`` and ``download``.
+
+    Parameters
+    ----------
+    problems : tuple of str, default=the paper's seven problems
+        Names from :data:`STUDY_PROBLEMS`: ``"A"``, ``"B"``, ``"C"`` (synthetic),
+        ``"mnist_1_7"``, ``"mnist_6_8"``, ``"fashion_sandal_boot"``,
+        ``"fashion_shirt_coat"`` (need the files, see ``data_home``), or the
+        offline stand-ins ``"digits_1_7"``, ``"digits_6_8"``.
+    architectures : tuple of str, default=("narrow", "wide", "bottleneck")
+        Presets of :class:`~sk_ricci.nn.ReLUMLPClassifier`.
+    depths : tuple of int, default=(5, 11)
+        Numbers of hidden layers (at least 3).
+    repeats : int, default=36
+        Networks per (problem, architecture, depth).
+    n_train, n_test : int, default=1000
+        Training and test points per problem. Image pairs subsample their
+        official splits (stratified); the digits stand-in has 361 points and
+        caps both so that they fit.
+    max_epochs, batch_size, lr, optimizer, validation_fraction
+        Training settings of :class:`~sk_ricci.nn.ReLUMLPClassifier`
+        (50, 32, 1e-3, "rmsprop", 0.2 as in the paper).
+    thresholds : dict, default={}
+        Accuracy threshold per problem (a network must score strictly more);
+        problems not listed use :func:`sk_ricci.datasets.paper_accuracy_threshold`.
+    n_neighbors : list of int, dict or None, default=None
+        The k grid: None uses :func:`sk_ricci.datasets.paper_n_neighbors_grid`
+        scaled to the test-set size (k < n_test); a list applies to every
+        problem; a dict maps problems to lists (others use the paper's grid).
+    symmetrize : {"sum", "max", "min"}, default="sum"
+        Graph convention; "sum" is the authors' R script (PAPER_SPEC 2).
+    connect : {None, "mst"}, default=None
+        None follows the paper (a disconnected layer excludes the network at
+        that k); "mst" adds each layer's Euclidean minimum spanning tree.
+    algorithm : {"auto", "brute", "nndescent"}, default="auto"
+        Neighbour search of :func:`sk_ricci.ricci_flow`.
+    standardize : {"synthetic", "none", "all"}, default="synthetic"
+        Which problems have their inputs standardised (mean 0, variance 1 per
+        feature, fitted on the training split). The paper used raw pixels;
+        it gives no scale for its synthetic problems, and sk_ricci's spirals
+        span about [-14, 21], where most networks stay below the 99%
+        threshold after 50 epochs unless the inputs are standardised.
+    seed : int, default=0
+        Base seed; the data of each problem and every network's seed derive
+        from it and the names (see :func:`network_seed`).
+    data_home : str or None, default=None
+        Folder of the MNIST / Fashion-MNIST files.
+    download : bool, default=False
+        Download missing MNIST / Fashion-MNIST files.
+    """
+
+    problems: tuple = PAPER_STUDY_PROBLEMS
+    architectures: tuple = ARCHITECTURES
+    depths: tuple = DEPTHS
+    repeats: int = 36
+    n_train: int = 1000
+    n_test: int = 1000
+    max_epochs: int = 50
+    batch_size: int = 32
+    lr: float = 1e-3
+    optimizer: str = "rmsprop"
+    validation_fraction: float = 0.2
+    thresholds: dict = field(default_factory=dict)
+    n_neighbors: object = None
+    symmetrize: str = "sum"
+    connect: object = None
+    algorithm: str = "auto"
+    standardize: str = "synthetic"
+    seed: int = 0
+    data_home: object = field(default=None, metadata={"hash": False})
+    download: bool = field(default=False, metadata={"hash": False})
+
+    def __post_init__(self):
+        set_ = object.__setattr__
+        problems = tuple(
+            dict.fromkeys(
+                _canonical_problem(p) for p in _as_tuple(self.problems, "problems")
+            )
+        )
+        if not problems:
+            raise StudyConfigError("problems is empty; pass e.g. ['A', 'B', 'C']")
+        set_(self, "problems", problems)
+        archs = tuple(
+            dict.fromkeys(
+                str(a).strip().lower()
+                for a in _as_tuple(self.architectures, "architectures")
+            )
+        )
+        bad = [a for a in archs if a not in ARCHITECTURES]
+        if bad or not archs:
+            raise StudyConfigError(
+                f"architectures {list(archs)!r} must be a non-empty subset of "
+                f"{list(ARCHITECTURES)}"
+            )
+        set_(self, "architectures", archs)
+        depths = _as_tuple(self.depths, "depths")
+        try:
+            depths = tuple(dict.fromkeys(int(d) for d in depths))
+        except (TypeError, ValueError):
+            raise StudyConfigError(
+                f"depths must be ints, got {list(depths)!r}"
+            ) from None
+        if not depths or min(depths) < 3:
+            raise StudyConfigError(
+                f"depths={list(depths)} must be ints >= 3 (the Ricci coefficient "
+                "needs at least 3 hidden layers; the paper uses 5 and 11)"
+            )
+        set_(self, "depths", depths)
+        for name, low, example in (
+            ("repeats", 1, 36), ("n_train", 10, 1000), ("n_test", 10, 1000),
+            ("max_epochs", 1, 50), ("batch_size", 1, 32), ("seed", 0, 0),
+        ):
+            value = _check_int(getattr(self, name), name, low, f"e.g. {example}")
+            set_(self, name, value)
+        try:
+            lr = float(self.lr)
+        except (TypeError, ValueError):
+            lr = -1.0
+        if not lr > 0:
+            raise StudyConfigError(f"lr={self.lr!r} must be a positive float")
+        set_(self, "lr", lr)
+        vf = self.validation_fraction
+        vf = 0.0 if vf is None else float(vf)
+        if not 0 <= vf < 1:
+            raise StudyConfigError(
+                f"validation_fraction={vf} must lie in [0, 1), e.g. 0.2"
+            )
+        set_(self, "validation_fraction", vf)
+        if self.optimizer not in ("rmsprop", "adam", "sgd"):
+            raise StudyConfigError(
+                f"optimizer={self.optimizer!r} must be 'rmsprop', 'adam' or 'sgd'"
+            )
+        if self.symmetrize not in SYMMETRIZE_OPTIONS:
+            raise StudyConfigError(
+                f"symmetrize={self.symmetrize!r} must be one of {SYMMETRIZE_OPTIONS}"
+            )
+        connect = self.connect
+        if isinstance(connect, str) and connect.lower() in ("none", "", "null"):
+            connect = None
+        if connect not in (None, "mst"):
+            raise StudyConfigError(
+                f"connect={self.connect!r} must be None ('none') or 'mst'"
+            )
+        set_(self, "connect", connect)
+        if self.algorithm not in ALGORITHM_OPTIONS:
+            raise StudyConfigError(
+                f"algorithm={self.algorithm!r} must be one of {ALGORITHM_OPTIONS}"
+            )
+        if self.standardize not in STANDARDIZE_OPTIONS:
+            raise StudyConfigError(
+                f"standardize={self.standardize!r} must be one of "
+                f"{STANDARDIZE_OPTIONS}"
+            )
+        thresholds = {}
+        for name, value in dict(self.thresholds or {}).items():
+            key = _canonical_problem(name)
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                value = -1.0
+            if not 0 <= value < 1:
+                raise StudyConfigError(
+                    f"thresholds[{name!r}]={value!r} must be an accuracy in [0, 1)"
+                )
+            thresholds[key] = value
+        set_(self, "thresholds", dict(sorted(thresholds.items())))
+        grid = self.n_neighbors
+        if isinstance(grid, dict):
+            grid = {
+                _canonical_problem(p): _check_k_list(v, f"n_neighbors[{p!r}]")
+                for p, v in grid.items()
+            }
+            grid = dict(sorted(grid.items())) or None
+        elif grid is not None:
+            grid = _check_k_list(grid, "n_neighbors")
+        set_(self, "n_neighbors", grid)
+        set_(self, "download", bool(self.download))
+        if self.data_home is not None:
+            set_(self, "data_home", str(self.data_home))
+
+    # -- views ------------------------------------------------------------------
+
+    def to_dict(self, *, hashed_only=False):
+        """Plain JSON-ready dict of the fields (``hashed_only``: those hashed)."""
+        out = {}
+        for f in dataclasses.fields(self):
+            if hashed_only and not f.metadata.get("hash", True):
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, dict):
+                value = {
+                    k: list(v) if isinstance(v, tuple) else v for k, v in value.items()
+                }
+            out[f.name] = value
+        return out
+
+    @property
+    def config_hash(self):
+        """SHA-256 (16 hex digits) of every field that changes the results."""
+        text = json.dumps(self.to_dict(hashed_only=True), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, values):
+        """Build from a dict, refusing unknown keys (with the list of known ones)."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise StudyConfigError(
+                f"unknown study setting(s) {unknown}; known: {names}"
+            )
+        return cls(**values)
+
+    @classmethod
+    def from_toml(cls, path):
+        """Read the study settings of a TOML file (see :func:`load_config`)."""
+        return load_config(path)[0]
+
+    def replace(self, **changes):
+        """A copy with some fields changed (None values are ignored)."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return self.from_dict({**self.to_dict(), **changes})
+
+    def threshold(self, problem):
+        """Accuracy a network of ``problem`` must exceed."""
+        from .datasets import paper_accuracy_threshold
+
+        if problem in self.thresholds:
+            return self.thresholds[problem]
+        return float(paper_accuracy_threshold(STUDY_PROBLEMS[problem][2]))
+
+    def n_neighbors_grid(self, problem, n_test):
+        """The k grid of ``problem`` for a test set of ``n_test`` points."""
+        from .datasets import paper_n_neighbors_grid
+
+        grid = self.n_neighbors
+        if isinstance(grid, dict):
+            grid = grid.get(problem)
+        if grid is None:
+            grid = paper_n_neighbors_grid(STUDY_PROBLEMS[problem][2], n_samples=n_test)
+            if not grid:
+                raise StudyConfigError(
+                    f"the paper's grid scaled to n_test={n_test} is empty for "
+                    f"problem {problem}; pass a larger n_test or n_neighbors"
+                )
+            return [int(k) for k in grid]
+        too_big = [k for k in grid if k >= n_test]
+        if too_big:
+            raise StudyConfigError(
+                f"n_neighbors {too_big} must be smaller than n_test={n_test} for "
+                f"problem {problem}; pass a smaller k grid or a larger n_test"
+            )
+        return list(grid)
+
+    def networks(self):
+        """Every network of the study, in a fixed order."""
+        return [
+            _Network(problem, arch, depth, repeat, network_seed(
+                self.seed, problem, arch, depth, repeat))
+            for problem in self.problems
+            for arch in self.architectures
+            for depth in self.depths
+            for repeat in range(self.repeats)
+        ]
+
+
+def load_config(path):
+    """Read a TOML study file: study settings plus an optional ``[run]`` table.
+
+    Parameters
+    ----------
+    path : str or path-like
+        TOML file. Top-level keys are :class:`StudyConfig` fields; a ``[run]``
+        table may hold ``n_jobs``, ``backend``, ``scheduler_address``,
+        ``quiet``, ``output``. TOML has no null: write ``connect = "none"``.
+
+    Returns
+    -------
+    config : StudyConfig
+    run : dict
+        The ``[run]`` table.
+    """
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise ImportError(
+                "reading TOML on Python 3.10 needs tomli: pip install tomli"
+            ) from None
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            values = tomllib.load(f)
+    except FileNotFoundError:
+        raise StudyConfigError(f"config file {str(path)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise StudyConfigError(f"config file {str(path)!r} is not valid TOML: {exc}")
+    run = values.pop("run", {})
+    known_run = {"n_jobs", "backend", "scheduler_address", "quiet", "output"}
+    if not isinstance(run, dict) or set(run) - known_run:
+        raise StudyConfigError(
+            f"[run] table of {str(path)!r} may only hold {sorted(known_run)}, got "
+            f"{run!r}"
+        )
+    return StudyConfig.from_dict(values), run
+
+
+def network_seed(seed, problem, architecture, depth, repeat):
+    """Seed of one network, from the base seed and the network's names.
+
+    Derived with :class:`numpy.random.SeedSequence` from a SHA-256 of the
+    names, so it does not depend on which other problems or architectures the
+    study contains, on the order of execution or on the machine.
+
+    Examples
+    --------
+    >>> from sk_ricci.study import network_seed
+    >>> network_seed(0, "A", "wide", 11, 3) == network_seed(0, "A", "wide", 11, 3)
+    True
+    >>> network_seed(0, "A", "wide", 11, 3) != network_seed(0, "A", "wide", 11, 4)
+    True
+    """
+    text = f"{problem}|{architecture}|{depth}|{repeat}".encode()
+    words = np.frombuffer(hashlib.sha256(text).digest(), dtype="<u4")
+    ss = np.random.SeedSequence([int(seed), *map(int, words)])
+    return int(ss.generate_state(1, dtype=np.uint32)[0] >> 1)
+
+
+def _data_seed(seed, problem):
+    return network_seed(seed, problem, "data", 0, 0)
+
+
+@dataclass(frozen=True)
+class _Network:
+    problem: str
+    architecture: str
+    depth: int
+    repeat: int
+    seed: int
+
+    @property
+    def network_id(self):
+        return f"{self.problem}/{self.architecture}/d{self.depth}/r{self.repeat}"
+
+
+# --------------------------------------------------------------------------- #
+# Results file: append-only JSON lines, one per network
+# --------------------------------------------------------------------------- #
+class _ResultsLog:
+    """``results.jsonl``: the parent process is its only writer.
+
+    Each row is one JSON line written by a single ``os.write`` on a file
+    opened with ``O_APPEND`` and fsynced at once. A run killed mid-write can
+    leave a partial last line; :meth:`load` drops it (and truncates it away).
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self._fd = None
+
+    def load(self):
+        """Rows already written, keyed by network id (first wins)."""
+        if not self.path.exists():
+            return {}
+        data = self.path.read_bytes()
+        end = data.rfind(b"\n") + 1
+        rows, good_end = {}, 0
+        lines = data[:end].split(b"\n")[:-1]
+        offset = 0
+        for i, line in enumerate(lines, start=1):
+            offset += len(line) + 1
+            if not line.strip():
+                good_end = offset
+                continue
+            try:
+                row = json.loads(line)
+                if not isinstance(row, dict) or "network_id" not in row:
+                    raise ValueError("not a result row")
+            except ValueError:
+                if i == len(lines) and end == len(data):
+                    # the last line was cut short but ended in a newline
+                    break
+                raise OutputFolderError(
+                    f"line {i} of {self.path} is not a result row; the file was "
+                    "edited or damaged. Delete that line, or pass --overwrite to "
+                    "start the study again"
+                ) from None
+            rows.setdefault(row["network_id"], row)
+            good_end = offset
+        if good_end < len(data):
+            # partial last line from a run killed mid-write: drop it
+            with open(self.path, "r+b") as f:
+                f.truncate(good_end)
+                f.flush()
+                os.fsync(f.fileno())
+        return rows
+
+    def append(self, row):
+        line = (json.dumps(row, sort_keys=True, allow_nan=False) + "\n").encode()
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        view = memoryview(line)
+        while view:
+            n = os.write(self._fd, view)
+            view = view[n:]
+        os.fsync(self._fd)
+
+    def close(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def load_results(output):
+    """The rows of a study's ``results.jsonl`` (list of dict, in file order)."""
+    return list(_ResultsLog(Path(output) / RESULTS_FILE).load().values())
+
+
+def _write_atomic(path, text):
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- #
+# Stored rows
+# --------------------------------------------------------------------------- #
+def _as_float_array(values):
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def flow_result(entry, symmetrize="max", connect=None):
+    """Rebuild a :class:`~sk_ricci.RicciFlowResult` from a stored row's entry."""
+    ncomp = np.asarray(entry["n_components"], dtype=np.int64)
+    mass = _as_float_array(entry["geodesic_mass"])
+    mass[ncomp > 1] = np.inf
+    nan = np.nan
+    return RicciFlowResult(
+        n_neighbors=int(entry["n_neighbors"]),
+        total_curvature=_as_float_array(entry["total_curvature"]),
+        geodesic_mass=mass,
+        eta=_as_float_array(entry["eta"]),
+        coefficient=nan if entry["coefficient"] is None else entry["coefficient"],
+        adjusted_paper=(
+            nan if entry["adjusted_paper"] is None else entry["adjusted_paper"]
+        ),
+        adjusted_fisher=(
+            nan if entry["adjusted_fisher"] is None else entry["adjusted_fisher"]
+        ),
+        connected=ncomp == 1,
+        n_components=ncomp,
+        symmetrize=symmetrize,
+        connect=connect,
+    )
