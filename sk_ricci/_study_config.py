@@ -15,6 +15,7 @@ Shared by the running of a study (:mod:`sk_ricci.study`) and its analysis
 import dataclasses
 import hashlib
 import json
+import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,12 +244,13 @@ class StudyConfig:
             )
         set_(self, "architectures", archs)
         depths = _as_tuple(self.depths, "depths")
-        try:
-            depths = tuple(dict.fromkeys(int(d) for d in depths))
-        except (TypeError, ValueError):
-            raise StudyConfigError(
-                f"depths must be ints, got {list(depths)!r}"
-            ) from None
+        if not all(
+            isinstance(d, numbers.Integral)
+            or (isinstance(d, str) and d.strip().isdigit())
+            for d in depths
+        ) or any(isinstance(d, bool) for d in depths):
+            raise StudyConfigError(f"depths must be ints, got {list(depths)!r}")
+        depths = tuple(dict.fromkeys(int(d) for d in depths))
         if not depths or min(depths) < 3:
             raise StudyConfigError(
                 f"depths={list(depths)} must be ints >= 3 (the Ricci coefficient "
@@ -269,10 +271,14 @@ class StudyConfig:
             raise StudyConfigError(f"lr={self.lr!r} must be a positive float")
         set_(self, "lr", lr)
         vf = self.validation_fraction
-        vf = 0.0 if vf is None else float(vf)
+        try:
+            vf = 0.0 if vf is None else float(vf)
+        except (TypeError, ValueError):
+            vf = -1.0
         if not 0 <= vf < 1:
             raise StudyConfigError(
-                f"validation_fraction={vf} must lie in [0, 1), e.g. 0.2"
+                f"validation_fraction={self.validation_fraction!r} must lie in "
+                "[0, 1), e.g. 0.2"
             )
         set_(self, "validation_fraction", vf)
         if self.optimizer not in ("rmsprop", "adam", "sgd"):
@@ -304,14 +310,14 @@ class StudyConfig:
         for name, value in dict(self.thresholds or {}).items():
             key = _canonical_problem(name)
             try:
-                value = float(value)
+                acc = float(value)
             except (TypeError, ValueError):
-                value = -1.0
-            if not 0 <= value < 1:
+                acc = -1.0
+            if not 0 <= acc < 1:
                 raise StudyConfigError(
                     f"thresholds[{name!r}]={value!r} must be an accuracy in [0, 1)"
                 )
-            thresholds[key] = value
+            thresholds[key] = acc
         set_(self, "thresholds", dict(sorted(thresholds.items())))
         grid = self.n_neighbors
         if isinstance(grid, dict):

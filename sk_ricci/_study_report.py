@@ -228,7 +228,10 @@ def analyse_study(rows, config):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DisconnectedGraphWarning)
                     agg = aggregated_ricci_coefficient(
-                        [flow_result(r["flow"][j]) for r in passed]
+                        [
+                            flow_result(r["flow"][j], r["symmetrize"], r["connect"])
+                            for r in passed
+                        ]
                     )
                 curve.append(float(agg.coefficient))
                 pooled.append(agg.n_networks)
@@ -533,7 +536,10 @@ def _representatives(analysis):
         chosen = min(members, key=lambda t: (abs(t["rho"] - median), t["repeat"]))
         row = rows[chosen["network_id"]]
         j = [e["n_neighbors"] for e in row["flow"]].index(best["k_star"])
-        reps.append((chosen, flow_result(row["flow"][j], row["symmetrize"])))
+        reps.append((
+            chosen,
+            flow_result(row["flow"][j], row["symmetrize"], row["connect"]),
+        ))
     return reps
 
 

@@ -206,8 +206,8 @@ def _run_network(net, data, grid, options):
     X_train, y_train, X_test, y_test = data
     threads = torch.get_num_threads()
     try:
-        # numba's OpenMP pool (used by ricci_flow) resets the process-wide
-        # thread count, so set it before each fit, not once per worker
+        # the paper's networks are tiny: one torch thread trains them fastest
+        # and keeps parallel workers from oversubscribing the cores
         torch.set_num_threads(1)
         t0 = time.perf_counter()
         clf = ReLUMLPClassifier(
