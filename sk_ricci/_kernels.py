@@ -214,6 +214,31 @@ def _sqdist(X, i, j):
     return s
 
 
+@numba.njit(cache=True)
+def _kth_smallest(d, k, heap):
+    """k-th smallest value of ``d`` (k <= heap.size) with a bounded max-heap:
+    one comparison per element, no allocation (np.partition copies the row)."""
+    for t in range(k):
+        heap[t] = np.inf
+    for j in range(d.size):
+        x = d[j]
+        if x < heap[0]:
+            # replace the root and sift down
+            pos = 0
+            while True:
+                c = 2 * pos + 1
+                if c >= k:
+                    break
+                if c + 1 < k and heap[c + 1] > heap[c]:
+                    c += 1
+                if heap[c] <= x:
+                    break
+                heap[pos] = heap[c]
+                pos = c
+            heap[pos] = x
+    return heap[0]
+
+
 @numba.njit(cache=True, parallel=True)
 def knn_from_gram(X, row_start, P, sqn, k, out_idx, out_sqd):
     """Exact, tie-broken k nearest neighbours for rows row_start.. of a block.
@@ -233,7 +258,10 @@ def knn_from_gram(X, row_start, P, sqn, k, out_idx, out_sqd):
         for j in range(n):
             d[j] = sqn[i] - 2.0 * P[r, j] + sqn[j]
         d[i] = np.inf
-        kth = np.partition(d, k - 1)[k - 1]
+        if k <= 128:
+            kth = _kth_smallest(d, k, np.empty(k))
+        else:
+            kth = np.partition(d, k - 1)[k - 1]
         # rounding error of the expansion is ~1e-16 x (|x_i|^2 + |x_j|^2)
         thr = kth + 1e-9 * (sqn[i] + scale) + 1e-300
         cnt = 0
