@@ -130,6 +130,19 @@ def test_dead_relu_neighbours_by_hand():
     assert_allclose(dist[0, 39:], np.sort(norms)[:2])
 
 
+@pytest.mark.parametrize("k", [127, 128, 129, 250])
+def test_kneighbors_both_selection_paths_with_duplicates(oracle, k):
+    # k <= 128 selects the k-th distance with a heap, larger k with
+    # np.partition: both must agree with the dense oracle, ties included
+    rng = np.random.RandomState(k)
+    X = np.r_[np.zeros((150, 5)), rng.normal(size=(250, 5)),
+              np.ones((40, 5))]
+    idx, dist = kneighbors(X, k)
+    ref_idx, ref_dist = oracle.dense_knn(X, k)
+    assert_array_equal(idx, ref_idx)
+    assert_allclose(dist, ref_dist, rtol=1e-12, atol=0)
+
+
 @pytest.mark.parametrize("k", [1, 7, 30])
 def test_kneighbors_matches_oracle(oracle, k):
     X = np.random.RandomState(k).normal(size=(70, 6))
