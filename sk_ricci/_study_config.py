@@ -24,6 +24,7 @@ import numpy as np
 
 from ._flow import RicciFlowResult
 from ._validation import ALGORITHM_OPTIONS, SYMMETRIZE_OPTIONS
+from .datasets import PAPER_PROBLEMS
 from .exceptions import OutputFolderError, StudyConfigError
 
 #: The paper's architectures and depths (PAPER_SPEC section 6).
@@ -59,15 +60,8 @@ _ALIASES = {
     "digits_1v7": "digits_1_7",
     "digits_6v8": "digits_6_8",
 }
-PAPER_STUDY_PROBLEMS = (
-    "A",
-    "B",
-    "C",
-    "mnist_1_7",
-    "mnist_6_8",
-    "fashion_sandal_boot",
-    "fashion_shirt_coat",
-)
+#: The seven problems of the paper's study (the default ``problems``).
+PAPER_STUDY_PROBLEMS = PAPER_PROBLEMS
 
 RESULTS_FILE = "results.jsonl"
 CONFIG_FILE = "config.json"
