@@ -1,4 +1,4 @@
-"""Shared fixtures: slow-test switch and independent dense oracles.
+"""Shared fixtures: independent dense oracles.
 
 The oracles here never call sk_ricci: they rebuild every quantity from a dense
 distance matrix, plain loops and scipy.sparse.csgraph, so the tests compare
@@ -11,29 +11,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, shortest_path
-
-
-def pytest_addoption(parser):
-    parser.addoption(
-        "--runslow", action="store_true", default=False,
-        help="also run tests marked slow (pynndescent's JIT alone takes ~40 s)",
-    )
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "slow: takes more than ~20 s; skipped unless --runslow"
-    )
-
-
-def pytest_collection_modifyitems(config, items):
-    if config.getoption("--runslow"):
-        return
-    skip = pytest.mark.skip(reason="slow: pass --runslow to run")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
-
 
 # --------------------------------------------------------------------------
 # dense oracles

@@ -242,7 +242,6 @@ def test_permutation_equivariance(symmetrize):
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_nndescent_recall_and_determinism(oracle):
     X = np.random.RandomState(0).normal(size=(600, 10))
     k = 10
