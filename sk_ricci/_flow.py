@@ -232,7 +232,9 @@ def ricci_flow(
     random_state : int, RandomState instance or None, default=None
         Seed of the approximate search.
     n_jobs : int, default=None
-        Threads for the geodesic sums and the approximate search.
+        Threads of every numba kernel: neighbour search, minimum spanning
+        tree, geodesic sums (None: 1, -1: all cores). Results do not depend
+        on it; one thread is fastest below a few thousand samples.
 
     Returns
     -------

@@ -88,15 +88,17 @@ def _nndescent_kneighbors(X, k, metric, random_state, n_jobs):
     seed = random_state
     if seed is None or isinstance(seed, np.random.RandomState):
         seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max)
-    index = NNDescent(
-        X,
-        n_neighbors=k + 1,
-        metric=metric,
-        random_state=int(seed),
-        n_jobs=-1 if n_jobs is None else n_jobs,
-        verbose=False,
-    )
-    ind, _ = index.neighbor_graph
+    threads = n_threads(n_jobs)
+    with thread_limit(threads):  # pynndescent's numba kernels, too
+        index = NNDescent(
+            X,
+            n_neighbors=k + 1,
+            metric=metric,
+            random_state=int(seed),
+            n_jobs=threads,
+            verbose=False,
+        )
+        ind, _ = index.neighbor_graph
     n = X.shape[0]
     idx = np.empty((n, k), dtype=np.int64)
     for i in range(n):
@@ -104,7 +106,7 @@ def _nndescent_kneighbors(X, k, metric, random_state, n_jobs):
         if row.size < k:  # pragma: no cover - pynndescent returns k + 1
             raise RuntimeError(f"pynndescent returned only {row.size} neighbours")
         idx[i] = row[:k]
-    with thread_limit(n_threads(n_jobs)):
+    with thread_limit(threads):
         sqd = exact_sqdist_pairs(X, np.arange(n), idx)
     order = np.lexsort((idx, sqd))  # per row, by (distance, index)
     return np.take_along_axis(idx, order, 1), np.take_along_axis(sqd, order, 1)
@@ -129,7 +131,8 @@ def kneighbors(
     random_state : int, RandomState instance or None, default=None
         Seed of the approximate search (unused by "brute").
     n_jobs : int, default=None
-        Threads of the approximate search.
+        Threads of the search (None: 1, -1: all cores). One thread is fastest
+        for small inputs (n of a few thousand).
     validate : bool, default=True
         Check ``X``; internal callers that already did may skip it.
 
@@ -266,7 +269,8 @@ def knn_graph(
     random_state : int, RandomState instance or None, default=None
         Seed of the approximate search; the exact search is deterministic.
     n_jobs : int, default=None
-        Threads for the approximate search.
+        Threads of the neighbour search and of the minimum spanning tree
+        (None: 1, -1: all cores).
 
     Returns
     -------
@@ -332,7 +336,7 @@ class KNNGraph(TransformerMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seed of the approximate search.
     n_jobs : int, default=None
-        Threads of the approximate search.
+        Threads (None: 1, -1: all cores).
 
     Attributes
     ----------

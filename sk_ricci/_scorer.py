@@ -86,7 +86,7 @@ class RicciFlowScorer:
     random_state : int or None, default=None
         Seed of the approximate neighbour search.
     n_jobs : int, default=None
-        Threads of the geodesic computation.
+        Threads of the flow computation (see :func:`sk_ricci.ricci_flow`).
     batch_size : int, default=1024
         Batch size of the activation capture.
 
