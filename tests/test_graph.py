@@ -130,13 +130,26 @@ def test_dead_relu_neighbours_by_hand():
     assert_allclose(dist[0, 39:], np.sort(norms)[:2])
 
 
-@pytest.mark.parametrize("k", [127, 128, 129, 250])
+@pytest.mark.parametrize("k", [1, 31, 32, 33, 127, 250, 439])
 def test_kneighbors_both_selection_paths_with_duplicates(oracle, k):
-    # k <= 128 selects the k-th distance with a heap, larger k with
-    # np.partition: both must agree with the dense oracle, ties included
+    # k <= 32 selects the k-th distance with a heap, larger k with a sampled
+    # quickselect: both must agree with the dense oracle, ties included
     rng = np.random.RandomState(k)
     X = np.r_[np.zeros((150, 5)), rng.normal(size=(250, 5)),
               np.ones((40, 5))]
+    idx, dist = kneighbors(X, k)
+    ref_idx, ref_dist = oracle.dense_knn(X, k)
+    assert_array_equal(idx, ref_idx)
+    assert_allclose(dist, ref_dist, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("k", [33, 100, 400])
+def test_kneighbors_sampled_selection_with_duplicates(oracle, k):
+    # n >= 512 exercises the sampled threshold of the quickselect path, with a
+    # block of identical rows (dead ReLUs) and a cluster far away
+    rng = np.random.RandomState(k)
+    X = np.r_[rng.normal(size=(700, 4)), np.zeros((300, 4)),
+              50 + rng.normal(size=(200, 4))]
     idx, dist = kneighbors(X, k)
     ref_idx, ref_dist = oracle.dense_knn(X, k)
     assert_array_equal(idx, ref_idx)
