@@ -28,6 +28,8 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads for training (default 1)")
     p.add_argument("--connect", default=None, choices=[None, "mst"])
+    p.add_argument("--n-jobs", type=int, default=None,
+                   help="RicciFlowScorer(n_jobs=...) (default None: one thread)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     X, y = make_entangled_spirals(2000, random_state=0)
@@ -44,12 +46,12 @@ def main(argv=None):
     RicciFlowScorer(10)(clf, Xte[:100])  # compile kernels outside the timing
     print(f"fit: median {fit:.2f} s over {args.repeats} (depth 11 wide, "
           f"{args.epochs} epochs, 1000 points; test accuracy {acc:.3f}); "
-          f"torch threads {args.threads}")
+          f"torch threads {args.threads}; scorer n_jobs={args.n_jobs}")
     print("| k | scorer (s) | scorer / fit | flow strength | connected |")
     print("|---|---|---|---|---|")
     total = 0.0
     for k in grid:
-        scorer = RicciFlowScorer(k, connect=args.connect)
+        scorer = RicciFlowScorer(k, connect=args.connect, n_jobs=args.n_jobs)
         times = []
         for _ in range(args.repeats):
             with warnings.catch_warnings():
