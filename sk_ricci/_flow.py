@@ -171,8 +171,10 @@ def _layer_measures(
     X, ks, symmetrize, connect, augmented, algorithm, random_state, n_jobs
 ):
     """Ric_l, g_l and component counts of one layer for every k."""
+    # a grid needs sorted lists (prefixes), the MST needs exact distances
+    sort = len(set(ks)) > 1 or connect == "mst"
     idx, sqd = _kneighbors_sq(
-        X, max(ks), algorithm, "euclidean", random_state, n_jobs
+        X, max(ks), algorithm, "euclidean", random_state, n_jobs, sort
     )
     mst = euclidean_mst(X, idx, sqd, n_jobs) if connect == "mst" else None
     out = []

@@ -74,7 +74,7 @@ def _blas_controller():
     return ThreadpoolController()
 
 
-def _brute_kneighbors(X, k, n_jobs):
+def _brute_kneighbors(X, k, n_jobs, sort=True):
     """Exact kNN with deterministic ties, in row blocks of bounded memory."""
     n = X.shape[0]
     sqn = np.einsum("ij,ij->i", X, X)
@@ -90,7 +90,7 @@ def _brute_kneighbors(X, k, n_jobs):
     with blas, thread_limit(threads):
         for start in range(0, n, block):
             stop = min(n, start + block)
-            knn_from_gram(X, start, X[start:stop] @ X.T, sqn, k, idx, sqd)
+            knn_from_gram(X, start, X[start:stop] @ X.T, sqn, k, idx, sqd, sort)
     return idx, sqd
 
 
@@ -176,14 +176,17 @@ def kneighbors(
     return idx, np.sqrt(sqd)
 
 
-def _kneighbors_sq(X, n_neighbors, algorithm, metric, random_state, n_jobs):
+def _kneighbors_sq(
+    X, n_neighbors, algorithm, metric, random_state, n_jobs, sort=True
+):
     """:func:`kneighbors` on validated ``X`` with exact *squared* distances
-    (what the MST needs: sqrt then square would break exact ties)."""
+    (what the MST needs: sqrt then square would break exact ties).
+    ``sort=False``: only the neighbour sets are needed (see knn_from_gram)."""
     (k,), _ = check_n_neighbors(n_neighbors, X.shape[0])
     algo = _resolve_algorithm(algorithm, X.shape[0], k)
     _check_metric(metric)
     if algo == "brute":
-        return _brute_kneighbors(X, k, n_jobs)
+        return _brute_kneighbors(X, k, n_jobs, sort)
     return _nndescent_kneighbors(X, k, metric, random_state, n_jobs)
 
 

@@ -298,7 +298,7 @@ def _kth_smallest_sampled(d, k, buf, sample):
 
 
 @numba.njit(cache=True, parallel=True)
-def knn_from_gram(X, row_start, P, sqn, k, out_idx, out_sqd):
+def knn_from_gram(X, row_start, P, sqn, k, out_idx, out_sqd, sort=True):
     """Exact, tie-broken k nearest neighbours for rows row_start.. of a block.
 
     ``P`` is the Gram block X[rows] @ X.T. Approximate squared distances
@@ -307,6 +307,11 @@ def knn_from_gram(X, row_start, P, sqn, k, out_idx, out_sqd):
     recomputed exactly by direct differences (so identical points are exactly
     tied) and candidates are ordered by (distance, index). Writes indices and
     exact squared distances of the first k into row ``row_start + r``.
+
+    ``sort=False`` (one k, no MST: only the neighbour *set* matters) skips the
+    exact re-check and the sort in rows without a near-tie at the k-th
+    distance; those rows hold their neighbours in index order with
+    approximate squared distances.
     """
     nb, n = P.shape
     scale = sqn.max()
@@ -328,6 +333,16 @@ def knn_from_gram(X, row_start, P, sqn, k, out_idx, out_sqd):
         for j in range(n):
             if d[j] <= thr:
                 cnt += 1
+        if not sort and cnt == k:
+            # no near-tie at the boundary: the candidates are exactly the k
+            # nearest; unsorted callers take them in index order
+            c = 0
+            for j in range(n):
+                if d[j] <= thr:
+                    out_idx[i, c] = j
+                    out_sqd[i, c] = max(d[j], 0.0)
+                    c += 1
+            continue
         cand = np.empty(cnt, dtype=np.int64)
         dist = np.empty(cnt, dtype=np.float64)
         c = 0
