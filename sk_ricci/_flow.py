@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 ON_DISCONNECTED_OPTIONS = ("nan", "raise")
+CURVATURE_OPTIONS = ("forman", "augmented_forman")
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,16 @@ def _coefficients(ric, mass, n_neighbors, on_disconnected, n_components):
     return eta, rho, paper, fisher
 
 
+def check_flow_options(symmetrize, curvature, connect, on_disconnected, algorithm):
+    """Validate the graph and coefficient options shared by :func:`ricci_flow`
+    and :class:`~sk_ricci.RicciFlowScorer`."""
+    check_option(symmetrize, SYMMETRIZE_OPTIONS, "symmetrize")
+    check_option(curvature, CURVATURE_OPTIONS, "curvature")
+    check_option(connect, CONNECT_OPTIONS, "connect")
+    check_option(on_disconnected, ON_DISCONNECTED_OPTIONS, "on_disconnected")
+    check_option(algorithm, ALGORITHM_OPTIONS, "algorithm")
+
+
 def _layer_measures(
     X, ks, symmetrize, connect, augmented, algorithm, random_state, n_jobs
 ):
@@ -267,11 +278,7 @@ def ricci_flow(
         )
     n = layers[0].shape[0]
     ks, scalar = check_n_neighbors(n_neighbors, n)
-    check_option(symmetrize, SYMMETRIZE_OPTIONS, "symmetrize")
-    check_option(curvature, ("forman", "augmented_forman"), "curvature")
-    check_option(connect, CONNECT_OPTIONS, "connect")
-    check_option(on_disconnected, ON_DISCONNECTED_OPTIONS, "on_disconnected")
-    check_option(algorithm, ALGORITHM_OPTIONS, "algorithm")
+    check_flow_options(symmetrize, curvature, connect, on_disconnected, algorithm)
     augmented = curvature == "augmented_forman"
     per_layer = [
         _layer_measures(

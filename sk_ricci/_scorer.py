@@ -5,13 +5,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ._flow import ON_DISCONNECTED_OPTIONS, ricci_flow
-from ._validation import (
-    ALGORITHM_OPTIONS,
-    CONNECT_OPTIONS,
-    SYMMETRIZE_OPTIONS,
-    check_option,
-)
+from ._flow import check_flow_options, ricci_flow
+from ._validation import check_option
 
 __all__ = ["RicciFlowScorer"]
 
@@ -129,12 +124,8 @@ class RicciFlowScorer:
         self.n_jobs = n_jobs
         self.batch_size = batch_size
         # fail at construction, not deep inside a grid search
-        check_option(symmetrize, SYMMETRIZE_OPTIONS, "symmetrize")
         check_option(statistic, STATISTIC_OPTIONS, "statistic")
-        check_option(on_disconnected, ON_DISCONNECTED_OPTIONS, "on_disconnected")
-        check_option(connect, CONNECT_OPTIONS, "connect")
-        check_option(curvature, ("forman", "augmented_forman"), "curvature")
-        check_option(algorithm, ALGORITHM_OPTIONS, "algorithm")
+        check_flow_options(symmetrize, curvature, connect, on_disconnected, algorithm)
         self._resolve_k(None)
 
     _DEFAULTS: ClassVar[dict] = {

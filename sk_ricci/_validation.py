@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
+from ._kernels import csr_symmetric
+
 SYMMETRIZE_OPTIONS = ("max", "min", "sum")
 ALGORITHM_OPTIONS = ("auto", "brute", "nndescent")
 CONNECT_OPTIONS = (None, "mst")
@@ -148,8 +150,6 @@ def check_graph(G, *, name="G"):
             f"{name} has {int(np.count_nonzero(G.diagonal()))} self-loop(s) on "
             "its diagonal; remove them with G.setdiag(0); G.eliminate_zeros()"
         )
-    from ._kernels import csr_symmetric
-
     if not csr_symmetric(G.indptr, G.indices, G.data):
         raise ValueError(
             f"{name} is not symmetric; kNN graphs in sk_ricci are undirected: "
