@@ -4,12 +4,13 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from ._curvature import _total_curvature
-from ._geodesics import _geodesic_mass
+from ._geodesics import _geodesic_mass, _geodesic_mass_csr
 from ._graph import _kneighbors_sq, add_edges, graph_from_neighbors, kneighbors
-from ._kernels import euclidean_mst
+from ._kernels import euclidean_mst, forman_total, symmetric_knn_csr
 from ._validation import (
     ALGORITHM_OPTIONS,
     CONNECT_OPTIONS,
@@ -188,14 +189,24 @@ def _layer_measures(
         X, max(ks), algorithm, "euclidean", random_state, n_jobs, sort
     )
     mst = euclidean_mst(X, idx, sqd, n_jobs) if connect == "mst" else None
+    mode = SYMMETRIZE_OPTIONS.index(symmetrize)
+    idx = np.ascontiguousarray(idx, dtype=np.int64)
+    n = X.shape[0]
     out = []
     for k in ks:
-        G = graph_from_neighbors(idx, k, symmetrize=symmetrize)
-        if mst is not None:
-            G = add_edges(G, mst)
-        # graphs built here are valid by construction: skip re-validation
-        g = _geodesic_mass(G, n_jobs)
-        out.append((_total_curvature(G, augmented), g.total, g.n_components))
+        # graphs built here are valid by construction: no re-validation, and
+        # no sparse matrix unless the MST or the triangles need one
+        indptr, cols, data = symmetric_knn_csr(idx, k, mode)
+        if mst is None and not augmented:
+            ric = forman_total(indptr, data)
+            g = _geodesic_mass_csr(indptr, cols, n_jobs)
+        else:
+            G = sp.csr_matrix((data, cols, indptr), shape=(n, n))
+            if mst is not None:
+                G = add_edges(G, mst)
+            ric = _total_curvature(G, augmented)
+            g = _geodesic_mass(G, n_jobs)
+        out.append((ric, g.total, g.n_components))
     return out
 
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, reverse_cuthill_mckee
 
 from ._kernels import bfs_distance_sums, n_threads, permute_csr, thread_limit
@@ -21,14 +22,15 @@ def _n_words(n, threads):
     """Machine words per node per BFS batch (64 sources each).
 
     Wider batches share each edge visit among more sources; too wide and the
-    three (n, words) state arrays fall out of cache. Measured on 2 cores
-    (single thread, kNN graphs of Gaussian points): 16 words best up to
-    n ~ 10,000 (n=5,000, k=30: 0.018 s vs 0.024 s at 8 and 0.038 s at 4),
-    8 words above (n=20,000, k=30: 1.04 s vs 1.61 s at 16). Narrower when n
-    is small, so every thread gets at least two batches.
+    three (n, words) state arrays fall out of cache. Measured on 2 cores, one
+    thread, kNN graphs: 16 words best or within 10% of the best width from
+    n = 1,000 (hidden layers, k = 10 to 200; 1.5 ms at k = 200 against 1.7 ms
+    at 8 words) to n = 10,000 (k = 30); 8 words above (n = 20,000, k = 30: 1.04 s
+    against 1.61 s at 16). With several threads, narrower batches when n is
+    small, so every thread gets at least two; one thread takes the widest.
     """
     words = 16 if n <= 10_000 else 8
-    while words > 1 and -(-n // (64 * words)) < 2 * threads:
+    while threads > 1 and words > 1 and -(-n // (64 * words)) < 2 * threads:
         words //= 2
     return words
 
@@ -114,7 +116,13 @@ def geodesic_mass(G, *, n_jobs=None):
 
 def _geodesic_mass(G, n_jobs=None):
     """:func:`geodesic_mass` of a graph known to be a valid symmetric CSR."""
-    n = G.shape[0]
+    return _geodesic_mass_csr(G.indptr, G.indices, n_jobs, graph=G)
+
+
+def _geodesic_mass_csr(indptr, indices, n_jobs=None, graph=None):
+    """:func:`geodesic_mass` from the CSR arrays of a valid symmetric graph
+    (``graph``, the same as a sparse matrix, is built only when needed)."""
+    n = indptr.size - 1
     # below a few thousand nodes the whole BFS takes a few milliseconds and
     # waking a second OpenMP thread costs more than it saves
     threads = n_threads(n_jobs)  # validates n_jobs
@@ -122,18 +130,30 @@ def _geodesic_mass(G, n_jobs=None):
         threads = 1
     if n == 1:
         return GeodesicMass(0.0, np.zeros(1), 1)
-    perm = reverse_cuthill_mckee(G, symmetric_mode=True).astype(np.int64)
-    indptr, indices = permute_csr(
-        G.indptr.astype(np.int64), G.indices.astype(np.int64), perm
-    )
+    if graph is None:
+        graph = sp.csr_matrix(
+            (np.ones(indices.size), indices, indptr), shape=(n, n)
+        )
     words = _n_words(n, threads)
+    indptr = indptr.astype(np.int64, copy=False)
+    indices = indices.astype(np.int64, copy=False)
+    perm = None
+    if n > 64 * words:
+        # several source batches: relabel so each batch holds nearby sources
+        # (they then finish in fewer levels); one batch needs no order
+        perm = reverse_cuthill_mckee(graph, symmetric_mode=True).astype(np.int64)
+        indptr, indices = permute_csr(indptr, indices, perm)
     with thread_limit(threads):
         groups = threads * 4 if threads > 1 else 1
-        total, rowsum_perm = bfs_distance_sums(indptr, indices, words, groups)
+        total, rowsum = bfs_distance_sums(indptr, indices, words, groups)
     if total < 0:  # a source did not reach every node
-        n_comp = int(connected_components(G, directed=False, return_labels=False))
+        n_comp = int(
+            connected_components(graph, directed=False, return_labels=False)
+        )
         return GeodesicMass(np.inf, np.full(n, np.inf), n_comp)
     row_sums = np.empty(n, dtype=np.float64)
-    row_sums[perm] = rowsum_perm
+    if perm is None:
+        row_sums[:] = rowsum
+    else:
+        row_sums[perm] = rowsum
     return GeodesicMass(float(total), row_sums, 1)
-

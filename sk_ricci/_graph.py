@@ -212,12 +212,25 @@ def graph_from_neighbors(indices, n_neighbors=None, *, symmetrize="max"):
     """
     check_option(symmetrize, SYMMETRIZE_OPTIONS, "symmetrize")
     indices = np.asarray(indices)
+    if indices.ndim != 2 or indices.shape[1] == 0 or indices.dtype.kind not in "iu":
+        raise ValueError(
+            "indices must be a 2-D integer array of shape (n_samples, k) as "
+            f"returned by sk_ricci.kneighbors, got {indices.dtype} array of "
+            f"shape {indices.shape}"
+        )
     n, kmax = indices.shape
     k = kmax if n_neighbors is None else int(n_neighbors)
     if not 1 <= k <= kmax:
         raise ValueError(
             f"n_neighbors={k} must be between 1 and the {kmax} neighbours "
             "available"
+        )
+    lo, hi = indices[:, :k].min(), indices[:, :k].max()
+    if lo < 0 or hi >= n:
+        raise ValueError(
+            f"indices must lie in [0, {n - 1}] (one row per sample), got "
+            f"values from {lo} to {hi}; pass the neighbour indices of all "
+            "n_samples points, e.g. from sk_ricci.kneighbors"
         )
     if (indices[:, :k] == np.arange(n)[:, None]).any():
         raise ValueError(

@@ -265,3 +265,47 @@ def test_bad_graphs(G, match):
 def test_n_jobs_zero():
     with pytest.raises(ValueError, match="n_jobs=0 is not valid"):
         geodesic_mass(graph(3, [(0, 1), (1, 2)]), n_jobs=0)
+
+
+def _chunked_row_sums(G, chunk=500):
+    n = G.shape[0]
+    return np.concatenate([
+        shortest_path(G, unweighted=True, directed=False,
+                      indices=np.arange(s, min(s + chunk, n))).sum(axis=1)
+        for s in range(0, n, chunk)
+    ])
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_dense_knn_graph_many_batches_vs_scipy(n_jobs):
+    # dense graphs over several source batches: the BFS switches from pushing
+    # frontiers to pulling reached sets (and stopping early) at middle levels
+    X = np.random.RandomState(7).normal(size=(2200, 4))
+    G = knn_graph(X, 120)
+    rows = _chunked_row_sums(G)
+    g = geodesic_mass(G, n_jobs=n_jobs)
+    assert_array_equal(g.row_sums, rows)
+    assert g.total == rows.sum()
+
+
+def test_dense_blob_plus_path_vs_scipy():
+    # one dense block (pull levels) with a long path hanging off it (push
+    # levels with a thin frontier): both directions in the same BFS
+    rng = np.random.RandomState(3)
+    block = erdos_renyi(300, 0.3, rng, connected=False)
+    path = graph(500, [(i, i + 1) for i in range(499)])
+    G = sp.block_diag([block, path], format="lil")
+    G[0, 300] = G[300, 0] = 1
+    G[10, 799] = G[799, 10] = 1  # close the path into a long cycle
+    G = sp.csr_matrix(G)
+    assert connected_components(G, directed=False)[0] == 1
+    rows = _chunked_row_sums(G)
+    assert_array_equal(geodesic_mass(G).row_sums, rows)
+
+
+def test_disconnected_dense_blobs_many_batches():
+    rng = np.random.RandomState(4)
+    X = np.r_[rng.normal(size=(800, 3)), 100 + rng.normal(size=(700, 3))]
+    g = geodesic_mass(knn_graph(X, 60))
+    assert g.total == np.inf
+    assert g.n_components == 2

@@ -132,8 +132,9 @@ def test_dead_relu_neighbours_by_hand():
 
 @pytest.mark.parametrize("k", [1, 31, 32, 33, 127, 250, 439])
 def test_kneighbors_both_selection_paths_with_duplicates(oracle, k):
-    # k <= 32 selects the k-th distance with a heap, larger k with a sampled
-    # quickselect: both must agree with the dense oracle, ties included
+    # n = 440 rows, k from 1 to almost n (with and without the sampled
+    # threshold): the selection must
+    # agree with the dense oracle, ties included
     rng = np.random.RandomState(k)
     X = np.r_[np.zeros((150, 5)), rng.normal(size=(250, 5)),
               np.ones((40, 5))]
@@ -154,6 +155,48 @@ def test_kneighbors_sampled_selection_with_duplicates(oracle, k):
     ref_idx, ref_dist = oracle.dense_knn(X, k)
     assert_array_equal(idx, ref_idx)
     assert_allclose(dist, ref_dist, rtol=1e-12, atol=0)
+
+
+def _sample_defeating_points(seed=0):
+    """512 points whose strided sample (every 8th row) is a tight cluster:
+    the sampled threshold then keeps too few candidates for large k, and the
+    selection must fall back to the whole row."""
+    rng = np.random.RandomState(seed)
+    X = 10 + 3 * rng.normal(size=(512, 3))
+    X[::8] = 1e-3 * rng.normal(size=(64, 3))
+    return X
+
+
+@pytest.mark.parametrize("k", [5, 40, 100, 300])
+def test_kneighbors_sample_fallback_matches_oracle(oracle, k):
+    X = _sample_defeating_points()
+    idx, dist = kneighbors(X, k)
+    ref_idx, ref_dist = oracle.dense_knn(X, k)
+    assert_array_equal(idx, ref_idx)
+    assert_allclose(dist, ref_dist, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("make", ["gauss", "dead_relu", "fallback", "lattice"])
+@pytest.mark.parametrize("k", [1, 9, 33, 150])
+def test_unsorted_neighbour_sets_match_oracle(oracle, make, k):
+    # the single-k fast path (sort=False) returns each row's neighbour *set*
+    # in index order, with exact sorting only where a near-tie needs it
+    from sk_ricci._graph import _kneighbors_sq
+
+    rng = np.random.RandomState(k)
+    X = {
+        "gauss": lambda: rng.normal(size=(600, 5)),
+        "dead_relu": lambda: np.r_[np.zeros((200, 4)),
+                                   np.abs(rng.normal(size=(400, 4)))],
+        "fallback": _sample_defeating_points,
+        "lattice": lambda: np.indices((10, 10, 6)).reshape(3, -1).T * 1.0,
+    }[make]()
+    idx, sqd = _kneighbors_sq(X, k, "brute", "euclidean", None, None, sort=False)
+    ref_idx, _ = oracle.dense_knn(X, k)
+    assert_array_equal(np.sort(idx, axis=1), np.sort(ref_idx, axis=1))
+    # the distances belong to the listed neighbours
+    exact = ((X[:, None, :] - X[idx]) ** 2).sum(-1)
+    assert_allclose(sqd, exact, rtol=1e-9, atol=1e-9 * (X**2).sum(1).max())
 
 
 @pytest.mark.parametrize("k", [1, 7, 30])
@@ -546,3 +589,39 @@ def test_graph_from_neighbors_bad_k():
         graph_from_neighbors(idx, 0)
     with pytest.raises(ValueError, match="symmetrize='both' is not supported"):
         graph_from_neighbors(idx, 2, symmetrize="both")
+
+
+@pytest.mark.parametrize(
+    "indices, match",
+    [
+        (np.array([[1], [2], [5]]), r"in \[0, 2\].*from 1 to 5"),
+        (np.array([[1], [-1], [0]]), r"in \[0, 2\].*from -1 to 1"),
+        (np.array([[1.0], [0.0], [1.0]]), "2-D integer array"),
+        (np.array([1, 0, 1]), "2-D integer array"),
+        (np.empty((3, 0), dtype=int), "2-D integer array"),
+    ],
+)
+def test_graph_from_neighbors_bad_indices(indices, match):
+    with pytest.raises(ValueError, match=match):
+        graph_from_neighbors(indices)
+
+
+@pytest.mark.parametrize("mode", [0, 1, 2])
+@pytest.mark.parametrize("n, k", [(50, 1), (300, 1), (300, 4), (700, 2), (700, 40)])
+def test_symmetric_csr_bitmap_and_scatter_agree_with_dense(mode, n, k):
+    # the two constructions of symmetric_knn_csr against a dense A, A + A^T
+    from sk_ricci._kernels import (
+        _symmetric_knn_csr_bitmap,
+        _symmetric_knn_csr_scatter,
+    )
+
+    idx = kneighbors(np.random.RandomState(n + k).normal(size=(n, 3)), k)[0]
+    A = np.zeros((n, n))
+    A[np.repeat(np.arange(n), k), idx.ravel()] = 1
+    dense = [np.maximum(A, A.T), np.minimum(A, A.T), A + A.T][mode]
+    for build in (_symmetric_knn_csr_bitmap, _symmetric_knn_csr_scatter):
+        indptr, cols, data = build(idx, k, mode)
+        G = sp.csr_matrix((data, cols, indptr), shape=(n, n))
+        assert_array_equal(G.toarray(), dense)
+        # no duplicate entries within a row
+        assert all(len(set(r)) == len(r) for r in np.split(cols, indptr[1:-1]))
