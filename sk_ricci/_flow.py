@@ -1,6 +1,7 @@
 """List of layers -> Ricci-flow coefficients (PAPER_SPEC sections 4 and 5)."""
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -9,8 +10,15 @@ from sklearn.base import BaseEstimator
 
 from ._curvature import _total_curvature
 from ._geodesics import _geodesic_mass, _geodesic_mass_csr
-from ._graph import _kneighbors_sq, add_edges, graph_from_neighbors, kneighbors
-from ._kernels import euclidean_mst, forman_total, symmetric_knn_csr
+from ._graph import (
+    _blas_controller,
+    _kneighbors_sq,
+    _resolve_algorithm,
+    add_edges,
+    graph_from_neighbors,
+    kneighbors,
+)
+from ._kernels import euclidean_mst, forman_total, n_threads, symmetric_knn_csr
 from ._validation import (
     ALGORITHM_OPTIONS,
     CONNECT_OPTIONS,
@@ -180,15 +188,20 @@ def check_flow_options(symmetrize, curvature, connect, on_disconnected, algorith
 
 
 def _layer_measures(
-    X, ks, symmetrize, connect, augmented, algorithm, random_state, n_jobs
+    X, ks, symmetrize, connect, augmented, algorithm, random_state, n_jobs,
+    serial=False,
 ):
-    """Ric_l, g_l and component counts of one layer for every k."""
+    """Ric_l, g_l and component counts of one layer for every k.
+    ``serial``: every kernel on the calling thread, without the GIL (layers
+    then run in threads, see :func:`_measure_layers`)."""
     # a grid needs sorted lists (prefixes), the MST needs exact distances
     sort = len(set(ks)) > 1 or connect == "mst"
     idx, sqd = _kneighbors_sq(
-        X, max(ks), algorithm, "euclidean", random_state, n_jobs, sort
+        X, max(ks), algorithm, "euclidean", random_state, n_jobs, sort, serial
     )
-    mst = euclidean_mst(X, idx, sqd, n_jobs) if connect == "mst" else None
+    mst = (
+        euclidean_mst(X, idx, sqd, n_jobs, serial) if connect == "mst" else None
+    )
     mode = SYMMETRIZE_OPTIONS.index(symmetrize)
     idx = np.ascontiguousarray(idx, dtype=np.int64)
     n = X.shape[0]
@@ -199,15 +212,51 @@ def _layer_measures(
         indptr, cols, data = symmetric_knn_csr(idx, k, mode)
         if mst is None and not augmented:
             ric = forman_total(indptr, data)
-            g = _geodesic_mass_csr(indptr, cols, n_jobs)
+            g = _geodesic_mass_csr(indptr, cols, n_jobs, serial=serial)
         else:
             G = sp.csr_matrix((data, cols, indptr), shape=(n, n))
             if mst is not None:
                 G = add_edges(G, mst)
             ric = _total_curvature(G, augmented)
-            g = _geodesic_mass(G, n_jobs)
+            g = _geodesic_mass(G, n_jobs, serial=serial)
         out.append((ric, g.total, g.n_components))
     return out
+
+
+#: up to this many samples, ``n_jobs > 1`` runs whole layers in threads (each
+#: on one core) instead of splitting every kernel: small layers leave little
+#: to split (the geodesic BFS runs on one thread below this size anyway)
+LAYER_THREADS_MAX_SAMPLES = 4096
+
+
+def _measure_layers(
+    layers, ks, symmetrize, connect, augmented, algorithm, random_state, n_jobs
+):
+    """:func:`_layer_measures` of every layer, in threads when that pays.
+
+    Kernels are deterministic and sums are integers, so the result does not
+    depend on how the work is split.
+    """
+    threads = n_threads(n_jobs)
+    n = layers[0].shape[0]
+    args = (symmetrize, connect, augmented, algorithm, random_state)
+    workers = min(threads, len(layers))
+    if (
+        workers < 2
+        or n > LAYER_THREADS_MAX_SAMPLES
+        or _resolve_algorithm(algorithm, n, max(ks)) != "brute"
+    ):
+        return [_layer_measures(X, ks, *args, n_jobs) for X in layers]
+    # one BLAS thread per worker (the Gram products run in the workers)
+    with (
+        _blas_controller().limit(limits=1, user_api="blas"),
+        ThreadPoolExecutor(max_workers=workers) as pool,
+    ):
+        return list(
+            pool.map(
+                lambda X: _layer_measures(X, ks, *args, None, serial=True), layers
+            )
+        )
 
 
 def ricci_flow(
@@ -291,12 +340,9 @@ def ricci_flow(
     ks, scalar = check_n_neighbors(n_neighbors, n)
     check_flow_options(symmetrize, curvature, connect, on_disconnected, algorithm)
     augmented = curvature == "augmented_forman"
-    per_layer = [
-        _layer_measures(
-            X, ks, symmetrize, connect, augmented, algorithm, random_state, n_jobs
-        )
-        for X in layers
-    ]
+    per_layer = _measure_layers(
+        layers, ks, symmetrize, connect, augmented, algorithm, random_state, n_jobs
+    )
     results = []
     for j, k in enumerate(ks):
         ric = np.array([m[j][0] for m in per_layer])

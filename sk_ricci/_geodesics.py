@@ -6,7 +6,13 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, reverse_cuthill_mckee
 
-from ._kernels import bfs_distance_sums, n_threads, permute_csr, thread_limit
+from ._kernels import (
+    bfs_distance_sums,
+    bfs_distance_sums_serial,
+    n_threads,
+    permute_csr,
+    thread_limit,
+)
 from ._validation import check_graph
 
 __all__ = ["GeodesicMass", "geodesic_mass"]
@@ -114,14 +120,15 @@ def geodesic_mass(G, *, n_jobs=None):
     return _geodesic_mass(check_graph(G), n_jobs)
 
 
-def _geodesic_mass(G, n_jobs=None):
+def _geodesic_mass(G, n_jobs=None, serial=False):
     """:func:`geodesic_mass` of a graph known to be a valid symmetric CSR."""
-    return _geodesic_mass_csr(G.indptr, G.indices, n_jobs, graph=G)
+    return _geodesic_mass_csr(G.indptr, G.indices, n_jobs, graph=G, serial=serial)
 
 
-def _geodesic_mass_csr(indptr, indices, n_jobs=None, graph=None):
+def _geodesic_mass_csr(indptr, indices, n_jobs=None, graph=None, serial=False):
     """:func:`geodesic_mass` from the CSR arrays of a valid symmetric graph
-    (``graph``, the same as a sparse matrix, is built only when needed)."""
+    (``graph``, the same as a sparse matrix, is built only when needed).
+    ``serial``: on the calling thread with the GIL released."""
     n = indptr.size - 1
     # below a few thousand nodes the whole BFS takes a few milliseconds and
     # waking a second OpenMP thread costs more than it saves
@@ -143,9 +150,12 @@ def _geodesic_mass_csr(indptr, indices, n_jobs=None, graph=None):
         # (they then finish in fewer levels); one batch needs no order
         perm = reverse_cuthill_mckee(graph, symmetric_mode=True).astype(np.int64)
         indptr, indices = permute_csr(indptr, indices, perm)
-    with thread_limit(threads):
-        groups = threads * 4 if threads > 1 else 1
-        total, rowsum = bfs_distance_sums(indptr, indices, words, groups)
+    if serial:
+        total, rowsum = bfs_distance_sums_serial(indptr, indices, words)
+    else:
+        with thread_limit(threads):
+            groups = threads * 4 if threads > 1 else 1
+            total, rowsum = bfs_distance_sums(indptr, indices, words, groups)
     if total < 0:  # a source did not reach every node
         n_comp = int(
             connected_components(graph, directed=False, return_labels=False)

@@ -13,6 +13,7 @@ from ._kernels import (
     euclidean_mst,
     exact_sqdist_pairs,
     knn_from_gram,
+    knn_from_gram_serial,
     n_threads,
     symmetric_knn_csr,
     thread_limit,
@@ -74,13 +75,24 @@ def _blas_controller():
     return ThreadpoolController()
 
 
-def _brute_kneighbors(X, k, n_jobs, sort=True):
-    """Exact kNN with deterministic ties, in row blocks of bounded memory."""
+def _brute_kneighbors(X, k, n_jobs, sort=True, serial=False):
+    """Exact kNN with deterministic ties, in row blocks of bounded memory.
+    ``serial``: on the calling thread, GIL released, BLAS left as the caller
+    set it (for callers that run several searches in threads)."""
     n = X.shape[0]
     sqn = np.einsum("ij,ij->i", X, X)
     idx = np.empty((n, k), dtype=np.int64)
     sqd = np.empty((n, k), dtype=np.float64)
     block = max(1, min(n, _BLOCK_BYTES // (8 * n)))
+    if serial:
+        # several of these may run at once: smaller Gram blocks each
+        block = max(1, min(n, _BLOCK_BYTES // (64 * n)))
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            knn_from_gram_serial(
+                X, start, X[start:stop] @ X.T, sqn, k, idx, sqd, sort
+            )
+        return idx, sqd
     threads = n_threads(n_jobs)
     # with several numba threads, BLAS gets one: its own pool would fight
     # numba's OpenMP threads for the cores (measured 1.4x slower scoring)
@@ -177,16 +189,18 @@ def kneighbors(
 
 
 def _kneighbors_sq(
-    X, n_neighbors, algorithm, metric, random_state, n_jobs, sort=True
+    X, n_neighbors, algorithm, metric, random_state, n_jobs, sort=True,
+    serial=False,
 ):
     """:func:`kneighbors` on validated ``X`` with exact *squared* distances
     (what the MST needs: sqrt then square would break exact ties).
-    ``sort=False``: only the neighbour sets are needed (see knn_from_gram)."""
+    ``sort=False``: only the neighbour sets are needed (see knn_from_gram).
+    ``serial``: see :func:`_brute_kneighbors` (the exact search only)."""
     (k,), _ = check_n_neighbors(n_neighbors, X.shape[0])
     algo = _resolve_algorithm(algorithm, X.shape[0], k)
     _check_metric(metric)
     if algo == "brute":
-        return _brute_kneighbors(X, k, n_jobs, sort)
+        return _brute_kneighbors(X, k, n_jobs, sort, serial)
     return _nndescent_kneighbors(X, k, metric, random_state, n_jobs)
 
 

@@ -58,7 +58,7 @@ def _popcount(x):
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _bfs_batch_group(indptr, indices, n_words, batch_lo, batch_hi, rowsum):
     """Bit-parallel multi-source BFS for sources batch_lo*64*n_words onwards.
 
@@ -218,7 +218,19 @@ def _bfs_batch_group(indptr, indices, n_words, batch_lo, batch_hi, rowsum):
     return total
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
+def bfs_distance_sums_serial(indptr, indices, n_words):
+    """:func:`bfs_distance_sums` on the calling thread, without the GIL."""
+    n = indptr.size - 1
+    per_batch = 64 * n_words
+    rowsum = np.zeros(n, dtype=np.int64)
+    total = _bfs_batch_group(
+        indptr, indices, n_words, 0, (n + per_batch - 1) // per_batch, rowsum
+    )
+    return total, rowsum
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
 def bfs_distance_sums(indptr, indices, n_words, n_groups):
     """Sum of hop distances from every node, for a connected undirected graph.
 
@@ -245,7 +257,7 @@ def bfs_distance_sums(indptr, indices, n_words, n_groups):
     return totals.sum(), rowsum
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def csr_symmetric(indptr, indices, data):
     """True when a CSR matrix with sorted, unique column indices equals its
     transpose: builds the transpose by a counting sort (its columns come out
@@ -274,7 +286,7 @@ def csr_symmetric(indptr, indices, data):
     return True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def permute_csr(indptr, indices, perm):
     """CSR arrays of G[perm][:, perm] (column indices left unsorted)."""
     n = indptr.size - 1
@@ -309,9 +321,11 @@ def _select(a, m, k):
 
     Quickselect with branch-free partitions: every element is swapped whether
     or not it moves, so the loop has no data-dependent branch to mispredict
-    (on random distances, 3-4x faster than Hoare's partition). Each round
-    splits off < pivot and, by a second pass, == pivot, so long runs of equal
-    values (duplicated points) cannot make it quadratic.
+    (on random distances, 3-4x faster than Hoare's partition). The partition
+    also counts the values equal to the pivot: the answer is the pivot when
+    the rank falls among them, and when the pivot is the smallest value left
+    they are split off by a second pass, so long runs of equal values
+    (duplicated points) cannot make it quadratic.
     """
     lo, hi, t = 0, m, k - 1
     rounds = 0
@@ -326,33 +340,41 @@ def _select(a, m, k):
         y = min(y, z)
         p = max(y, x)  # median of three
         s = lo
+        eq = 0
         for r in range(lo, hi):
             v = a[r]
             a[r] = a[s]
             a[s] = v
             s += v < p
+            eq += v == p
         if t < s:
             hi = s
-            continue
-        e = s
-        for r in range(s, hi):
-            v = a[r]
-            a[r] = a[e]
-            a[e] = v
-            e += v <= p
-        if t < e:
-            return p
-        lo = e
+        elif t < s + eq:
+            return p  # ranks s .. s + eq - 1 all hold the pivot's value
+        elif s > lo:
+            lo = s  # [s, hi) is smaller and still holds the answer
+        else:
+            e = s  # nothing below the pivot: split off the equal values
+            for r in range(s, hi):
+                v = a[r]
+                a[r] = a[e]
+                a[e] = v
+                e += v <= p
+            lo = e
     return a[t]
 
+
+#: parallel kernels split their rows in at most this many contiguous chunks
+#: (a constant: numba.get_num_threads() inside a kernel defeats caching)
+_CHUNKS = 256
 
 #: rows at least this long pre-filter candidates with a sampled threshold
 _SAMPLE_MIN_N = 256
 _SAMPLE = 64
 
 
-@numba.njit(cache=True, parallel=True)
-def knn_from_gram(X, row_start, P, sqn, k, out_idx, out_sqd, sort=True):
+@numba.njit(cache=True, nogil=True)
+def knn_from_gram_serial(X, row_start, P, sqn, k, out_idx, out_sqd, sort=True):
     """Exact, tie-broken k nearest neighbours for rows row_start.. of a block.
 
     ``P`` is the Gram block X[rows] @ X.T. Approximate squared distances
@@ -373,6 +395,9 @@ def knn_from_gram(X, row_start, P, sqn, k, out_idx, out_sqd, sort=True):
     exact re-check and the sort in rows without a near-tie at the k-th
     distance; those rows hold their neighbours in index order with
     approximate squared distances.
+
+    Serial and GIL-free (several layers may run in threads at once);
+    :func:`knn_from_gram` splits the rows over numba's threads.
     """
     nb, n = P.shape
     scale = sqn.max()
@@ -380,7 +405,7 @@ def knn_from_gram(X, row_start, P, sqn, k, out_idx, out_sqd, sort=True):
     expected = k * _SAMPLE / n
     q = int(expected + 3.0 * np.sqrt(expected) + 3.0)
     use_sample = n >= _SAMPLE_MIN_N and q < _SAMPLE
-    for r in numba.prange(nb):
+    for r in range(nb):
         i = row_start + r
         d = np.empty(n)
         cv = np.empty(n)
@@ -431,6 +456,20 @@ def knn_from_gram(X, row_start, P, sqn, k, out_idx, out_sqd, sort=True):
             out_sqd[i, c] = cv[order[c]]
 
 
+@numba.njit(cache=True, parallel=True, nogil=True)
+def knn_from_gram(X, row_start, P, sqn, k, out_idx, out_sqd, sort=True):
+    """:func:`knn_from_gram_serial` with the rows split over numba's threads
+    (the split cannot change the result: rows are independent)."""
+    nb = P.shape[0]
+    chunks = min(nb, _CHUNKS)
+    for c in numba.prange(chunks):
+        lo = (c * nb) // chunks
+        hi = ((c + 1) * nb) // chunks
+        knn_from_gram_serial(
+            X, row_start + lo, P[lo:hi], sqn, k, out_idx, out_sqd, sort
+        )
+
+
 @numba.njit(cache=True, parallel=True)
 def exact_sqdist_pairs(X, rows, nbrs):
     out = np.empty(nbrs.shape, dtype=np.float64)
@@ -464,15 +503,13 @@ def _better(d, a, b, bd, ba, bb):
     return hi < bhi
 
 
-@numba.njit(cache=True, parallel=True)
-def _brute_outside(X, label, points, best_d, best_u, best_v):
-    """For each point, its best edge to another component (exact scan),
+@numba.njit(cache=True, nogil=True)
+def _brute_outside_rows(X, label, points, best_d, best_u, best_v, out_d, out_j,
+                        lo, hi):
+    """For points[lo:hi], the best edge to another component (exact scan),
     starting from the component's current best edge."""
-    m = points.size
-    out_d = np.full(m, np.inf)
-    out_j = np.full(m, -1, dtype=np.int64)
     n = X.shape[0]
-    for r in numba.prange(m):
+    for r in range(lo, hi):
         i = points[r]
         li = label[i]
         bd, bu, bv = best_d[li], best_u[li], best_v[li]
@@ -484,10 +521,21 @@ def _brute_outside(X, label, points, best_d, best_u, best_v):
                     bd, bu, bv, bj = d, i, j, j
         out_d[r] = bd
         out_j[r] = bj
-    return out_d, out_j
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True, nogil=True)
+def _brute_outside(X, label, points, best_d, best_u, best_v, out_d, out_j):
+    """:func:`_brute_outside_rows` for all points, split over threads."""
+    m = points.size
+    chunks = min(m, _CHUNKS)
+    for c in numba.prange(chunks):
+        _brute_outside_rows(
+            X, label, points, best_d, best_u, best_v, out_d, out_j,
+            (c * m) // chunks, ((c + 1) * m) // chunks,
+        )
+
+
+@numba.njit(cache=True, nogil=True)
 def _labels(parent):
     n = parent.size
     label = np.empty(n, dtype=np.int64)
@@ -496,7 +544,7 @@ def _labels(parent):
     return label
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _boruvka_kNN_pass(X, knn_idx, knn_d, label, best_d, best_u, best_v, lb):
     n, k = knn_idx.shape
     for i in range(n):
@@ -515,7 +563,7 @@ def _boruvka_kNN_pass(X, knn_idx, knn_d, label, best_d, best_u, best_v, lb):
         lb[i] = -1.0 if found else knn_d[i, k - 1]
 
 
-def euclidean_mst(X, knn_idx, knn_sqdist, n_jobs=None):
+def euclidean_mst(X, knn_idx, knn_sqdist, n_jobs=None, serial=False):
     """Exact Euclidean minimum spanning tree by Boruvka's algorithm.
 
     The sorted kNN lists answer most "nearest point in another component"
@@ -523,7 +571,8 @@ def euclidean_mst(X, knn_idx, knn_sqdist, n_jobs=None):
     whose k-th distance could still beat the component's best are scanned by
     brute force (O(n d) each, no n x n matrix). Edges are ordered by
     (squared distance, indices), which makes the tree unique. Returns an
-    (n - 1, 2) int array of edges.
+    (n - 1, 2) int array of edges. ``serial=True`` runs every scan on the
+    calling thread, without numba's thread pool (``n_jobs`` is then unused).
     """
     n = X.shape[0]
     parent = np.arange(n, dtype=np.int64)
@@ -549,8 +598,15 @@ def euclidean_mst(X, knn_idx, knn_sqdist, n_jobs=None):
                 pts = pts[lb[pts] <= best_d[label[pts]]]
                 if pts.size == 0:
                     continue
-                with thread_limit(n_threads(n_jobs)):
-                    d, j = _brute_outside(X, label, pts, best_d, best_u, best_v)
+                d = np.full(pts.size, np.inf)
+                j = np.full(pts.size, -1, dtype=np.int64)
+                if serial:
+                    _brute_outside_rows(
+                        X, label, pts, best_d, best_u, best_v, d, j, 0, pts.size
+                    )
+                else:
+                    with thread_limit(n_threads(n_jobs)):
+                        _brute_outside(X, label, pts, best_d, best_u, best_v, d, j)
                 for r in range(pts.size):
                     i, li = pts[r], label[pts[r]]
                     if j[r] >= 0 and _better(
@@ -578,7 +634,7 @@ _BITMAP_MAX_NODES = 8192
 _BITMAP_MIN_K_RATIO = 256
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _symmetric_knn_csr_bitmap(idx, k, mode):
     """:func:`symmetric_knn_csr` through two n x n bit matrices (the directed
     kNN relation and its transpose): rows come out with sorted columns, and
@@ -618,7 +674,7 @@ def _symmetric_knn_csr_bitmap(idx, k, mode):
     return indptr, indices, data
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def symmetric_knn_csr(idx, k, mode):
     """CSR arrays of the symmetrized kNN graph from the first k columns of
     ``idx`` (mode 0: "max" union, 1: "min" mutual, 2: "sum" A + A^T with
@@ -636,7 +692,7 @@ def symmetric_knn_csr(idx, k, mode):
     return _symmetric_knn_csr_scatter(idx, k, mode)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _symmetric_knn_csr_scatter(idx, k, mode):
     """:func:`symmetric_knn_csr` in O(n k) memory and time."""
     n = idx.shape[0]
@@ -686,7 +742,7 @@ def _symmetric_knn_csr_scatter(idx, k, mode):
     return indptr, indices[:nnz].copy(), data[:nnz].copy()
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def forman_total(indptr, data):
     """Total Forman curvature 2 sum(G) - sum_i d_i^2 from CSR arrays
     (d_i: row sums, i.e. degrees with multiplicity)."""

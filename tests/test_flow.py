@@ -203,6 +203,56 @@ def test_n_jobs_and_repeat_identical():
         results_equal(x, z)
 
 
+@pytest.mark.parametrize("connect", [None, "mst"])
+@pytest.mark.parametrize("symmetrize, curvature", [
+    ("max", "forman"), ("min", "forman"), ("sum", "forman"),
+    ("max", "augmented_forman"),
+])
+@pytest.mark.parametrize("ks", [12, [3, 12, 40]])
+def test_layers_in_threads_equal_serial(monkeypatch, connect, symmetrize,
+                                        curvature, ks):
+    # n_jobs > 1 on small layers runs whole layers in threads, each kernel
+    # serial and GIL-free: the numbers must not change, and the threaded path
+    # must really be taken
+    import sk_ricci._flow as flow_module
+
+    seen = []
+    original = flow_module._layer_measures
+
+    def spy(*args, serial=False, **kwargs):
+        seen.append(serial)
+        return original(*args, serial=serial, **kwargs)
+
+    layers = make_layers(seed=5, n=300, n_layers=6)
+    kw = {"connect": connect, "symmetrize": symmetrize, "curvature": curvature}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DisconnectedGraphWarning)
+        ref = ricci_flow(layers, ks, **kw)
+        monkeypatch.setattr(flow_module, "_layer_measures", spy)
+        par = ricci_flow(layers, ks, n_jobs=2, **kw)
+    assert seen == [True] * 6
+    for a, b in zip(np.atleast_1d(ref), np.atleast_1d(par)):
+        results_equal(a, b)
+
+
+def test_layers_in_threads_propagates_errors(monkeypatch):
+    import sk_ricci._flow as flow_module
+
+    original = flow_module._layer_measures
+
+    def failing(X, *args, **kwargs):
+        if X[0, 0] == -1.0:
+            raise RuntimeError("layer failed")
+        return original(X, *args, **kwargs)
+
+    layers = make_layers(seed=1, n=80)
+    layers[3] = layers[3].copy()
+    layers[3][0, 0] = -1.0
+    monkeypatch.setattr(flow_module, "_layer_measures", failing)
+    with pytest.raises(RuntimeError, match="layer failed"):
+        ricci_flow(layers, 5, n_jobs=2)
+
+
 def test_permuting_samples_leaves_flow_unchanged():
     layers = make_layers(seed=4)
     perm = np.random.RandomState(0).permutation(60)
