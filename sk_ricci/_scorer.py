@@ -81,7 +81,10 @@ class RicciFlowScorer:
     random_state : int or None, default=None
         Seed of the approximate neighbour search.
     n_jobs : int, default=None
-        Threads of the flow computation (see :func:`sk_ricci.ricci_flow`).
+        Threads of the flow computation (see :func:`sk_ricci.ricci_flow`;
+        on small folds, whole layers are measured in parallel threads).
+        Inside ``GridSearchCV(n_jobs=...)``, whose workers already share the
+        cores, leave it at None.
     batch_size : int, default=1024
         Batch size of the activation capture.
 
