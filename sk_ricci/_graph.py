@@ -80,6 +80,11 @@ def _brute_kneighbors(X, k, n_jobs, sort=True, serial=False):
     ``serial``: on the calling thread, GIL released, BLAS left as the caller
     set it (for callers that run several searches in threads)."""
     n = X.shape[0]
+    # constant features (dead ReLU units) add nothing to any distance: drop
+    # them (exactly: their differences are 0.0) before the Gram products
+    varying = X.max(axis=0) != X.min(axis=0)
+    if not varying.all():
+        X = np.ascontiguousarray(X[:, varying])
     sqn = np.einsum("ij,ij->i", X, X)
     idx = np.empty((n, k), dtype=np.int64)
     sqd = np.empty((n, k), dtype=np.float64)

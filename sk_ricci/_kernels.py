@@ -405,48 +405,43 @@ def knn_from_gram_serial(X, row_start, P, sqn, k, out_idx, out_sqd, sort=True):
     expected = k * _SAMPLE / n
     q = int(expected + 3.0 * np.sqrt(expected) + 3.0)
     use_sample = n >= _SAMPLE_MIN_N and q < _SAMPLE
+    d = np.empty(n)
+    cv = np.empty(n)
+    ci = np.empty(n, dtype=np.int64)
+    sample = np.empty(_SAMPLE)
     for r in range(nb):
         i = row_start + r
-        d = np.empty(n)
-        cv = np.empty(n)
-        ci = np.empty(n, dtype=np.int64)
         for j in range(n):  # vectorized
             d[j] = sqn[i] - 2.0 * P[r, j] + sqn[j]
         d[i] = np.inf
         m = 0
         if use_sample:
-            sample = np.empty(_SAMPLE)
             for s in range(_SAMPLE):
                 sample[s] = d[s * stride]
             t = _select(sample, _SAMPLE, q)
-            for j in range(n):  # branch-free gather of the values <= t
-                x = d[j]
-                cv[m] = x
+            for j in range(n):  # branch-free gather of the indices of d <= t
                 ci[m] = j
-                m += x <= t
+                m += d[j] <= t
         if m < k:
             for j in range(n):
-                cv[j] = d[j]
                 ci[j] = j
             m = n
-        for j in range(m):
-            d[j] = cv[j]  # d is free now: the selection's scratch
-        kth = _select(d, m, k)
+        for s in range(m):
+            cv[s] = d[ci[s]]
+        kth = _select(cv, m, k)
         # rounding error of the expansion is ~1e-16 x (|x_i|^2 + |x_j|^2)
         thr = kth + 1e-9 * (sqn[i] + scale) + 1e-300
         cnt = 0
         for s in range(m):  # in-place branch-free compaction, index order
-            x = cv[s]
             j = ci[s]
-            cv[cnt] = x
             ci[cnt] = j
-            cnt += x <= thr
+            cnt += d[j] <= thr
         if not sort and cnt == k:
             # no near-tie at the boundary: the candidates are exactly the k
             # nearest; unsorted callers take them in index order
             for c in range(k):
                 out_idx[i, c] = ci[c]
-                out_sqd[i, c] = max(cv[c], 0.0)
+                out_sqd[i, c] = max(d[ci[c]], 0.0)
             continue
         for c in range(cnt):
             cv[c] = _sqdist(X, i, ci[c])

@@ -625,3 +625,31 @@ def test_symmetric_csr_bitmap_and_scatter_agree_with_dense(mode, n, k):
         assert_array_equal(G.toarray(), dense)
         # no duplicate entries within a row
         assert all(len(set(r)) == len(r) for r in np.split(cols, indptr[1:-1]))
+
+
+@pytest.mark.parametrize("sort", [True, False])
+def test_constant_features_dropped_exactly(oracle, sort):
+    # dead ReLU units are constant columns: dropping them must change neither
+    # the neighbours nor the exact distances
+    from sk_ricci._graph import _kneighbors_sq
+
+    rng = np.random.RandomState(3)
+    X = rng.normal(size=(400, 6))
+    X[:, [1, 4]] = 0.0
+    X[:, 5] = 7.5
+    idx, sqd = _kneighbors_sq(X, 25, "brute", "euclidean", None, None, sort=sort)
+    ref_idx, _ = oracle.dense_knn(X, 25)
+    if sort:
+        assert_array_equal(idx, ref_idx)
+        assert_array_equal(sqd, ((X[:, None, :] - X[idx]) ** 2).sum(-1))
+    else:
+        assert_array_equal(np.sort(idx, axis=1), np.sort(ref_idx, axis=1))
+
+
+def test_all_points_identical():
+    # every feature constant: all distances tie at 0, broken by index
+    X = np.full((30, 4), 2.0)
+    idx, dist = kneighbors(X, 3)
+    expected = [[j for j in range(30) if j != i][:3] for i in range(30)]
+    assert_array_equal(idx, expected)
+    assert not dist.any()
