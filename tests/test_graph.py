@@ -653,3 +653,20 @@ def test_all_points_identical():
     expected = [[j for j in range(30) if j != i][:3] for i in range(30)]
     assert_array_equal(idx, expected)
     assert not dist.any()
+
+
+@pytest.mark.parametrize("m", [1, 2, 64, 65, 300])
+def test_radix_order_is_a_stable_sort(m):
+    # the candidate sort of the exact search: ascending, ties by position
+    from sk_ricci._kernels import _radix_order
+
+    rng = np.random.RandomState(m)
+    vals = rng.choice([0.0, 1e-300, 0.25, 3.0, 3.0 + 2**-50, 7e12, np.inf], m)
+    vals[: m // 2] = rng.rand(m // 2) * 4.0  # plus many distinct values
+    idx = rng.permutation(10 * m)[:m].astype(np.int64)
+    kv, tv = np.empty(m), np.empty(m)
+    ki, ti = np.empty(m, np.int64), np.empty(m, np.int64)
+    _radix_order(vals, idx, m, kv, ki, tv, ti, np.empty(256, np.int64))
+    order = np.lexsort((np.arange(m), vals))  # by value, then position
+    assert_array_equal(kv, vals[order])
+    assert_array_equal(ki, idx[order])
