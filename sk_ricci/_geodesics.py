@@ -150,7 +150,7 @@ def _geodesic_mass_csr(indptr, indices, n_jobs=None, graph=None, serial=False):
         # (they then finish in fewer levels); one batch needs no order
         perm = reverse_cuthill_mckee(graph, symmetric_mode=True).astype(np.int64)
         indptr, indices = permute_csr(indptr, indices, perm)
-    if serial:
+    if serial or threads == 1:  # no numba thread pool at all
         total, rowsum = bfs_distance_sums_serial(indptr, indices, words)
     else:
         with thread_limit(threads):

@@ -658,7 +658,7 @@ def euclidean_mst(X, knn_idx, knn_sqdist, n_jobs=None, serial=False):
                     continue
                 d = np.full(pts.size, np.inf)
                 j = np.full(pts.size, -1, dtype=np.int64)
-                if serial:
+                if serial or n_threads(n_jobs) == 1:
                     _brute_outside_rows(
                         X, label, pts, best_d, best_u, best_v, d, j, 0, pts.size
                     )

@@ -670,3 +670,19 @@ def test_radix_order_is_a_stable_sort(m):
     order = np.lexsort((np.arange(m), vals))  # by value, then position
     assert_array_equal(kv, vals[order])
     assert_array_equal(ki, idx[order])
+
+
+@pytest.mark.parametrize("k", [3, 40, 200])
+def test_parallel_search_and_mst_equal_serial(oracle, k):
+    # n_jobs=2 splits the rows of the search and of the MST scans over
+    # numba's threads; the split must not change anything, ties included
+    X = np.r_[np.random.RandomState(k).normal(size=(600, 4)), np.zeros((100, 4)),
+              40 + np.random.RandomState(0).normal(size=(50, 4))]
+    idx1, d1 = kneighbors(X, k)
+    idx2, d2 = kneighbors(X, k, n_jobs=2)
+    assert_array_equal(idx1, idx2)
+    assert_array_equal(d1, d2)
+    assert_array_equal(idx1, oracle.dense_knn(X, k)[0])
+    G1 = knn_graph(X, k, connect="mst")
+    G2 = knn_graph(X, k, connect="mst", n_jobs=2)
+    assert (G1 != G2).nnz == 0
