@@ -137,10 +137,12 @@ def _geodesic_mass_csr(indptr, indices, n_jobs=None, graph=None, serial=False):
         threads = 1
     if n == 1:
         return GeodesicMass(0.0, np.zeros(1), 1)
-    if graph is None:
-        graph = sp.csr_matrix(
-            (np.ones(indices.size), indices, indptr), shape=(n, n)
-        )
+
+    def as_graph(indptr=indptr, indices=indices):  # the original labels
+        if graph is not None:
+            return graph
+        return sp.csr_matrix((np.ones(indices.size), indices, indptr), shape=(n, n))
+
     words = _n_words(n, threads)
     indptr = indptr.astype(np.int64, copy=False)
     indices = indices.astype(np.int64, copy=False)
@@ -148,8 +150,8 @@ def _geodesic_mass_csr(indptr, indices, n_jobs=None, graph=None, serial=False):
     if n > 64 * words:
         # several source batches: relabel so each batch holds nearby sources
         # (they then finish in fewer levels); one batch needs no order
-        perm = reverse_cuthill_mckee(graph, symmetric_mode=True).astype(np.int64)
-        indptr, indices = permute_csr(indptr, indices, perm)
+        perm = reverse_cuthill_mckee(as_graph(), symmetric_mode=True)
+        indptr, indices = permute_csr(indptr, indices, perm.astype(np.int64))
     if serial or threads == 1:  # no numba thread pool at all
         total, rowsum = bfs_distance_sums_serial(indptr, indices, words)
     else:
@@ -158,7 +160,7 @@ def _geodesic_mass_csr(indptr, indices, n_jobs=None, graph=None, serial=False):
             total, rowsum = bfs_distance_sums(indptr, indices, words, groups)
     if total < 0:  # a source did not reach every node
         n_comp = int(
-            connected_components(graph, directed=False, return_labels=False)
+            connected_components(as_graph(), directed=False, return_labels=False)
         )
         return GeodesicMass(np.inf, np.full(n, np.inf), n_comp)
     row_sums = np.empty(n, dtype=np.float64)
