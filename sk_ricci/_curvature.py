@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._graph import _check_scalar_n_neighbors, knn_graph
+from ._kernels import forman_total
 from ._validation import (
     ALGORITHM_OPTIONS,
     CONNECT_OPTIONS,
@@ -157,9 +158,11 @@ def total_curvature(G, *, augmented=False):
 
 def _total_curvature(G, augmented=False):
     """:func:`total_curvature` of a graph known to be valid."""
-    d = np.asarray(G.sum(axis=1)).ravel()
     # 1/2 sum_ij G_ij (4 - d_i - d_j) = 2 sum(G) - sum_i d_i^2
-    total = 2.0 * G.data.sum() - float(d @ d)
+    total = forman_total(
+        G.indptr.astype(np.int64, copy=False),
+        np.ascontiguousarray(G.data, dtype=np.float64),
+    )
     if augmented:
         total += 1.5 * float(G.multiply(_common_neighbours(G)).sum())
     return float(total)

@@ -1,6 +1,7 @@
 """Points -> sparse k-nearest-neighbour graphs (PAPER_SPEC section 2)."""
 
 import functools
+from contextlib import nullcontext
 
 import numpy as np
 import scipy.sparse as sp
@@ -92,20 +93,19 @@ def _brute_kneighbors(X, k, n_jobs, sort=True, serial=False):
         # several of these may run at once: smaller Gram blocks each
         block = max(1, min(n, _BLOCK_BYTES // (64 * n)))
     threads = n_threads(n_jobs)
-    if serial or threads == 1:
-        # no numba thread pool at all (one thread: nothing to split)
-        for start in range(0, n, block):
-            stop = min(n, start + block)
-            knn_from_gram_serial(
-                X, start, X[start:stop] @ X.T, sqn, k, idx, sqd, sort
-            )
-        return idx, sqd
+    parallel = threads > 1 and not serial
+    kernel = knn_from_gram if parallel else knn_from_gram_serial
     # with several numba threads, BLAS gets one: its own pool would fight
-    # numba's OpenMP threads for the cores (measured 1.4x slower scoring)
-    with _blas_controller().limit(limits=1, user_api="blas"), thread_limit(threads):
+    # numba's OpenMP threads for the cores (measured 1.4x slower scoring);
+    # one thread never starts numba's pool at all
+    with (
+        _blas_controller().limit(limits=1, user_api="blas")
+        if parallel else nullcontext(),
+        thread_limit(threads) if parallel else nullcontext(),
+    ):
         for start in range(0, n, block):
             stop = min(n, start + block)
-            knn_from_gram(X, start, X[start:stop] @ X.T, sqn, k, idx, sqd, sort)
+            kernel(X, start, X[start:stop] @ X.T, sqn, k, idx, sqd, sort)
     return idx, sqd
 
 
