@@ -277,28 +277,21 @@ def bfs_distance_sums(indptr, indices, n_words, n_groups):
 @numba.njit(cache=True, nogil=True)
 def csr_symmetric(indptr, indices, data):
     """True when a CSR matrix with sorted, unique column indices equals its
-    transpose: builds the transpose by a counting sort (its columns come out
-    sorted) and compares the arrays. O(n + nnz)."""
+    transpose. O(nnz), no allocation but one cursor per row: rows are read in
+    order, and the mirror (j, i) of each entry (i, j) must then be the next
+    unread entry of row j (its earlier columns were matched by earlier rows);
+    every entry matched once and every row read to its end means G = G^T."""
     n = indptr.size - 1
-    nnz = indptr[n]
-    counts = np.zeros(n + 1, dtype=np.int64)
-    for e in range(nnz):
-        counts[indices[e] + 1] += 1
-    for i in range(n):
-        counts[i + 1] += counts[i]
-    for i in range(n + 1):
-        if counts[i] != indptr[i]:
-            return False
-    t_indices = np.empty(nnz, dtype=np.int64)
-    t_data = np.empty(nnz, dtype=data.dtype)
+    cursor = indptr[:-1].copy()
     for i in range(n):
         for e in range(indptr[i], indptr[i + 1]):
             j = indices[e]
-            t_indices[counts[j]] = i
-            t_data[counts[j]] = data[e]
-            counts[j] += 1
-    for e in range(nnz):
-        if t_indices[e] != indices[e] or t_data[e] != data[e]:
+            c = cursor[j]
+            if c >= indptr[j + 1] or indices[c] != i or data[c] != data[e]:
+                return False
+            cursor[j] = c + 1
+    for j in range(n):
+        if cursor[j] != indptr[j + 1]:
             return False
     return True
 

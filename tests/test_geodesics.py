@@ -309,3 +309,29 @@ def test_disconnected_dense_blobs_many_batches():
     g = geodesic_mass(knn_graph(X, 60))
     assert g.total == np.inf
     assert g.n_components == 2
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_symmetry_check_against_scipy(seed):
+    # the O(nnz) cursor check of check_graph against G != G.T
+    from sk_ricci._kernels import csr_symmetric
+
+    rng = np.random.RandomState(seed)
+    n = [1, 2, 7, 40, 150, 300][seed]
+    A = sp.random(n, n, density=0.1, random_state=rng, format="csr")
+    S = sp.csr_matrix(A + A.T)
+    cases = [S, sp.csr_matrix(A), sp.csr_matrix((n, n))]
+    if S.nnz:
+        T = S.copy()
+        T.data[rng.randint(T.nnz)] += 1.0  # one weight differs from its mirror
+        cases.append(T)
+        U = S.tolil()
+        i, j = S.nonzero()
+        U[i[0], j[0]] = 0  # one entry without its mirror
+        cases.append(sp.csr_matrix(U))
+    for G in cases:
+        G = sp.csr_matrix(G)
+        G.eliminate_zeros()
+        G.sort_indices()
+        expected = (G != G.T).nnz == 0
+        assert csr_symmetric(G.indptr, G.indices, G.data) == expected
