@@ -132,29 +132,20 @@ def _bfs_batch_group(indptr, indices, n_words, batch_lo, batch_hi, rowsum):
                 u = front_list[f]
                 push_cost += indptr[u + 1] - indptr[u]
             ntouched = 0
-            if level == 1:
+            if level == 1 or 2 * push_cost <= active_deg:
                 for f in range(nfront):
                     u = front_list[f]
-                    b = u - start
-                    bw = b // 64
-                    bit = _ONE << np.uint64(b % 64)
+                    w_lo, w_hi = 0, W
+                    if level == 1:  # a source's frontier is its own bit
+                        w_lo = (u - start) // 64
+                        w_hi = w_lo + 1
                     for e in range(indptr[u], indptr[u + 1]):
                         v = indices[e]
                         if not touched[v]:
                             touched[v] = True
                             touched_list[ntouched] = v
                             ntouched += 1
-                        nxt[v, bw] |= bit
-            elif 2 * push_cost <= active_deg:
-                for f in range(nfront):
-                    u = front_list[f]
-                    for e in range(indptr[u], indptr[u + 1]):
-                        v = indices[e]
-                        if not touched[v]:
-                            touched[v] = True
-                            touched_list[ntouched] = v
-                            ntouched += 1
-                        for w in range(W):
+                        for w in range(w_lo, w_hi):
                             nxt[v, w] |= frontier[u, w]
             else:
                 kept = 0
