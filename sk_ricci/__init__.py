@@ -12,9 +12,11 @@ an approximate neighbour search runs.
 
 from ._curvature import (
     RicciCurvature,
+    approx_ollivier_curvature,
     degrees,
     forman_curvature,
     node_curvature,
+    ollivier_curvature,
     total_curvature,
 )
 from ._flow import (
@@ -29,6 +31,7 @@ from ._flow import (
 )
 from ._geodesics import GeodesicMass, geodesic_mass
 from ._graph import KNNGraph, graph_from_neighbors, kneighbors, knn_graph
+from ._local import LocalRicciFlowResult, local_ricci_flow
 from ._scorer import RicciFlowScorer
 from .exceptions import (
     DisconnectedGraphError,
@@ -45,6 +48,7 @@ __all__ = [
     "DisconnectedGraphWarning",
     "GeodesicMass",
     "KNNGraph",
+    "LocalRicciFlowResult",
     "RicciCurvature",
     "RicciFlow",
     "RicciFlowResult",
@@ -53,13 +57,16 @@ __all__ = [
     "SkRicciWarning",
     "UndefinedCoefficientWarning",
     "aggregated_ricci_coefficient",
+    "approx_ollivier_curvature",
     "degrees",
     "forman_curvature",
     "geodesic_mass",
     "graph_from_neighbors",
     "kneighbors",
     "knn_graph",
+    "local_ricci_flow",
     "node_curvature",
+    "ollivier_curvature",
     "ricci_flow",
     "select_n_neighbors",
     "smallest_connected_n_neighbors",
