@@ -224,9 +224,10 @@ def ollivier_costs(indptr, indices, x):
     and, for the m-th of those edges, y's support
     ``sy_all[sy_ptr[m]:sy_ptr[m + 1]]`` ([y, N(y)...]) and the cost matrix
     between the two supports, ``costs[cost_ptr[m]:cost_ptr[m + 1]]`` in row
-    major order (rows: x's support). Supports of neighbours are within 3 hops of each other, so the
-    cost is 0 (same node), 1 (adjacent), 2 (a common neighbour) or 3; the
-    1- and 2-balls of x's support are kept as bit sets (words of 64 nodes).
+    major order (rows: x's support). Supports of neighbours are within 3
+    hops of each other, so the cost is 0 (same node), 1 (adjacent), 2 (a
+    common neighbour) or 3; the 1- and 2-balls of x's support are kept as bit
+    sets (words of 64 nodes).
     """
     n = indptr.size - 1
     W = (n + 63) // 64

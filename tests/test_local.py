@@ -58,9 +58,10 @@ def dense_pearson(a, b):
 
 
 def oracle_local(oracle, layers, k, symmetrize="max", connect=None,
-                 augmented=False):
+                 augmented=False, edge_curvature=None):
     """Everything by dense matrices: G_l from the conftest oracle, Forman
-    curvature 4 - d_i - d_j (+3 triangles), all-pairs hop distances."""
+    curvature 4 - d_i - d_j (+3 triangles) or ``edge_curvature(G)`` (a dense
+    matrix), all-pairs hop distances."""
     Gs = []
     for X in layers:
         G = oracle.dense_graph(X, k, symmetrize)
@@ -77,6 +78,7 @@ def oracle_local(oracle, layers, k, symmetrize="max", connect=None,
         d = G.sum(axis=1)
         A = (G != 0).astype(float)
         T = A @ A
+        Rl = None if edge_curvature is None else edge_curvature(G)
         D1 = shortest_path(
             (Gs[l + 1] != 0).astype(float), unweighted=True, directed=False
         )
@@ -86,6 +88,8 @@ def oracle_local(oracle, layers, k, symmetrize="max", connect=None,
                 continue
             w = G[x, nb]
             R = 4 - d[x] - d[nb] + (3 * T[x, nb] if augmented else 0)
+            if Rl is not None:
+                R = Rl[x, nb]
             S[l, x] = np.sum(w * R) / np.sum(w)
             E[l, x] = np.sum(w * (D1[x, nb] - 1)) / np.sum(w)
     coefs = np.array([dense_pearson(S[:, x], E[:, x]) for x in range(n)])
@@ -138,6 +142,24 @@ def test_matches_dense_oracle_augmented(oracle):
     ref = oracle_local(oracle, layers, 7, "max", connect="mst", augmented=True)
     res = local_ricci_flow(layers, 7, connect="mst", curvature="augmented_forman")
     check_against_oracle(res, ref)
+
+
+@pytest.mark.parametrize("curvature", ["approx_ollivier", "ollivier"])
+def test_matches_dense_oracle_ollivier(oracle, curvature):
+    from test_curvature import dense_approx_ollivier, lp_ollivier
+
+    layers = make_layers(seed=8, n=20, n_layers=5, width=4)
+    fn = (lambda A: lp_ollivier(A, 0.5)) if curvature == "ollivier" else (
+        dense_approx_ollivier)
+    for sym in ("max", "sum"):
+        ref = oracle_local(oracle, layers, 3, sym, connect="mst",
+                           edge_curvature=fn)
+        res = local_ricci_flow(layers, 3, symmetrize=sym, connect="mst",
+                               curvature=curvature)
+        assert res.curvature == curvature
+        assert_allclose(res.scalar_curvature, ref[0], atol=1e-9)
+        assert_allclose(res.coefficients, ref[2], atol=1e-9)
+        assert_allclose(res.layer_coefficients, ref[3], atol=1e-9)
 
 
 def test_grid_of_k_equals_one_call_per_k():
