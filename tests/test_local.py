@@ -365,3 +365,73 @@ def test_bad_options(kw, match):
     X = np.random.RandomState(0).normal(size=(20, 2))
     with pytest.raises(ValueError, match=match):
         local_ricci_flow([X, X, X], 3, **kw)
+
+
+# ---------------------------------------------------------------------------
+# plot
+# ---------------------------------------------------------------------------
+
+
+def test_local_display_content():
+    pytest.importorskip("matplotlib")
+    import io
+
+    from sk_ricci.plotting import LocalRicciFlowDisplay
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 2))
+    split = X * [1.0, 4.0]
+    split[X[:, 0] > 0] += 100.0
+    layers = [X, split, X * 2, X * 3 + 1, X ** 2]
+    with pytest.warns(UndefinedCoefficientWarning):
+        res = local_ricci_flow(layers, 5)
+    n_nan = int(np.isnan(res.coefficients).sum())
+    assert 0 < n_nan < 30
+    disp = LocalRicciFlowDisplay.from_result(res, X, name="net")
+    ax = disp.ax_embedding_
+    sizes = [len(c.get_offsets()) for c in ax.collections]
+    assert sum(sizes) == 30  # every point, defined or not
+    assert sorted(sizes) == sorted([n_nan, 30 - n_nan])
+    # 2 features: the points themselves
+    assert_array_equal(disp.embedding_, X)
+    colored = [c for c in ax.collections if c.get_array() is not None]
+    assert len(colored) == 1
+    assert_allclose(np.asarray(colored[0].get_array()),
+                    res.coefficients[~np.isnan(res.coefficients)])
+    assert ax.get_xlabel() == "$x_1$" and ax.get_ylabel() == "$x_2$"
+    assert ax.get_title().startswith("net, ")
+    assert f"k = {res.n_neighbors}" in ax.get_title()
+    assert ax.get_legend().get_texts()[0].get_text() == f"undefined ({n_nan})"
+    axc = disp.ax_curvature_
+    assert [t.get_text() for t in axc.get_xticklabels()] == ["1", "2", "3", "4"]
+    assert axc.get_xlabel() == "layer $l$"
+    assert axc.get_ylabel() == "scalar curvature $s_l(x)$"
+    # one median line per layer, at the median of that layer's s_l(x)
+    medians = [ln for ln in axc.lines if len(ln.get_xdata()) == 2
+               and ln.get_ydata()[0] == ln.get_ydata()[1]]
+    med_vals = sorted({float(ln.get_ydata()[0]) for ln in medians})
+    for row in res.scalar_curvature:
+        assert float(np.median(row)) in med_vals
+    buf = io.BytesIO()
+    disp.figure_.savefig(buf, format="png")
+    assert buf.getvalue()[:4] == b"\x89PNG"
+
+
+def test_local_display_pca_and_bad_rows():
+    pytest.importorskip("matplotlib")
+    from sk_ricci.plotting import LocalRicciFlowDisplay
+
+    layers = make_layers(seed=9, n=40, n_layers=4)
+    X = np.random.RandomState(9).normal(size=(40, 5))
+    res = local_ricci_flow(layers, 6, connect="mst")
+    disp = LocalRicciFlowDisplay.from_result(res, X)
+    # the first two principal components, by an SVD of the centred data
+    Xc = X - X.mean(axis=0)
+    U, s, _ = np.linalg.svd(Xc, full_matrices=False)
+    ref = U[:, :2] * s[:2]
+    for j in range(2):  # components are defined up to sign
+        sign = np.sign(ref[:, j] @ disp.embedding_[:, j])
+        assert_allclose(disp.embedding_[:, j], sign * ref[:, j], atol=1e-9)
+    assert disp.ax_embedding_.get_xlabel() == "PC 1"
+    with pytest.raises(ValueError, match="X has 39 rows, coefficients 40"):
+        LocalRicciFlowDisplay.from_result(res, X[:-1])
