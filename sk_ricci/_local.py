@@ -295,7 +295,8 @@ default="forman"
         ``docs/method.md``); "ollivier" (exact, idleness 1/2) solves one
         transport problem per edge and is far slower.
     algorithm : {"auto", "brute", "nndescent"}, default="auto"
-        Neighbour search (see :func:`sk_ricci.knn_graph`).
+        Neighbour search (see :func:`sk_ricci.knn_graph`); the approximate
+        search is seeded with 0, so results are reproducible.
     n_jobs : int, default=None
         Threads of the neighbour search and the distance search (None: 1,
         -1: all cores). Results do not depend on it.
@@ -344,7 +345,7 @@ default="forman"
     E = np.empty((len(ks), L - 1, n))
     prev = None
     for l, X in enumerate(layers):
-        graphs = _layer_graphs(X, ks, symmetrize, connect, algorithm, None, n_jobs)
+        graphs = _layer_graphs(X, ks, symmetrize, connect, algorithm, 0, n_jobs)
         for j, graph in enumerate(graphs):
             if l < L - 1:
                 S[j, l] = _scalar_curvature(graph, curvature)
