@@ -278,7 +278,8 @@ def local_ricci_flow(
     ----------
     layers : list of array-like of shape (n_samples, n_features_l)
         Hidden-layer activations of the same samples, in order. At least 3
-        (with 3 layers every defined coefficient is -1 or +1).
+        (with 3 layers every defined coefficient is -1 or +1). Hehl et al.'s
+        code also passes the input first and the network's output last.
     n_neighbors : int or list of int
         The scale k. A list gives one result per k from one neighbour search
         per layer.
