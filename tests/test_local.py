@@ -440,3 +440,39 @@ def test_local_display_pca_and_bad_rows():
     assert disp.ax_embedding_.get_xlabel() == "PC 1"
     with pytest.raises(ValueError, match="X has 39 rows, coefficients 40"):
         LocalRicciFlowDisplay.from_result(res, X[:-1])
+
+
+@pytest.mark.parametrize("curvature", ["forman", "augmented_forman",
+                                       "approx_ollivier"])
+@pytest.mark.parametrize("symmetrize", SYMMETRIZE)
+def test_scalar_curvature_sums_to_total_curvature(oracle, curvature, symmetrize):
+    # sum_x d_x s_l(x) = sum_x sum_y G_xy R(x, y) = 2 Ric_l of ricci_flow
+    from sk_ricci import ricci_flow
+
+    layers = make_layers(seed=10, n=50, n_layers=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedCoefficientWarning)
+        loc = local_ricci_flow(layers, 5, symmetrize=symmetrize,
+                               curvature=curvature, connect="mst")
+        glob = ricci_flow(layers, 5, symmetrize=symmetrize, curvature=curvature,
+                          connect="mst")
+    for l in range(4):
+        G = oracle.dense_graph(layers[l], 5, symmetrize)
+        for i, j in oracle.kruskal_mst(layers[l]):
+            if G[i, j] == 0:
+                G[i, j] = G[j, i] = 1
+        d = G.sum(axis=1)
+        assert np.sum(d * loc.scalar_curvature[l]) == pytest.approx(
+            2 * glob.total_curvature[l]
+        )
+
+
+def test_three_layers_give_plus_or_minus_one():
+    layers = make_layers(seed=11, n=40, n_layers=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedCoefficientWarning)
+        res = local_ricci_flow(layers, 5, connect="mst")
+    c = res.coefficients[~np.isnan(res.coefficients)]
+    assert c.size > 0
+    assert_allclose(np.abs(c), 1.0)
+    assert res.layer_coefficients.shape == (2,)
