@@ -476,3 +476,16 @@ def test_three_layers_give_plus_or_minus_one():
     assert c.size > 0
     assert_allclose(np.abs(c), 1.0)
     assert res.layer_coefficients.shape == (2,)
+
+
+def test_dead_units_and_duplicate_points_match_oracle(oracle):
+    # ReLU collapses points: a layer where most rows are identical (ties
+    # broken by index, as in the oracle) and a fully dead (all-zero) layer
+    layers = make_layers(seed=12, n=40, n_layers=5, bias=-0.6)
+    layers[2] = np.zeros_like(layers[2])
+    assert len(np.unique(layers[1], axis=0)) < 40
+    ref = oracle_local(oracle, layers, 4, "max", connect="mst")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedCoefficientWarning)
+        res = local_ricci_flow(layers, 4, connect="mst")
+    check_against_oracle(res, ref)
