@@ -116,16 +116,21 @@ def results_equal(a, b):
 # --------------------------------------------------------------------------
 
 
+# 7 and 9 layers too: at 5, sqrt(L - 4) = 1 and the two adjusted forms agree
+@pytest.mark.parametrize("n_layers", [5, 7, 9])
 @pytest.mark.parametrize("symmetrize, k", [("max", 4), ("max", 12), ("sum", 4),
                                            ("sum", 12), ("min", 14), ("min", 20)])
-def test_ricci_flow_matches_dense_oracle(oracle, symmetrize, k):
-    layers = make_layers(seed=k)
+def test_ricci_flow_matches_dense_oracle(oracle, symmetrize, k, n_layers):
+    # seeds whose layer graphs are all connected (deep ones split at k = 4)
+    seed = {(4, 7): 104, (4, 9): 204}.get((k, n_layers), k)
+    layers = make_layers(seed=seed, n_layers=n_layers)
     ref = oracle_flow(oracle, layers, k, symmetrize)
     assert "rho" in ref, "test data should give connected graphs"
     res = ricci_flow(layers, k, symmetrize=symmetrize)
     assert_result_matches(res, ref, k)
     assert res.symmetrize == symmetrize and res.connect is None
-    assert res.n_layers == 5 and res.all_connected
+    assert res.n_layers == n_layers and res.all_connected
+    assert res.eta.shape == (n_layers - 1,)
 
 
 def test_mutual_graph_disconnected_matches_oracle(oracle):
@@ -139,17 +144,19 @@ def test_mutual_graph_disconnected_matches_oracle(oracle):
     assert_array_equal(res.geodesic_mass[ok], ref["mass"][ok])
 
 
+@pytest.mark.parametrize("n_layers", [5, 9])
 @pytest.mark.parametrize("symmetrize", SYMMETRIZE)
-def test_ricci_flow_mst_matches_dense_oracle(oracle, symmetrize):
-    layers = make_layers(seed=3)
+def test_ricci_flow_mst_matches_dense_oracle(oracle, symmetrize, n_layers):
+    layers = make_layers(seed=3, n_layers=n_layers)
     ref = oracle_flow(oracle, layers, 2, symmetrize, connect="mst")
     res = ricci_flow(layers, 2, symmetrize=symmetrize, connect="mst")
     assert_result_matches(res, ref, 2)
     assert np.isfinite(res.coefficient) and res.all_connected
 
 
-def test_ricci_flow_augmented_matches_oracle(oracle):
-    layers = make_layers(seed=5)
+@pytest.mark.parametrize("n_layers", [5, 7])
+def test_ricci_flow_augmented_matches_oracle(oracle, n_layers):
+    layers = make_layers(seed=5, n_layers=n_layers)
     for sym in ("max", "sum"):
         ref = oracle_flow(oracle, layers, 6, sym, augmented=True)
         res = ricci_flow(layers, 6, symmetrize=sym, curvature="augmented_forman")
@@ -362,6 +369,19 @@ def test_seven_layers_adjusted_forms(oracle):
     assert res.adjusted_paper == pytest.approx(z / np.sqrt(3), rel=1e-10)
     assert res.adjusted_fisher == pytest.approx(z * np.sqrt(3), rel=1e-10)
     assert res.adjusted_fisher == pytest.approx(3 * res.adjusted_paper)
+
+
+@pytest.mark.parametrize("n_layers, root", [(8, 2.0), (9, np.sqrt(5)), (13, 3.0)])
+def test_adjusted_forms_by_hand(oracle, n_layers, root):
+    # sqrt(L - 4) written out: Eq. 11 as printed divides, Fisher multiplies
+    layers = make_layers(seed=10 + n_layers, n_layers=n_layers)
+    ref = oracle_flow(oracle, layers, 6)
+    assert "rho" in ref and abs(ref["rho"]) < 1
+    res = ricci_flow(layers, 6)
+    z = 0.5 * np.log((1 + ref["rho"]) / (1 - ref["rho"]))  # arctanh by hand
+    assert res.coefficient == pytest.approx(ref["rho"], abs=1e-12)
+    assert res.adjusted_paper == pytest.approx(z / root, rel=1e-9)
+    assert res.adjusted_fisher == pytest.approx(z * root, rel=1e-9)
 
 
 def test_constant_layers_undefined_coefficient():

@@ -303,6 +303,46 @@ def test_dense_blob_plus_path_vs_scipy():
     assert_array_equal(geodesic_mass(G).row_sums, rows)
 
 
+def test_irregular_graph_row_sums_after_relabelling(monkeypatch):
+    # above the relabelling size the BFS runs on reverse Cuthill-McKee labels
+    # and must hand each row sum back to its own node; paths and cycles cannot
+    # tell (their row sums survive the relabelling), an irregular kNN graph
+    # can: blobs of different density plus uniform noise, k = 8, joined by
+    # the minimum spanning tree
+    from sk_ricci import _geodesics
+
+    rng = np.random.RandomState(0)
+    X = np.r_[
+        rng.normal(size=(2500, 2)),
+        0.3 * rng.normal(size=(1200, 2)) + [4.0, 0.0],
+        rng.uniform(-3, 6, size=(1300, 2)),
+    ]
+    X = X[rng.permutation(len(X))]
+    G = knn_graph(X, 8, connect="mst")
+    n = G.shape[0]
+    # the relabelling rule: more than 4 source batches, mean degree < 100
+    assert n > _geodesics._RELABEL_MIN_BATCHES * 64 * _geodesics._n_words(n, 1)
+    assert G.nnz < _geodesics._RELABEL_MAX_DEGREE * n
+    calls, rcm = [], _geodesics.reverse_cuthill_mckee
+
+    def spy(*args, **kwargs):
+        perm = rcm(*args, **kwargs)
+        calls.append(perm)
+        return perm
+
+    monkeypatch.setattr(_geodesics, "reverse_cuthill_mckee", spy)
+    g = geodesic_mass(G)
+    monkeypatch.undo()
+    assert len(calls) == 1 and (calls[0] != np.arange(n)).mean() > 0.9
+    assert g.connected and g.total == g.row_sums.sum()
+    # scipy's BFS on 800 random sources (all n would take half a minute)
+    sources = np.sort(rng.choice(n, 800, replace=False))
+    rows = shortest_path(G, unweighted=True, directed=False,
+                         indices=sources).sum(axis=1)
+    assert len(np.unique(rows)) > 700  # irregular: a scramble cannot hide
+    assert_array_equal(g.row_sums[sources], rows)
+
+
 def test_disconnected_dense_blobs_many_batches():
     rng = np.random.RandomState(4)
     X = np.r_[rng.normal(size=(800, 3)), 100 + rng.normal(size=(700, 3))]

@@ -319,6 +319,60 @@ def test_nndescent_recall_and_determinism(oracle):
                                  symmetrize="sum").toarray())
 
 
+def integer_lattice(m):
+    """The m x m integer grid, row-major: every distance comes in exact ties
+    (an interior point has 4 points at 1, 4 at sqrt 2, 4 at 2, 8 at sqrt 5)."""
+    g = np.arange(float(m))
+    return np.array([(a, b) for a in g for b in g])
+
+
+def test_nndescent_lattice_ties_in_documented_order(oracle):
+    # kneighbors documents the order (distance, index) for every algorithm;
+    # Gaussian data never ties, so only a lattice can tell index ascending
+    # from any other order within a tie
+    X = integer_lattice(25)
+    n, kmax, ks = X.shape[0], 20, [1, 4, 6, 12, 20]
+    idx, dist = kneighbors(X, kmax, algorithm="nndescent", random_state=0)
+    rows = np.arange(n)[:, None]
+    sq = oracle.dense_sqdist(X)[rows, idx]  # exact integers
+    assert not np.any(idx == rows)
+    assert_array_equal(dist, np.sqrt(sq))
+    # every row strictly increasing in (distance, index)
+    dsq, didx = np.diff(sq, axis=1), np.diff(idx, axis=1)
+    assert np.all((dsq > 0) | ((dsq == 0) & (didx > 0)))
+    assert np.any((dsq == 0) & (didx > 0))  # the data really have ties
+    # the search finds the exact distances (a small, easy lattice) ...
+    ref_idx, _ = oracle.dense_knn(X, kmax + 1)
+    ref_sq = oracle.dense_sqdist(X)[rows, ref_idx]
+    assert_array_equal(sq, ref_sq[:, :kmax])
+    # ... so wherever the tie group at position k lies wholly inside the
+    # found lists (its distance below the last one, or the last group
+    # complete), the first k neighbours are exactly the oracle's
+    last = ref_sq[:, kmax - 1]
+    whole = ref_sq[:, kmax] > last
+    brute_idx, _ = kneighbors(X, kmax, algorithm="brute")
+    assert_array_equal(brute_idx, ref_idx[:, :kmax])  # brute, for contrast
+    for k in ks:
+        ok = (ref_sq[:, k - 1] < last) | whole
+        assert ok.sum() > n // 2
+        assert_array_equal(idx[ok, :k], ref_idx[ok, :k])
+        assert_array_equal(idx[ok, :k], brute_idx[ok, :k])
+    # a grid of k is one search: each graph is built from a prefix of the
+    # same lists (and brute's grid from the oracle's lists)
+    graphs = knn_graph(X, ks, algorithm="nndescent", random_state=0)
+    brute_graphs = knn_graph(X, ks, algorithm="brute")
+    for k, G, B in zip(ks, graphs, brute_graphs):
+        assert_array_equal(G.toarray(), graph_from_neighbors(idx, k).toarray())
+        assert_graph_equal(B, oracle.dense_graph(X, k, "max"))
+    for sym in ("min", "sum"):
+        for k, G in zip(ks, knn_graph(X, ks, symmetrize=sym,
+                                      algorithm="nndescent", random_state=0)):
+            assert_array_equal(
+                G.toarray(),
+                graph_from_neighbors(idx, k, symmetrize=sym).toarray(),
+            )
+
+
 # --------------------------------------------------------------------------
 # connect="mst"
 # --------------------------------------------------------------------------

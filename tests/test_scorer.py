@@ -39,6 +39,30 @@ def fitted(data):
     ).fit(X, y)
 
 
+def hand_activations(est, X):
+    """Hidden ReLU outputs by a plain forward pass through the fitted module's
+    ``Linear, ReLU, ...`` stack in float32 (what the network computes), without
+    sk_ricci's hook-based capture."""
+    import torch
+
+    h = torch.as_tensor(np.asarray(X, dtype=np.float32))
+    out = []
+    with torch.no_grad():
+        for layer in est.module_.hidden:
+            h = layer(h)
+            if isinstance(layer, torch.nn.ReLU):
+                out.append(h.numpy().astype(np.float64))
+    assert len(out) == len(est.module_.hidden_layer_sizes)
+    return out
+
+
+def neg_rho_by_hand(est, X, n_neighbors):
+    """The score a RicciFlowScorer(n_neighbors, connect="mst") should give:
+    minus rho of the flow of the hand-captured activations."""
+    k = n_neighbors if isinstance(n_neighbors, int) else round(n_neighbors * len(X))
+    return -ricci_flow(hand_activations(est, X), k, connect="mst").coefficient
+
+
 def small_net(**kw):
     params = {"architecture": "narrow", "depth": 5, "max_epochs": 3,
               "random_state": 0, "validation_fraction": None}
@@ -174,6 +198,21 @@ def test_single_metric_grid_search_and_cross_validate(data):
     search = GridSearchCV(small_net(), {"depth": [5, 6]}, scoring=scorer,
                           cv=KFold(3)).fit(X, y)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    # every split's score is minus rho of that candidate refit by hand on the
+    # fold (same seed), its activations captured by hand
+    results = search.cv_results_
+    for c, params in enumerate(results["params"]):
+        expected = [
+            neg_rho_by_hand(small_net(**params).fit(X[train], y[train]),
+                            X[test], 10)
+            for train, test in KFold(3).split(X)
+        ]
+        assert np.isfinite(expected).all() and len(set(expected)) == 3
+        for i, value in enumerate(expected):
+            assert results[f"split{i}_test_score"][c] == value
+        assert results["mean_test_score"][c] == pytest.approx(np.mean(expected))
+    assert search.best_params_ == results["params"][
+        int(np.argmax(results["mean_test_score"]))]
     res = cross_validate(small_net(), X, y, cv=KFold(3),
                          scoring={"flow": scorer, "accuracy": "accuracy"})
     assert res["test_flow"].shape == (3,)
@@ -191,6 +230,29 @@ def test_halving_grid_search(data):
         min_resources=60, random_state=0,
     ).fit(X, y)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    # the same search scored by a hand-assembled scorer: activations captured
+    # by hand, k = round(0.1 * fold size), minus rho
+    sizes = []
+
+    def by_hand(est, X_fold, y_fold=None):
+        sizes.append(len(X_fold))
+        return neg_rho_by_hand(est, X_fold, 0.1)
+
+    reference = HalvingGridSearchCV(
+        small_net(), {"depth": [5, 6], "architecture": ["narrow", "wide"]},
+        scoring=by_hand, cv=KFold(3), factor=2, min_resources=60,
+        random_state=0,
+    ).fit(X, y)
+    # 60 then 120 samples in 3 folds: test folds of 20 and 40 (k = 2, 4) and,
+    # scored too (return_train_score), training folds of 40 and 80
+    assert set(sizes) == {20, 40, 80}
+    for key in ("iter", "n_resources", "params"):
+        assert list(search.cv_results_[key]) == list(reference.cv_results_[key])
+    for key in ("split0_test_score", "split1_test_score", "split2_test_score",
+                "mean_test_score", "mean_train_score"):
+        np.testing.assert_array_equal(search.cv_results_[key],
+                                      reference.cv_results_[key])
+    assert search.best_params_ == reference.best_params_
 
 
 def test_skorch_epoch_scoring_tracks_flow_per_epoch(data):

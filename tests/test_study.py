@@ -14,11 +14,17 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
 from scipy import stats
 
+from sk_ricci import (
+    DisconnectedGraphWarning,
+    RicciFlowResult,
+    aggregated_ricci_coefficient,
+)
 from sk_ricci.study import (
     CSV_COLUMNS,
     TIMING_COLUMNS,
@@ -61,6 +67,153 @@ def _table(output):
         for col in TIMING_COLUMNS:
             row.pop(col)
     return sorted(rows, key=lambda r: r["network_id"])
+
+
+def _as_array(values):
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def _own_flow_result(entry):
+    """A stored flow entry as a RicciFlowResult, rebuilt here (not with the
+    study's own decoder)."""
+    ncomp = np.asarray(entry["n_components"])
+    mass = _as_array(entry["geodesic_mass"])
+    mass[ncomp > 1] = np.inf
+    coef = entry["coefficient"]
+    return RicciFlowResult(
+        entry["n_neighbors"], _as_array(entry["total_curvature"]), mass,
+        _as_array(entry["eta"]), np.nan if coef is None else coef, np.nan,
+        np.nan, ncomp == 1, ncomp,
+    )
+
+
+def _passing_curve(rows, group, threshold):
+    """The aggregated coefficient over k of the group's networks whose
+    accuracy is strictly above the threshold (PAPER_SPEC section 6), pooled
+    by aggregated_ricci_coefficient and, independently, by np.corrcoef."""
+    members = [r for r in rows
+               if (r["problem"], r["architecture"], r["depth"]) == group]
+    passed = [r for r in members if r["accuracy"] > threshold]
+    curve = []
+    for j in range(len(members[0]["flow"])):
+        if not passed:
+            curve.append(np.nan)
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DisconnectedGraphWarning)
+            agg = aggregated_ricci_coefficient(
+                [_own_flow_result(r["flow"][j]) for r in passed]
+            )
+        connected = [r["flow"][j] for r in passed
+                     if all(c == 1 for c in r["flow"][j]["n_components"])]
+        if connected:
+            eta = np.concatenate([_as_array(e["eta"]) for e in connected])
+            ric = np.concatenate([_as_array(e["total_curvature"])[:-1]
+                                  for e in connected])
+            assert agg.coefficient == pytest.approx(
+                np.corrcoef(eta, ric)[0, 1], abs=1e-12)
+        curve.append(float(agg.coefficient))
+    return np.array(curve)
+
+
+# Hand-built rows: two groups of four depth-5 networks on the grid k = 8, 20,
+# with every network's (eta_l, Ric_l) on a straight line, so that each rho
+# and each pooled coefficient is known by construction.
+HAND = {
+    "problems": ["A", "B"],
+    "architectures": ["narrow"],
+    "depths": [5],
+    "repeats": 4,
+    "n_test": 100,
+    "n_neighbors": [8, 20],
+    "thresholds": {"A": 0.99, "B": 0.55},
+}
+
+
+def _entry(k, ric, slope=None, offset=0, eta=None, n_components=(1,) * 5):
+    """One flow entry of results.jsonl: eta_l = slope * Ric_l + offset (or
+    the given eta), masses g_1 = 1000, g_{l+1} = g_l + eta_l; rho by
+    np.corrcoef (None when undefined or a layer is disconnected)."""
+    ric = np.asarray(ric, dtype=float)
+    eta = slope * ric[:-1] + offset if eta is None else np.asarray(eta, float)
+    mass = 1000 + np.r_[0, np.cumsum(eta)]
+    ok = np.asarray(n_components) == 1
+    rho = None
+    if ok.all() and np.ptp(eta) > 0:
+        rho = float(np.corrcoef(eta, ric[:-1])[0, 1])
+    z = None if rho is None or abs(rho) >= 1 else float(np.arctanh(rho))
+    return {
+        "n_neighbors": k,
+        "total_curvature": ric.tolist(),
+        "geodesic_mass": [float(m) if o else None for m, o in zip(mass, ok)],
+        "eta": [float(e) if a and b else None
+                for e, a, b in zip(eta, ok[:-1], ok[1:])],
+        "n_components": list(n_components),
+        "coefficient": rho,
+        "adjusted_paper": z,
+        "adjusted_fisher": z,
+    }
+
+
+def _hand_row(problem, repeat, accuracy, flow):
+    return {
+        "network_id": f"{problem}/narrow/d5/r{repeat}", "problem": problem,
+        "architecture": "narrow", "depth": 5, "repeat": repeat,
+        "seed": 100 + repeat, "hidden_layer_sizes": [25] * 5, "n_train": 120,
+        "n_test": 100, "max_epochs": 2, "batch_size": 32, "lr": 0.001,
+        "optimizer": "rmsprop", "validation_fraction": 0.2, "symmetrize": "sum",
+        "connect": None, "accuracy": accuracy, "train_accuracy": 1.0,
+        "fit_time_s": 0.1, "flow_time_s": 0.1, "flow": flow,
+    }
+
+
+RIC_SMALL = ([-10, -20, -30, -40, -50], [-15, -5, -25, -35, -45])
+RIC_LARGE = ([-1000, -3000, -2000, -4000, -5000], [-2000, -1000, -5000, -3000, -4000])
+
+
+def hand_rows():
+    """A: r0, r1 pass (rho +1 at k=8, -1 at k=20); r2 (accuracy exactly the
+    threshold 0.99) and r3 fail, with large curvatures of the opposite trend,
+    which would flip k* if they were pooled. B: r0 (accuracy exactly 0.55)
+    fails, the same way; r1 passes but is disconnected at k=8; r2 passes (rho
+    -1 at k=8, +1 at k=20); r3 passes with a constant eta at k=8 (rho
+    undefined)."""
+    a = [
+        _hand_row("A", 0, 1.0, [_entry(8, RIC_SMALL[0], 1, 500),
+                                _entry(20, RIC_SMALL[0], -1, 100)]),
+        _hand_row("A", 1, 0.995, [_entry(8, RIC_SMALL[1], 1, 500),
+                                  _entry(20, RIC_SMALL[1], -1, 100)]),
+        _hand_row("A", 2, 0.99, [_entry(8, RIC_LARGE[0], -2),
+                                 _entry(20, RIC_LARGE[0], 2)]),
+        _hand_row("A", 3, 0.5, [_entry(8, RIC_LARGE[1], -2),
+                                _entry(20, RIC_LARGE[1], 2)]),
+    ]
+    b = [
+        _hand_row("B", 0, 0.55, [_entry(8, RIC_LARGE[0], 2),
+                                 _entry(20, RIC_LARGE[0], -2)]),
+        _hand_row("B", 1, 0.8, [
+            _entry(8, RIC_SMALL[0], -1, 50, n_components=(1, 1, 2, 1, 1)),
+            _entry(20, RIC_SMALL[0], 1, 300)]),
+        _hand_row("B", 2, 0.9, [_entry(8, RIC_SMALL[1], -1, 50),
+                                _entry(20, RIC_SMALL[1], 1, 300)]),
+        _hand_row("B", 3, 0.7, [_entry(8, [-12, -22, -32, -42, -52], eta=[200] * 4),
+                                _entry(20, [-12, -22, -32, -42, -52], 1, 300)]),
+    ]
+    return a + b
+
+
+def _write_study(folder, config, rows):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps({"config": config.to_dict()}))
+    (folder / "results.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def _read_csv(path):
+    import csv
+
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +288,91 @@ def test_analysis_counts_and_k_star(serial, config):
         )
         stored = np.nan if entry["coefficient"] is None else entry["coefficient"]
         np.testing.assert_equal(t["rho"], stored)
+    # the k* curve, recomputed here over the networks strictly above the
+    # threshold only; this study has failing B networks whose pooling would
+    # change a curve, so the check tells "passing only" from "every network"
+    written = _read_csv(serial[0] / "aggregated.csv")
+    changed = 0
+    for g in analysis.groups:
+        group = (g["problem"], g["architecture"], g["depth"])
+        expected = _passing_curve(rows, group, TINY["thresholds"][g["problem"]])
+        np.testing.assert_allclose(g["aggregated"], expected, rtol=0, atol=1e-12)
+        k_star = (None if np.isnan(expected).all()
+                  else g["n_neighbors"][int(np.nanargmin(expected))])
+        assert g["k_star"] == k_star
+        in_csv = [float(c["aggregated_coefficient"]) for c in written
+                  if (c["problem"], c["architecture"], int(c["depth"])) == group]
+        np.testing.assert_allclose(in_csv, expected, rtol=0, atol=1e-12)
+        every = _passing_curve(rows, group, -1.0)
+        changed += not np.allclose(every, expected, equal_nan=True)
+    assert changed >= 1, "no group has failing networks that change its curve"
+
+
+def test_analysis_counts_and_k_star_by_construction(tmp_path):
+    config = StudyConfig(**HAND)
+    rows = hand_rows()
+    _write_study(tmp_path, config, rows)
+    analysis = make_report(tmp_path, figures=False)
+    assert analysis.counts == {
+        "expected": 8, "trained": 8, "passed": 5, "below_threshold": 3,
+        "no_k_star": 0, "disconnected": 1, "connected": 4, "analysed": 3,
+        "negative": 3, "undefined_rho": 1,
+    }
+    a, b = analysis.groups
+    assert (a["problem"], b["problem"]) == ("A", "B")
+    assert a["n_neighbors"] == b["n_neighbors"] == [8, 20]
+    # A: r0 and r1 on one line at each k (pooled +1, then -1): k* = 20
+    np.testing.assert_allclose(a["aggregated"], [1.0, -1.0], rtol=0, atol=1e-12)
+    assert a["k_star"] == 20 and a["n_pooled"] == [2, 2]
+    # B at k=8: r2 (eta = 50 - Ric) with r3 (eta = 200), r1 disconnected and
+    # skipped; at k=20: r1, r2, r3 on eta = Ric + 300 (pooled +1): k* = 8
+    eta = np.r_[50 - np.array(RIC_SMALL[1][:-1]), [200] * 4]
+    ric = np.r_[RIC_SMALL[1][:-1], [-12, -22, -32, -42]]
+    b8 = np.corrcoef(eta, ric)[0, 1]
+    assert -1 < b8 < 0
+    np.testing.assert_allclose(b["aggregated"], [b8, 1.0], rtol=0, atol=1e-12)
+    assert b["k_star"] == 8 and b["n_pooled"] == [2, 3]
+    assert b["aggregated_at_k_star"] == pytest.approx(b8, abs=1e-12)
+    for g, counts in ((a, (4, 2, 2, 2, 2)), (b, (4, 3, 2, 1, 1))):
+        assert (g["n_trained"], g["n_passed"], g["n_connected"], g["n_analysed"],
+                g["n_negative"]) == counts
+        assert g["median_rho"] == pytest.approx(-1.0, abs=1e-12)
+    # pooling every network would flip both k*: the rows tell the rules apart
+    for group, k_star in ((("A", "narrow", 5), 20), (("B", "narrow", 5), 8)):
+        every = _passing_curve(rows, group, -1.0)
+        assert [8, 20][int(np.argmin(every))] != k_star
+    # per network: (passed, k*, rho at k*, connected at k*, analysed)
+    nan = np.nan
+    expected = {
+        "A/narrow/d5/r0": (True, 20, -1.0, True, True),
+        "A/narrow/d5/r1": (True, 20, -1.0, True, True),
+        "A/narrow/d5/r2": (False, 20, 1.0, True, False),  # accuracy == 0.99
+        "A/narrow/d5/r3": (False, 20, 1.0, True, False),
+        "B/narrow/d5/r0": (False, 8, 1.0, True, False),  # accuracy == 0.55
+        "B/narrow/d5/r1": (True, 8, nan, False, False),
+        "B/narrow/d5/r2": (True, 8, -1.0, True, True),
+        "B/narrow/d5/r3": (True, 8, nan, True, False),
+    }
+    assert [t["network_id"] for t in analysis.table] == list(expected)
+    for t in analysis.table:
+        ok, k_star, rho, connected, analysed = expected[t["network_id"]]
+        assert (t["passed_threshold"], t["k_star"], t["connected_at_k_star"],
+                t["analysed"]) == (ok, k_star, connected, analysed)
+        np.testing.assert_allclose(t["rho"], rho, rtol=0, atol=1e-12)
+    # three analysed networks cannot fit intercept + rho + problem[B]
+    assert analysis.regression is None
+    assert analysis.regression_note.startswith("not fitted")
+    # what the report files say
+    written = _read_csv(tmp_path / "aggregated.csv")
+    np.testing.assert_allclose(
+        [float(r["aggregated_coefficient"]) for r in written], [1, -1, b8, 1],
+        rtol=0, atol=1e-12)
+    assert [r["is_k_star"] for r in written] == ["False", "True", "True", "False"]
+    table = _read_csv(tmp_path / "results.csv")
+    assert [r["passed_threshold"] for r in table] == [
+        str(expected[r["network_id"]][0]) for r in table]
+    assert [r["k_star"] for r in table] == ["20"] * 4 + ["8"] * 4
+    assert "| 8 | 5 | 4 | 3 |" in (tmp_path / "report.md").read_text()
 
 
 def test_report_contains_counts_and_regression(serial):
@@ -436,13 +674,37 @@ def test_ols_refuses_collinear_or_short_designs():
         ols(np.ones((2, 2)), [1.0, 2.0])
 
 
-def test_analysis_without_passing_networks(serial, config):
+def test_analysis_without_passing_networks(serial, config, tmp_path):
     rows = load_results(serial[0])
     strict = StudyConfig(**{**TINY, "thresholds": {"A": 0.999, "B": 0.999}})
     analysis = analyse_study(rows, strict)
     assert analysis.counts["passed"] == sum(r["accuracy"] > 0.999 for r in rows)
     if analysis.counts["analysed"] == 0:
         assert analysis.regression is None
+    # by construction: A r0, r1 (accuracy 0.995) and B r2 (0.9) sit exactly
+    # on the thresholds, which the paper's rule requires networks to exceed
+    strict = StudyConfig(**{**HAND, "thresholds": {"A": 0.995, "B": 0.9}})
+    rows = hand_rows()
+    assert rows[0]["network_id"] == "A/narrow/d5/r0"
+    rows[0]["accuracy"] = 0.995
+    _write_study(tmp_path, strict, rows)
+    analysis = make_report(tmp_path, figures=False)
+    assert analysis.counts == {
+        "expected": 8, "trained": 8, "passed": 0, "below_threshold": 8,
+        "no_k_star": 0, "disconnected": 0, "connected": 0, "analysed": 0,
+        "negative": 0, "undefined_rho": 0,
+    }
+    for g in analysis.groups:
+        assert g["n_passed"] == g["n_analysed"] == 0 and g["k_star"] is None
+        assert np.isnan(g["aggregated"]).all() and g["n_pooled"] == [0, 0]
+        assert np.isnan(g["aggregated_at_k_star"]) and np.isnan(g["median_rho"])
+    for t in analysis.table:
+        assert not t["passed_threshold"] and not t["analysed"]
+        assert t["k_star"] is None and t["connected_at_k_star"] is None
+        assert np.isnan(t["rho"])
+    assert analysis.regression is None
+    assert analysis.regression_note == "no analysed network"
+    assert "No network was analysed." in (tmp_path / "report.md").read_text()
 
 
 def test_progress_line(config):
