@@ -454,7 +454,10 @@ def _torch_activations(module, X, selection, batch_size, n_features):
     kind, value = selection
     targets, ignored = _torch_targets(module, kind, value)
     if ignored:
-        what = "torch.nn.ReLU modules" if kind != "types" else f"layers={value!r}"
+        if kind == "types":
+            what = f"the {', '.join(t.__name__ for t in value)} modules chosen"
+        else:
+            what = "torch.nn.ReLU modules"
         warn(
             f"layer_activations reads only {what}, so {len(ignored)} activation "
             f"module(s) of {type(module).__name__} are left out: "
