@@ -78,6 +78,9 @@ class RicciFlowResult:
         Connected components of each layer's graph.
     symmetrize, connect : str or None
         Graph options used.
+    layer_names : tuple of str or None
+        Name of each layer (from :class:`sk_ricci.nn.LayerActivations` or the
+        ``layer_names`` argument of :func:`ricci_flow`), None if unnamed.
 
     Examples
     --------
@@ -88,6 +91,8 @@ class RicciFlowResult:
     ...                  connect="mst")
     >>> res.n_layers, res.all_connected, res.eta.shape
     (5, True, (4,))
+    >>> res.to_frame()[["layer", "total_curvature", "eta"]].shape
+    (5, 3)
     """
 
     n_neighbors: int
@@ -101,6 +106,7 @@ class RicciFlowResult:
     n_components: np.ndarray
     symmetrize: str = "max"
     connect: object = None
+    layer_names: object = None
 
     @property
     def n_layers(self):
@@ -118,6 +124,115 @@ class RicciFlowResult:
             f"adjusted_paper={self.adjusted_paper:.4g}, "
             f"all_connected={self.all_connected})"
         )
+
+    def to_dict(self):
+        """Every field as plain Python values (lists, floats, bools).
+
+        NaN and infinite values stay floats (``float("nan")``, ``inf``); a
+        strict JSON writer needs them replaced, e.g. by None.
+
+        Returns
+        -------
+        result : dict
+            ``n_neighbors``, ``n_layers``, ``coefficient``, ``adjusted_paper``,
+            ``adjusted_fisher``, ``all_connected``, ``symmetrize``,
+            ``connect``, ``layer_names`` (list or None) and the per-layer lists
+            ``total_curvature``, ``geodesic_mass``, ``eta`` (one shorter),
+            ``connected`` and ``n_components``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_ricci import RicciFlowResult
+        >>> res = RicciFlowResult(5, np.array([-3.0, -2, -1]),
+        ...                       np.array([10.0, 9, 7]), np.array([-1.0, -2]),
+        ...                       -1.0, np.nan, np.nan, np.ones(3, bool),
+        ...                       np.ones(3, int))
+        >>> d = res.to_dict()
+        >>> d["n_neighbors"], d["eta"], d["coefficient"]
+        (5, [-1.0, -2.0], -1.0)
+        """
+        return {
+            "n_neighbors": int(self.n_neighbors),
+            "n_layers": self.n_layers,
+            "coefficient": float(self.coefficient),
+            "adjusted_paper": float(self.adjusted_paper),
+            "adjusted_fisher": float(self.adjusted_fisher),
+            "all_connected": self.all_connected,
+            "symmetrize": self.symmetrize,
+            "connect": self.connect,
+            "layer_names": (
+                None if self.layer_names is None else list(self.layer_names)
+            ),
+            "total_curvature": [float(v) for v in self.total_curvature],
+            "geodesic_mass": [float(v) for v in self.geodesic_mass],
+            "eta": [float(v) for v in self.eta],
+            "connected": [bool(v) for v in self.connected],
+            "n_components": [int(v) for v in self.n_components],
+        }
+
+    def _layer_rows(self):
+        """One dict per layer: the rows of :meth:`to_frame`."""
+        eta = np.append(np.asarray(self.eta, dtype=float), np.nan)
+        names = self.layer_names
+        rows = []
+        for i in range(self.n_layers):
+            rows.append({
+                "n_neighbors": int(self.n_neighbors),
+                "layer": i + 1,
+                "layer_name": None if names is None else str(names[i]),
+                "total_curvature": float(self.total_curvature[i]),
+                "geodesic_mass": float(self.geodesic_mass[i]),
+                "eta": float(eta[i]),
+                "connected": bool(self.connected[i]),
+                "n_components": int(self.n_components[i]),
+                "coefficient": float(self.coefficient),
+                "adjusted_paper": float(self.adjusted_paper),
+                "adjusted_fisher": float(self.adjusted_fisher),
+            })
+        return rows
+
+    def to_frame(self):
+        """One row per layer as a pandas DataFrame (pandas imported lazily).
+
+        Columns: ``n_neighbors``, ``layer`` (1 to ``n_layers``, the paper's
+        l), ``layer_name`` (None if unnamed), ``total_curvature`` (Ric_l),
+        ``geodesic_mass`` (g_l), ``eta`` (g_{l+1} - g_l; NaN for the last
+        layer), ``connected``, ``n_components``, and the network's
+        ``coefficient``, ``adjusted_paper`` and ``adjusted_fisher``, repeated
+        on every row so that frames of several scales or networks can be
+        concatenated (``pandas.concat([r.to_frame() for r in results])``).
+
+        Returns
+        -------
+        frame : pandas.DataFrame of shape (n_layers, 11)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_ricci import RicciFlowResult
+        >>> res = RicciFlowResult(5, np.array([-3.0, -2, -1]),
+        ...                       np.array([10.0, 9, 7]), np.array([-1.0, -2]),
+        ...                       -1.0, np.nan, np.nan, np.ones(3, bool),
+        ...                       np.ones(3, int))
+        >>> res.to_frame()[["layer", "total_curvature", "eta"]]
+           layer  total_curvature  eta
+        0      1             -3.0 -1.0
+        1      2             -2.0 -2.0
+        2      3             -1.0  NaN
+        """
+        return _import_pandas().DataFrame(self._layer_rows())
+
+
+def _import_pandas():
+    try:
+        import pandas
+    except ImportError:
+        raise ImportError(
+            "to_frame needs pandas; install it with `pip install pandas`, or use "
+            "to_dict()"
+        ) from None
+    return pandas
 
 
 def _pearson(x, y):
@@ -275,6 +390,7 @@ def ricci_flow(
     algorithm="auto",
     random_state=None,
     n_jobs=None,
+    layer_names=None,
 ):
     """Measure how a network's layers follow a discrete Ricci flow.
 
@@ -324,6 +440,11 @@ default="forman"
         splits its work. Results do not depend on it. On 2 cores, scoring
         the 11 layers of 1,000 points at k = 200 takes 0.039 s with
         ``n_jobs=2`` against 0.054 s on one thread.
+    layer_names : list of str, default=None
+        Name of each layer, stored in the result's ``layer_names``. None takes
+        the ``names`` of a :class:`sk_ricci.nn.LayerActivations` (what
+        :func:`sk_ricci.nn.layer_activations` returns), else leaves the
+        layers unnamed.
 
     Returns
     -------
@@ -344,8 +465,17 @@ default="forman"
     >>> -1 <= res.coefficient <= 1
     True
     """
+    if layer_names is None:
+        layer_names = getattr(layers, "names", None)
     layers = check_layers(layers)
     L = len(layers)
+    if layer_names is not None:
+        layer_names = tuple(str(name) for name in layer_names)
+        if len(layer_names) != L:
+            raise ValueError(
+                f"layer_names has {len(layer_names)} names for {L} layers; pass "
+                "one name per layer"
+            )
     if L < 3:
         raise ValueError(
             f"got {L} layer(s); the Ricci coefficient correlates the L-1 "
@@ -371,7 +501,7 @@ default="forman"
                 n_neighbors=k, total_curvature=ric, geodesic_mass=mass, eta=eta,
                 coefficient=rho, adjusted_paper=paper, adjusted_fisher=fisher,
                 connected=ncomp == 1, n_components=ncomp, symmetrize=symmetrize,
-                connect=connect,
+                connect=connect, layer_names=layer_names,
             )
         )
     return results[0] if scalar else results
@@ -405,6 +535,35 @@ class AggregatedCoefficient:
 
     def __float__(self):
         return float(self.coefficient)
+
+    def to_dict(self):
+        """The four fields as plain Python values.
+
+        Examples
+        --------
+        >>> from sk_ricci import AggregatedCoefficient
+        >>> AggregatedCoefficient(-0.5, 3, 1, 12).to_dict()
+        {'coefficient': -0.5, 'n_networks': 3, 'n_skipped': 1, 'n_points': 12}
+        """
+        return {
+            "coefficient": float(self.coefficient),
+            "n_networks": int(self.n_networks),
+            "n_skipped": int(self.n_skipped),
+            "n_points": int(self.n_points),
+        }
+
+    def to_frame(self):
+        """A one-row pandas DataFrame of :meth:`to_dict` (pandas imported
+        lazily).
+
+        Examples
+        --------
+        >>> from sk_ricci import AggregatedCoefficient
+        >>> AggregatedCoefficient(-0.5, 3, 1, 12).to_frame()
+           coefficient  n_networks  n_skipped  n_points
+        0         -0.5           3          1        12
+        """
+        return _import_pandas().DataFrame([self.to_dict()])
 
 
 def aggregated_ricci_coefficient(results):
@@ -494,6 +653,72 @@ class ScaleSelection:
     best_coefficient: float
     results: list = field(repr=False)
     min_connected_n_neighbors: object = None
+
+    def to_dict(self, *, include_results=False):
+        """The curve and k* as plain Python values.
+
+        Parameters
+        ----------
+        include_results : bool, default=False
+            Also return ``results``, as a list (networks) of lists (scales) of
+            :meth:`RicciFlowResult.to_dict` dicts.
+
+        Returns
+        -------
+        selection : dict
+            ``n_neighbors_grid``, ``coefficients`` and ``n_networks`` (lists),
+            ``best_n_neighbors``, ``best_coefficient``,
+            ``min_connected_n_neighbors`` (and ``results`` when asked).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_ricci import ScaleSelection
+        >>> sel = ScaleSelection(np.array([5, 10]), np.array([-0.2, -0.6]),
+        ...                      np.array([3, 3]), 10, -0.6, [])
+        >>> sel.to_dict()["coefficients"], sel.to_dict()["best_n_neighbors"]
+        ([-0.2, -0.6], 10)
+        """
+        out = {
+            "n_neighbors_grid": [int(k) for k in self.n_neighbors_grid],
+            "coefficients": [float(c) for c in self.coefficients],
+            "n_networks": [int(n) for n in self.n_networks],
+            "best_n_neighbors": (
+                None if self.best_n_neighbors is None else int(self.best_n_neighbors)
+            ),
+            "best_coefficient": float(self.best_coefficient),
+            "min_connected_n_neighbors": (
+                None
+                if self.min_connected_n_neighbors is None
+                else int(self.min_connected_n_neighbors)
+            ),
+        }
+        if include_results:
+            out["results"] = [[r.to_dict() for r in net] for net in self.results]
+        return out
+
+    def to_frame(self):
+        """One row per scale k as a pandas DataFrame (pandas imported lazily).
+
+        Columns: ``n_neighbors``, ``coefficient`` (the aggregated coefficient),
+        ``n_networks`` (networks pooled) and ``best`` (True at k*).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_ricci import ScaleSelection
+        >>> ScaleSelection(np.array([5, 10]), np.array([-0.2, -0.6]),
+        ...                np.array([3, 3]), 10, -0.6, []).to_frame()
+           n_neighbors  coefficient  n_networks   best
+        0            5         -0.2           3  False
+        1           10         -0.6           3   True
+        """
+        return _import_pandas().DataFrame({
+            "n_neighbors": np.asarray(self.n_neighbors_grid, dtype=int),
+            "coefficient": np.asarray(self.coefficients, dtype=float),
+            "n_networks": np.asarray(self.n_networks, dtype=int),
+            "best": np.asarray(self.n_neighbors_grid) == self.best_n_neighbors,
+        })
 
 
 def smallest_connected_n_neighbors(X, *, max_n_neighbors=None, symmetrize="max"):

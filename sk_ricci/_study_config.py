@@ -564,9 +564,35 @@ class _ResultsLog:
             self._fd = None
 
 
-def load_results(output):
-    """The rows of a study's ``results.jsonl`` (list of dict, in file order)."""
-    return list(_ResultsLog(Path(output) / RESULTS_FILE).load().values())
+def load_results(output, *, as_frame=False):
+    """The rows of a study's ``results.jsonl`` (list of dict, in file order).
+
+    With ``as_frame=True``, a tidy pandas DataFrame (pandas imported lazily)
+    with one row per network and scale k: the network's scalar fields
+    (``network_id``, ``problem``, ``architecture``, ``depth``, ``accuracy``,
+    ...) and, from its ``flow`` entry at that k, ``n_neighbors``,
+    ``coefficient``, ``adjusted_paper``, ``adjusted_fisher``,
+    ``all_connected`` and the per-layer lists ``total_curvature``,
+    ``geodesic_mass``, ``eta`` and ``n_components``.
+    """
+    rows = list(_ResultsLog(Path(output) / RESULTS_FILE).load().values())
+    if not as_frame:
+        return rows
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError(
+            "load_results(as_frame=True) needs pandas; install it with `pip "
+            "install pandas`, or use as_frame=False"
+        ) from None
+    records = []
+    for row in rows:
+        base = {k: v for k, v in row.items() if k != "flow"}
+        for entry in row.get("flow", []):
+            flat = {**base, **entry}
+            flat["all_connected"] = all(c == 1 for c in entry["n_components"])
+            records.append(flat)
+    return pd.DataFrame.from_records(records)
 
 
 def _write_atomic(path, text):

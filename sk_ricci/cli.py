@@ -360,6 +360,12 @@ def _flow(args):
 
     from . import ricci_flow
 
+    if args.output is not None and args.format == "table":
+        raise CLIError(
+            f"--output {args.output} needs --format csv or --format json; the "
+            "table is printed to standard output"
+        )
+
     try:
         with np.load(args.file) as npz:
             keys = args.layers or list(npz.files)
@@ -381,9 +387,29 @@ def _flow(args):
             results = ricci_flow(
                 layers, args.n_neighbors, symmetrize=args.symmetrize,
                 connect=None if args.connect == "none" else args.connect,
+                layer_names=keys,
             )
     except (ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None
+    to_stdout = args.format != "table" and args.output in (None, "-")
+    if args.format != "table":
+        _write_flow(results, args.format, None if to_stdout else args.output)
+    if not to_stdout:
+        _print_flow(results, layers, keys)
+        if args.format != "table":
+            print(f"{args.format.upper()}: {args.output}")
+    if args.figure:
+        from .plotting import plot_flow_panels, save_figure
+
+        titles = [f"k = {r.n_neighbors}" for r in results]
+        fig = plot_flow_panels(results, titles=titles)
+        save_figure(fig, args.figure)
+        if not to_stdout:
+            print(f"Figure: {args.figure}")
+    return 0
+
+
+def _print_flow(results, layers, keys):
     print(f"{len(layers)} layers of {layers[0].shape[0]} points ({', '.join(keys)})")
     print(f"{'k':>6} {'rho':>8} {'adj.paper':>10} {'adj.fisher':>10}  connected")
     for r in results:
@@ -391,14 +417,46 @@ def _flow(args):
             f"{r.n_neighbors:>6} {r.coefficient:>8.3f} {r.adjusted_paper:>10.3f} "
             f"{r.adjusted_fisher:>10.3f}  {'yes' if r.all_connected else 'no'}"
         )
-    if args.figure:
-        from .plotting import plot_flow_panels, save_figure
 
-        titles = [f"k = {r.n_neighbors}" for r in results]
-        fig = plot_flow_panels(results, titles=titles)
-        save_figure(fig, args.figure)
-        print(f"Figure: {args.figure}")
-    return 0
+
+def _json_safe(value):
+    """NaN and infinities -> None, recursively: strict JSON has neither."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _write_flow(results, fmt, path):
+    """CSV (one row per scale and layer) or JSON (one object per scale) of the
+    results, to ``path`` or to stdout when ``path`` is None."""
+    import csv
+    import json
+
+    try:
+        f = sys.stdout if path is None else open(path, "w", newline="", encoding="utf-8")
+    except OSError as exc:
+        raise CLIError(f"cannot write {path!r}: {exc}") from None
+    try:
+        if fmt == "json":
+            json.dump(
+                [_json_safe(r.to_dict()) for r in results], f, indent=2,
+                allow_nan=False,
+            )
+            f.write("\n")
+        else:
+            rows = [row for r in results for row in r._layer_rows()]
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    finally:
+        if path is not None:
+            f.close()
 
 
 # --------------------------------------------------------------------------- #
@@ -510,16 +568,34 @@ def _build_parser():
         help="Ricci flow of layers saved in an .npz file",
         description=(
             "Run sk_ricci.ricci_flow on the arrays of an .npz file (one per "
-            "layer, in file order or as named by --layers) and print rho."
+            "layer, in file order or as named by --layers) and print rho; "
+            "--format csv|json writes the per-layer numbers (Ric_l, g_l, eta_l) "
+            "as well."
         ),
     )
-    p.add_argument("file", metavar="FILE.npz")
+    p.add_argument("file", metavar="FILE.npz",
+                   help="an .npz file holding one (n_samples, width) array per "
+                        "layer, e.g. from numpy.savez")
     p.add_argument("--n-neighbors", type=_comma_list(int), required=True,
-                   metavar="K1,K2,...")
+                   metavar="K1,K2,...",
+                   help="the scale k of the kNN graphs; several values give one "
+                        "result each from one neighbour search")
     p.add_argument("--layers", type=_comma_list(), metavar="NAME,...",
                    help="array names in layer order (default: all, in file order)")
-    p.add_argument("--symmetrize", choices=["max", "min", "sum"], default="max")
-    p.add_argument("--connect", choices=["none", "mst"], default="none")
+    p.add_argument("--symmetrize", choices=["max", "min", "sum"], default="max",
+                   help="kNN graph convention: max joins i and j if either "
+                        "is among the other's neighbours, min if both are, sum "
+                        "gives mutual pairs weight 2 (default: max)")
+    p.add_argument("--connect", choices=["none", "mst"], default="none",
+                   help="none: a disconnected layer graph makes rho NaN (the "
+                        "paper); mst: add each layer's minimum spanning tree "
+                        "(default: none)")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                   help="table: print rho per k (default); csv: one row per k "
+                        "and layer; json: one object per k")
+    p.add_argument("--output", metavar="FILE",
+                   help="file for --format csv or json (default: standard "
+                        "output, without the table)")
     p.add_argument("--figure", metavar="FILE.png",
                    help="also draw Ric_l against eta_l for every k")
     p.set_defaults(func=_flow)

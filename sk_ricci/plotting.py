@@ -15,6 +15,7 @@ your own ``ax``.
 - :class:`LocalRicciFlowDisplay`: the local (per-point) Ricci coefficients of
   :func:`sk_ricci.local_ricci_flow` on a 2-D view of the input, and the
   scalar curvature of every layer.
+- :func:`plot_flow_by_layer`: Ric_l and eta_l against the layer index l.
 """
 
 import numpy as np
@@ -290,6 +291,89 @@ def plot_accuracy_vs_flow(accuracy, flow, *, labels=None, ax=None, best=None):
     ax.set_xlabel("flow strength ($-\\rho$, higher = more Ricci-flow-like)")
     ax.set_ylabel("cross-validated accuracy")
     return fig
+
+
+def plot_flow_by_layer(results, *, labels=None, axes=None):
+    """Total curvature and geodesic change against the layer index.
+
+    Two panels sharing the x axis, one line per result: the total curvature
+    Ric_l of every layer l = 1..L (top) and the geodesic change
+    eta_l = g_{l+1} - g_l from layer l to l + 1 (bottom, drawn at l, with a
+    line at 0). Ricci-flow-like networks have eta_l < 0 where Ric_l is most
+    negative. The x tick labels are the layer names when the results carry
+    them (:attr:`~sk_ricci.RicciFlowResult.layer_names`).
+
+    Parameters
+    ----------
+    results : RicciFlowResult or list of RicciFlowResult
+        E.g. one network at several scales k, or several networks with the
+        same number of layers.
+    labels : list of str, default=None
+        Legend entry of each result; None labels them by k and rho.
+    axes : sequence of two matplotlib Axes, default=None
+        Where to draw (top, bottom); None makes a new figure.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_ricci import RicciFlowResult
+    >>> from sk_ricci.plotting import plot_flow_by_layer
+    >>> res = RicciFlowResult(5, np.array([-30.0, -20, -12, -8]),
+    ...                       np.array([900.0, 800, 760, 750]),
+    ...                       np.array([-100.0, -40, -10]), -0.99, np.nan,
+    ...                       np.nan, np.ones(4, bool), np.ones(4, int))
+    >>> fig = plot_flow_by_layer(res)
+    >>> len(fig.axes), fig.axes[1].get_ylabel().startswith("geodesic change")
+    (2, True)
+    """
+    if hasattr(results, "total_curvature"):
+        results = [results]
+    results = list(results)
+    if not results:
+        raise ValueError("results is empty; pass one or more RicciFlowResult")
+    if labels is not None and len(labels) != len(results):
+        raise ValueError(
+            f"got {len(labels)} labels for {len(results)} results; pass one "
+            "label per result"
+        )
+    if axes is None:
+        Figure = _check_matplotlib()
+        fig = Figure(figsize=(5.2, 4.6), layout="constrained")
+        top, bottom = fig.subplots(2, 1, sharex=True)
+    else:
+        top, bottom = axes
+        fig = top.figure
+    n_layers = max(r.n_layers for r in results)
+    for i, res in enumerate(results):
+        if labels is not None:
+            label = labels[i]
+        else:
+            label = f"k = {res.n_neighbors}"
+            if np.isfinite(res.coefficient):
+                label += f", $\\rho$ = {res.coefficient:.2f}"
+        layer = np.arange(1, res.n_layers + 1)
+        top.plot(layer, res.total_curvature, "o-", ms=4, color=f"C{i}", label=label)
+        bottom.plot(layer[:-1], res.eta, "o-", ms=4, color=f"C{i}")
+    bottom.axhline(0, color="0.6", lw=0.8, zorder=0)
+    top.set_ylabel("total curvature Ric$_l$")
+    bottom.set_ylabel("geodesic change $\\eta_l$")
+    names = next((r.layer_names for r in results if r.layer_names is not None), None)
+    ticks = np.arange(1, n_layers + 1)
+    if names is not None and len(names) == n_layers:
+        bottom.set_xticks(ticks, list(names), rotation=30, ha="right", fontsize=7)
+        bottom.set_xlabel("layer")
+    else:
+        bottom.set_xticks(ticks)
+        bottom.set_xlabel("layer $l$")
+    for ax in (top, bottom):
+        ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4), useMathText=True)
+    top.legend(fontsize=7, loc="best")
+    return fig
+
 
 
 # ---------------------------------------------------------------------------

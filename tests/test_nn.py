@@ -586,6 +586,169 @@ def test_classifier_bad_params(params, match):
         ReLUMLPClassifier(max_epochs=1).set_params(**params).fit(X, y)
 
 
+# -- skorch's routed parameters ------------------------------------------------
+
+
+def test_classifier_epoch_scoring_with_ricci_flow_scorer_callback():
+    from skorch.callbacks import EpochScoring
+
+    from sk_ricci import RicciFlowScorer
+
+    X, y = _binary_data()
+    scorer = RicciFlowScorer(n_neighbors=8, connect="mst")
+    clf = ReLUMLPClassifier(
+        hidden_layer_sizes=(8,) * 5, max_epochs=3, batch_size=16,
+        validation_fraction=None, random_state=0,
+        callbacks=[EpochScoring(scorer, name="flow", on_train=True,
+                                lower_is_better=False)],
+    ).fit(X, y)
+    flow = clf.history_[:, "flow"]
+    assert len(flow) == 3 and np.isfinite(flow).all()
+    # on_train scores the training data (all of X) with the final weights at the
+    # last epoch: the scorer called by hand after fit gives the same number
+    assert flow[-1] == pytest.approx(scorer(clf.net_, X.astype(np.float32)))
+    assert flow[-1] == pytest.approx(scorer(clf, X))
+    # the validating default callbacks are still there
+    assert "train_loss" in clf.history_[-1]
+
+
+def test_classifier_module_routing_changes_the_module():
+    X, y = _binary_data()
+    base = {"max_epochs": 1, "random_state": 0}
+    clf = ReLUMLPClassifier(**base, module__hidden_layer_sizes=(4, 3)).fit(X, y)
+    assert clf.module_.hidden_layer_sizes == (4, 3)
+    assert [a.shape[1] for a in layer_activations(clf, X)] == [4, 3]
+    clf = ReLUMLPClassifier(**base, architecture="narrow", module__depth=2).fit(X, y)
+    assert clf.module_.hidden_layer_sizes == (25, 25)
+    # set_params routes too, and the next fit builds the new module
+    clf.set_params(module__depth=3, module__architecture="bottleneck").fit(X, y)
+    assert clf.module_.hidden_layer_sizes == (50, 25, 50)
+    with pytest.raises(ValueError, match="module__input_dim cannot be set"):
+        ReLUMLPClassifier(**base, module__input_dim=5).fit(X, y)
+    with pytest.raises(TypeError, match="a module__ parameter does not fit ReLUMLP"):
+        ReLUMLPClassifier(**base, module__dropout=0.5).fit(X, y)
+
+
+def test_classifier_optimizer_routing_reaches_the_optimizer():
+    X, y = _binary_data()
+    sgd = ReLUMLPClassifier(
+        **FAST, optimizer="sgd", optimizer__momentum=0.9, optimizer__nesterov=True,
+        random_state=0,
+    ).fit(X, y)
+    group = sgd.net_.optimizer_.param_groups[0]
+    assert isinstance(sgd.net_.optimizer_, torch.optim.SGD)
+    assert group["momentum"] == 0.9 and group["nesterov"] is True
+    plain = ReLUMLPClassifier(**FAST, optimizer="sgd", random_state=0).fit(X, y)
+    assert plain.net_.optimizer_.param_groups[0]["momentum"] == 0
+    # momentum changes the trajectory
+    assert not np.allclose(sgd.predict_proba(X), plain.predict_proba(X))
+
+    # the paper's RMSprop defaults stay unless overridden
+    rms = ReLUMLPClassifier(**FAST, optimizer__weight_decay=1e-3, random_state=0)
+    group = rms.fit(X, y).net_.optimizer_.param_groups[0]
+    assert (group["alpha"], group["eps"], group["weight_decay"]) == (0.9, 1e-7, 1e-3)
+    rms.set_params(optimizer__alpha=0.99).fit(X, y)
+    assert rms.net_.optimizer_.param_groups[0]["alpha"] == 0.99
+
+
+class _FirstBatches(skorch.callbacks.Callback):
+    def initialize(self):
+        self.batches = []
+        return self
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.batches.append(np.asarray(batch[0]))
+
+
+def test_classifier_iterator_train_routing():
+    X, y = _binary_data()
+    X32 = X.astype(np.float32)
+    seen = []
+    for shuffle in (False, True):
+        recorder = _FirstBatches()
+        ReLUMLPClassifier(
+            **{**FAST, "max_epochs": 1}, validation_fraction=None, random_state=0,
+            callbacks=[recorder], iterator_train__shuffle=shuffle,
+        ).fit(X, y)
+        seen.append(recorder.batches)
+    unshuffled, shuffled = seen
+    # without shuffling the batches are X in order, 16 rows at a time
+    np.testing.assert_array_equal(np.concatenate(unshuffled), X32)
+    assert [len(b) for b in unshuffled] == [16, 16, 16, 12]
+    assert not np.array_equal(np.concatenate(shuffled), X32)
+    np.testing.assert_array_equal(
+        np.sort(np.concatenate(shuffled), axis=0), np.sort(X32, axis=0)
+    )
+
+
+def test_classifier_criterion_routing():
+    X, y = _binary_data()
+    clf = ReLUMLPClassifier(
+        **FAST, criterion__pos_weight=torch.tensor([3.0]), random_state=0
+    ).fit(X, y)
+    assert torch.equal(clf.net_.criterion_.pos_weight, torch.tensor([3.0]))
+
+
+def test_classifier_routed_params_get_set_clone_pickle():
+    from skorch.callbacks import EarlyStopping
+
+    stop = EarlyStopping(patience=2)
+    clf = ReLUMLPClassifier(
+        **FAST, optimizer="sgd", optimizer__momentum=0.5, module__depth=2,
+        callbacks=[stop], iterator_valid__pin_memory=False,
+    )
+    params = clf.get_params()
+    assert params["optimizer__momentum"] == 0.5
+    assert params["module__depth"] == 2
+    assert params["iterator_valid__pin_memory"] is False
+    assert params["callbacks"] == [stop]
+    assert clf.get_params(deep=False).items() <= params.items()
+    assert "optimizer__momentum=0.5" in repr(clf)
+
+    clf.set_params(optimizer__momentum=0.8, lr=1e-2)
+    assert clf.optimizer__momentum == 0.8 and clf.lr == 1e-2
+    cloned = clone(clf)
+    assert cloned.optimizer__momentum == 0.8 and cloned.module__depth == 2
+    assert isinstance(cloned.callbacks[0], EarlyStopping)
+    assert cloned.callbacks[0] is not stop  # deep-copied by clone, as in sklearn
+    restored = pickle.loads(pickle.dumps(clf))
+    assert restored.get_params().keys() == params.keys()
+
+    X, y = _binary_data(n_samples=48)
+    search = GridSearchCV(
+        ReLUMLPClassifier(max_epochs=2, batch_size=16, optimizer="sgd",
+                          hidden_layer_sizes=(8,), random_state=0),
+        {"optimizer__momentum": [0.0, 0.9]}, cv=2,
+    ).fit(X, y)
+    best = search.best_estimator_.net_.optimizer_.param_groups[0]["momentum"]
+    assert best == search.best_params_["optimizer__momentum"]
+    assert [p["optimizer__momentum"] for p in search.cv_results_["params"]] == [
+        0.0, 0.9
+    ]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"lrr": 0.1}, "unexpected parameter 'lrr'"),
+        ({"module_depth": 2}, "unexpected parameter 'module_depth'"),
+        ({"module__": 2}, "unexpected parameter 'module__'"),
+        ({"train_split__cv": 2}, "names start with module__, optimizer__"),
+    ],
+)
+def test_classifier_unknown_routed_parameter(kwargs, match):
+    X, y = _binary_data()
+    # like every parameter, checked in fit (init and set_params only store)
+    clf = ReLUMLPClassifier(max_epochs=1, **kwargs)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y)
+    clf = ReLUMLPClassifier(max_epochs=1).set_params(**kwargs)
+    assert clf.get_params()[next(iter(kwargs))] == next(iter(kwargs.values()))
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y)
+
+
 def test_import_sk_ricci_does_not_import_torch():
     code = (
         "import sys, sk_ricci; "
@@ -620,6 +783,19 @@ def test_missing_torch_gives_install_hint():
 # -- scikit-learn's common checks ----------------------------------------------
 
 
+def _expected_failed_checks(estimator):
+    if "optimizer__momentum" in estimator.get_params():
+        # skorch's routed parameters are keyword arguments (**kwargs) stored as
+        # attributes, as skorch's own NeuralNet does; this check only knows
+        # the explicit signature. get_params/set_params/clone handle them.
+        return {
+            "check_no_attributes_set_in_init": (
+                "routed optimizer__* parameters come through **kwargs"
+            )
+        }
+    return {}
+
+
 @parametrize_with_checks(
     [
         ReLUMLPClassifier(
@@ -629,11 +805,22 @@ def test_missing_torch_gives_install_hint():
             lr=1e-2,
             validation_fraction=None,
             random_state=0,
-        )
+        ),
+        ReLUMLPClassifier(
+            hidden_layer_sizes=(16,),
+            max_epochs=5,
+            batch_size=32,
+            lr=1e-2,
+            optimizer="sgd",
+            optimizer__momentum=0.9,
+            validation_fraction=None,
+            random_state=0,
+        ),
     ],
-    # Every check passes; the checks that need pandas or array-API support are
-    # skipped by scikit-learn itself when those are not installed.
-    expected_failed_checks=lambda estimator: {},
+    # Every check passes for the plain estimator; the checks that need pandas or
+    # array-API support are skipped by scikit-learn itself when those are not
+    # installed.
+    expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

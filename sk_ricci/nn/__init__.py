@@ -14,8 +14,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "sk-ricci` brings both)."
     ) from exc
 
-from sk_ricci.nn._activations import layer_activations
+from sk_ricci.nn._activations import LayerActivations, layer_activations
 from sk_ricci.nn._classifier import ReLUMLPClassifier
 from sk_ricci.nn._module import ReLUMLP
 
-__all__ = ["ReLUMLP", "ReLUMLPClassifier", "layer_activations"]
+__all__ = ["LayerActivations", "ReLUMLP", "ReLUMLPClassifier", "layer_activations"]

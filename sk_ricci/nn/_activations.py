@@ -1,4 +1,4 @@
-"""Hidden-layer outputs of a fitted ReLU network: the input of the Ricci flow."""
+"""Hidden-layer outputs of a fitted network: the input of the Ricci flow."""
 
 import numbers
 
@@ -11,6 +11,8 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch import NeuralNet
 from torch import nn
 
+from sk_ricci._validation import warn
+from sk_ricci.exceptions import SkRicciWarning
 from sk_ricci.nn._classifier import ReLUMLPClassifier
 
 _SUPPORTED = (
@@ -19,43 +21,160 @@ _SUPPORTED = (
     "ending in one of these"
 )
 
+_LAYERS_HELP = (
+    "layers must be 'hidden' or a list of int (positions among the hidden ReLU "
+    "layers), a list of module names, a torch.nn.Module subclass (or a tuple of "
+    "them), or a callable(name, module) -> bool"
+)
+
+# Element-wise activation modules: when the default (or a type) selection leaves
+# some of them out, layer_activations says so instead of skipping them silently.
+_ACTIVATION_TYPES = tuple(
+    getattr(nn, name)
+    for name in (
+        "ReLU", "ReLU6", "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "CELU",
+        "GELU", "SiLU", "Mish", "Sigmoid", "Tanh", "Softplus", "Softsign",
+        "Hardtanh", "Hardswish", "Hardsigmoid", "Threshold", "LogSigmoid",
+        "Tanhshrink", "Softshrink", "Hardshrink", "GLU",
+    )
+    if hasattr(nn, name)
+)
+
+
+class LayerActivations(list):
+    """A list of per-layer activation arrays that also carries the layer names.
+
+    Returned by :func:`layer_activations`. It is a plain ``list`` of ndarrays
+    (pass it wherever a list of layers is expected, e.g. to
+    :func:`sk_ricci.ricci_flow`, which copies the names into its result's
+    ``layer_names``), with one extra attribute. Slicing keeps the names.
+
+    Parameters
+    ----------
+    arrays : iterable of ndarray of shape (n_samples, width_l)
+        One array per layer, in forward order.
+    names : list of str, default=None
+        One name per layer; None numbers them ``"0"``, ``"1"``, ...
+
+    Attributes
+    ----------
+    names : list of str
+        For torch models, the module's name in ``module.named_modules()``
+        (``"hidden.1"``, ``"block1.act"``); a module called more than once per
+        forward pass gives one layer per call, named ``"relu#1"``,
+        ``"relu#2"``, ... For scikit-learn's MLPs, ``"hidden_0"``,
+        ``"hidden_1"``, ...
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_ricci.nn import LayerActivations
+    >>> acts = LayerActivations([np.zeros((4, 2)), np.ones((4, 3))], ["a", "b"])
+    >>> acts.names, len(acts), acts[1:].names
+    (['a', 'b'], 2, ['b'])
+    """
+
+    def __init__(self, arrays=(), names=None):
+        super().__init__(arrays)
+        if names is None:
+            names = [str(i) for i in range(len(self))]
+        names = [str(name) for name in names]
+        if len(names) != len(self):
+            raise ValueError(
+                f"got {len(names)} names for {len(self)} layers; pass one name "
+                "per layer"
+            )
+        self.names = names
+
+    def __getitem__(self, index):
+        item = super().__getitem__(index)
+        if isinstance(index, slice):
+            return LayerActivations(item, self.names[index])
+        return item
+
+    def __repr__(self):
+        shapes = ", ".join(
+            f"{name}: {getattr(a, 'shape', '?')}" for name, a in zip(self.names, self)
+        )
+        return f"LayerActivations([{shapes}])"
+
 
 def layer_activations(estimator, X, *, layers="hidden", batch_size=1024):
-    """Output of every hidden ReLU layer of a fitted network on ``X``.
+    """Outputs of the hidden layers of a fitted network on ``X``.
 
-    For torch models the output of every ``torch.nn.ReLU`` module is recorded
-    with forward hooks, one array per call in forward order (a ReLU module
-    called twice gives two layers; the output layer has no ReLU and is left
-    out). The forward pass runs in eval mode under ``torch.no_grad()`` in
+    For torch models the chosen modules' outputs are recorded with forward
+    hooks, one array per call in forward order (a module called twice gives
+    two layers). The default, ``layers="hidden"``, reads every
+    ``torch.nn.ReLU`` module, which for :class:`~sk_ricci.nn.ReLUMLP` and
+    :class:`~sk_ricci.nn.ReLUMLPClassifier` is every hidden layer (the output
+    layer has no ReLU). Other activation modules (``LeakyReLU``, ``ReLU6``,
+    ``GELU``, ...) are not read by default, and a
+    :class:`~sk_ricci.exceptions.SkRicciWarning` names each one left out;
+    choose layers by name, by type or with a callable to read them.
+
+    The forward pass runs in eval mode under ``torch.no_grad()`` in
     mini-batches on the module's device; the hooks are removed and every
     submodule's train/eval mode restored afterwards, so the model is left
-    exactly as it was. Outputs with more than two dimensions (e.g. a ReLU after
-    a convolution) are flattened to ``(n_samples, -1)``. For scikit-learn's
-    ``MLPClassifier``/``MLPRegressor`` the hidden layers are computed from
-    ``coefs_`` and ``intercepts_`` with NumPy.
+    exactly as it was.
+
+    Outputs with more than two dimensions are **flattened** to
+    ``(n_samples, -1)`` in C order: a convolutional feature map of shape
+    ``(n_samples, channels, height, width)`` becomes a row of
+    ``channels * height * width`` numbers per sample, so the kNN graph of
+    that layer uses the Euclidean distance between whole feature maps.
+
+    For scikit-learn's ``MLPClassifier``/``MLPRegressor`` the hidden layers
+    are computed from ``coefs_`` and ``intercepts_`` with NumPy.
 
     Parameters
     ----------
     estimator : object
         A fitted :class:`~sk_ricci.nn.ReLUMLPClassifier`, a fitted skorch
-        ``NeuralNet`` (any subclass) whose module contains ``torch.nn.ReLU``
-        modules, a ``torch.nn.Module`` containing them, a fitted
-        ``MLPClassifier`` or ``MLPRegressor`` with ``activation="relu"``, or a
-        fitted ``Pipeline`` whose last step is one of these (the earlier steps
-        transform ``X`` first).
-    X : array-like of shape (n_samples, n_features)
-        Points to pass through the network, e.g. the test set.
-    layers : "hidden" or list of int, default="hidden"
-        ``"hidden"`` returns every hidden layer; a list of ints selects hidden
-        layers by position (negative indices count from the last one).
+        ``NeuralNet`` (any subclass), a ``torch.nn.Module`` (a pretrained
+        model, a convolutional network, ...), a fitted ``MLPClassifier`` or
+        ``MLPRegressor`` with ``activation="relu"``, or a fitted ``Pipeline``
+        whose last step is one of these (the earlier steps transform ``X``
+        first).
+    X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+        Points to pass through the network, e.g. the test set. Torch modules
+        and skorch nets also take N-D inputs, e.g. images of shape
+        ``(n_samples, channels, height, width)`` for a convolutional network.
+    layers : "hidden", list of int, list of str, type or callable, \
+default="hidden"
+        Which layers to read:
+
+        - ``"hidden"``: every ``torch.nn.ReLU`` module (every hidden layer of
+          a scikit-learn MLP);
+        - a list of int: positions among those layers (negative indices count
+          from the last one);
+        - a list of str: module names as given by ``module.named_modules()``,
+          e.g. ``["block1.relu", "block2.relu"]`` (``"hidden_0"``, ... for a
+          scikit-learn MLP); any module may be named, e.g. a whole block;
+        - a ``torch.nn.Module`` subclass or a tuple of them, e.g.
+          ``torch.nn.LeakyReLU``: every module of those types;
+        - a callable ``layers(name, module) -> bool``: every module for which
+          it returns True.
+
+        The result is always in forward order, whatever the order of a list.
     batch_size : int, default=1024
         Number of samples per forward pass (torch models only).
 
     Returns
     -------
-    activations : list of ndarray of shape (n_samples, width_l)
-        One float64 array per hidden layer, ``n_layers`` in all, in forward
-        order.
+    activations : LayerActivations
+        A list of float64 arrays of shape ``(n_samples, width_l)``, one per
+        layer (``n_layers`` in all) in forward order, whose ``names``
+        attribute names each layer.
+
+    Warns
+    -----
+    SkRicciWarning
+        When ``layers`` is ``"hidden"``, a list of int or a type and the
+        network holds activation modules that it leaves out.
+
+    See Also
+    --------
+    sk_ricci.ricci_flow : Measure the flow of the returned layers.
 
     Examples
     --------
@@ -65,6 +184,24 @@ def layer_activations(estimator, X, *, layers="hidden", batch_size=1024):
     >>> acts = layer_activations(net, np.zeros((10, 3)))
     >>> [a.shape for a in acts]
     [(10, 50), (10, 50), (10, 25), (10, 50), (10, 50)]
+    >>> acts.names
+    ['hidden.1', 'hidden.3', 'hidden.5', 'hidden.7', 'hidden.9']
+
+    Layers chosen by name, by type or with a callable:
+
+    >>> from torch import nn
+    >>> cnn = nn.Sequential(nn.Conv2d(1, 4, 3), nn.LeakyReLU(), nn.Flatten(),
+    ...                     nn.Linear(4 * 6 * 6, 8), nn.LeakyReLU(),
+    ...                     nn.Linear(8, 2))
+    >>> images = np.zeros((10, 1, 8, 8), dtype=np.float32)
+    >>> acts = layer_activations(cnn, images, layers=nn.LeakyReLU)
+    >>> acts.names, [a.shape for a in acts]
+    (['1', '4'], [(10, 144), (10, 8)])
+    >>> layer_activations(cnn, images, layers=["4"]).names
+    ['4']
+    >>> layer_activations(cnn, images,
+    ...                   layers=lambda name, m: isinstance(m, nn.Linear)).names
+    ['3', '5']
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
         batch_size = -1
@@ -73,16 +210,17 @@ def layer_activations(estimator, X, *, layers="hidden", batch_size=1024):
             f"batch_size must be a positive int; got {batch_size!r}. Pass e.g. "
             "batch_size=1024."
         )
+    selection = _parse_layers(layers)
     if isinstance(estimator, Pipeline):
         return _pipeline_activations(estimator, X, layers, batch_size)
     if isinstance(estimator, ReLUMLPClassifier):
         check_is_fitted(estimator, "net_")
         X = estimator._validate_X_predict(X)
         return _torch_activations(
-            estimator.module_, X, layers, batch_size, n_features=None
+            estimator.module_, X, selection, batch_size, n_features=None
         )
     if isinstance(estimator, (MLPClassifier, MLPRegressor)):
-        return _mlp_activations(estimator, X, layers)
+        return _mlp_activations(estimator, X, selection)
     if isinstance(estimator, NeuralNet):
         if not getattr(estimator, "initialized_", False):
             raise NotFittedError(
@@ -97,10 +235,11 @@ def layer_activations(estimator, X, *, layers="hidden", batch_size=1024):
             f"layer_activations expects {_SUPPORTED}; got an object of type "
             f"{type(estimator).__name__}. Pass the fitted network itself."
         )
-    X = check_array(X, dtype=[np.float64, np.float32])
-    return _torch_activations(
-        module, X, layers, batch_size, n_features=_expected_n_features(module)
-    )
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    X = check_array(X, dtype=[np.float64, np.float32], allow_nd=True)
+    n_features = _expected_n_features(module) if X.ndim == 2 else None
+    return _torch_activations(module, X, selection, batch_size, n_features)
 
 
 def _pipeline_activations(pipeline, X, layers, batch_size):
@@ -116,46 +255,92 @@ def _pipeline_activations(pipeline, X, layers, batch_size):
     return layer_activations(final, X, layers=layers, batch_size=batch_size)
 
 
-def _select_layers(activations, layers):
-    n_layers = len(activations)
+def _is_module_type(value):
+    return isinstance(value, type) and issubclass(value, nn.Module)
+
+
+def _parse_layers(layers):
+    """``layers`` -> (kind, value), kind in hidden/positions/names/types/callable."""
     if isinstance(layers, str):
         if layers == "hidden":
-            return activations
+            return "hidden", None
         raise ValueError(
-            f"layers must be 'hidden' or a list of int; got {layers!r}. Pass "
-            "layers='hidden' for every hidden layer."
+            f"{_LAYERS_HELP}; got {layers!r}. Pass layers='hidden' for every "
+            f"hidden layer, or layers=[{layers!r}] for the module of that name."
         )
+    if isinstance(layers, nn.Module):
+        raise TypeError(
+            f"{_LAYERS_HELP}; got the module instance {layers!r}. Pass its class "
+            f"(layers={type(layers).__name__}) or its name in a list."
+        )
+    if isinstance(layers, type):
+        if _is_module_type(layers):
+            return "types", (layers,)
+        raise TypeError(
+            f"{_LAYERS_HELP}; got the class {layers.__name__}, which is not a "
+            "torch.nn.Module subclass. Pass e.g. layers=torch.nn.LeakyReLU."
+        )
+    if isinstance(layers, tuple) and layers and all(map(_is_module_type, layers)):
+        return "types", layers
+    if callable(layers):
+        return "callable", layers
     try:
-        indices = list(layers)
+        items = list(layers)
     except TypeError:
         raise ValueError(
-            f"layers must be 'hidden' or a list of int; got {layers!r}. Pass e.g. "
-            "layers=[0, -1] for the first and last hidden layers."
+            f"{_LAYERS_HELP}; got {layers!r}. Pass e.g. layers=[0, -1] for the "
+            "first and last hidden layers."
         ) from None
-    selected = []
-    for index in indices:
+    if not items:
+        raise ValueError(
+            f"{_LAYERS_HELP}; got an empty list. Pass at least one layer, or "
+            "layers='hidden' for every hidden layer."
+        )
+    if all(isinstance(item, str) for item in items):
+        repeated = sorted({name for name in items if items.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                f"layers names {repeated} more than once; pass each module name "
+                "once (a module called several times gives one layer per call)."
+            )
+        return "names", items
+    for index in items:
         if isinstance(index, bool) or not isinstance(index, numbers.Integral):
             raise TypeError(
-                f"layers must be 'hidden' or a list of int; got {layers!r}, which "
-                f"holds {index!r}. Pass integer layer positions."
+                f"{_LAYERS_HELP}; got {layers!r}, which holds {index!r}. Pass "
+                "integer layer positions or module names, not a mix."
             )
+    return "positions", [int(index) for index in items]
+
+
+def _select_positions(activations, positions):
+    n_layers = len(activations)
+    for index in positions:
         if not -n_layers <= index < n_layers:
             raise ValueError(
                 f"layer index {index} is out of range for a network with "
                 f"{n_layers} hidden layers; pass indices in [{-n_layers}, "
                 f"{n_layers - 1}]."
             )
-        selected.append(activations[index])
-    return selected
+    return LayerActivations(
+        [activations[i] for i in positions], [activations.names[i] for i in positions]
+    )
 
 
-def _mlp_activations(mlp, X, layers):
+def _mlp_activations(mlp, X, selection):
     check_is_fitted(mlp, "coefs_")
     if mlp.activation != "relu":
         raise ValueError(
             f"{type(mlp).__name__} has activation={mlp.activation!r}; "
             "layer_activations needs activation='relu'. Refit with "
             "activation='relu'."
+        )
+    kind, value = selection
+    if kind in ("types", "callable"):
+        raise TypeError(
+            f"layers={value!r} selects torch modules, but {type(mlp).__name__} "
+            "has none; pass 'hidden', a list of int or names such as "
+            "['hidden_0', 'hidden_1']."
         )
     X = validate_data(mlp, X, reset=False, dtype=[np.float64, np.float32])
     # The last coefficient matrix is the output layer: hidden layers only.
@@ -169,7 +354,21 @@ def _mlp_activations(mlp, X, layers):
     for coef, intercept in zip(mlp.coefs_[:-1], mlp.intercepts_[:-1]):
         hidden = np.maximum(hidden @ coef + intercept, 0)
         activations.append(hidden.astype(np.float64))
-    return _select_layers(activations, layers)
+    activations = LayerActivations(
+        activations, [f"hidden_{i}" for i in range(len(activations))]
+    )
+    if kind == "positions":
+        return _select_positions(activations, value)
+    if kind == "names":
+        missing = [name for name in value if name not in activations.names]
+        if missing:
+            raise ValueError(
+                f"{type(mlp).__name__} has no hidden layer named {missing}; its "
+                f"hidden layers are {activations.names}."
+            )
+        keep = [i for i, name in enumerate(activations.names) if name in value]
+        return _select_positions(activations, keep)
+    return activations
 
 
 def _expected_n_features(module):
@@ -184,18 +383,88 @@ def _expected_n_features(module):
     return None
 
 
-def _torch_activations(module, X, layers, batch_size, n_features):
+def _describe(named, limit=8):
+    text = ", ".join(f"{type(m).__name__} {name!r}" for name, m in named[:limit])
+    if len(named) > limit:
+        text += f" and {len(named) - limit} more"
+    return text
+
+
+def _torch_targets(module, kind, value):
+    """The (name, module) pairs to hook, and the activation modules left out."""
+    named = [(name or "(root)", m) for name, m in module.named_modules()]
+    activations = [(name, m) for name, m in named if isinstance(m, _ACTIVATION_TYPES)]
+    if kind in ("hidden", "positions"):
+        targets = [(name, m) for name, m in named if isinstance(m, nn.ReLU)]
+        if not targets:
+            hint = ""
+            if activations:
+                kinds = sorted({type(m).__name__ for _, m in activations})
+                hint = (
+                    f" It has other activation modules ({_describe(activations)}):"
+                    f" pass layers=torch.nn.{kinds[0]} or a list of their names "
+                    "to read them."
+                )
+            raise ValueError(
+                f"The network ({type(module).__name__}) contains no torch.nn.ReLU "
+                "module, so there is no hidden ReLU layer to read by default."
+                f"{hint} Build the model with torch.nn.ReLU modules (not "
+                "torch.relu / F.relu calls), or choose layers by name, type or "
+                "callable."
+            )
+    elif kind == "types":
+        targets = [(name, m) for name, m in named if isinstance(m, value)]
+    elif kind == "callable":
+        targets = [(name, m) for name, m in named if value(name, m)]
+    else:
+        lookup = dict(named)
+        missing = [name for name in value if name not in lookup]
+        if missing:
+            known = [name for name, _ in named]
+            shown = ", ".join(repr(n) for n in known[:30])
+            if len(known) > 30:
+                shown += f", ... ({len(known)} in all)"
+            raise ValueError(
+                f"{type(module).__name__} has no module named {missing}; pass "
+                f"names from module.named_modules(): {shown}."
+            )
+        targets = [(name, lookup[name]) for name in value]
+    if not targets:
+        raise ValueError(
+            f"layers={value!r} selects no module of {type(module).__name__}; its "
+            f"modules are {_describe(named)}."
+        )
+    ignored = []
+    if kind != "names" and kind != "callable":
+        chosen = {id(m) for _, m in targets}
+        ignored = [(name, m) for name, m in activations if id(m) not in chosen]
+    return targets, ignored
+
+
+class _LayerOutputError(ValueError):
+    """A hooked module returned something that is not one tensor per sample."""
+
+
+def _torch_activations(module, X, selection, batch_size, n_features):
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(
             f"X has {X.shape[1]} features, but the network expects {n_features} "
             f"features as input; pass X with {n_features} columns."
         )
-    relus = [m for m in module.modules() if isinstance(m, nn.ReLU)]
-    if not relus:
-        raise ValueError(
-            f"The network ({type(module).__name__}) contains no torch.nn.ReLU "
-            "module, so there is no hidden ReLU layer to read. Build the model "
-            "with torch.nn.ReLU modules (not torch.relu / F.relu calls)."
+    kind, value = selection
+    targets, ignored = _torch_targets(module, kind, value)
+    if ignored:
+        if kind == "types":
+            what = f"the {', '.join(t.__name__ for t in value)} modules chosen"
+        else:
+            what = "torch.nn.ReLU modules"
+        warn(
+            f"layer_activations reads only {what}, so {len(ignored)} activation "
+            f"module(s) of {type(module).__name__} are left out: "
+            f"{_describe(ignored)}. To read them, pass layers= a type such as "
+            f"torch.nn.{type(ignored[0][1]).__name__}, a tuple of types, a list "
+            "of module names or a callable(name, module).",
+            SkRicciWarning,
         )
     parameter = next(module.parameters(), None)
     if parameter is None:
@@ -206,19 +475,43 @@ def _torch_activations(module, X, layers, batch_size, n_features):
 
     calls = []
 
-    def record(_module, _input, output):
-        calls.append(
-            output.detach()
-            .reshape(output.shape[0], -1)
-            .to(device="cpu", dtype=torch.float64, copy=True)
-        )
+    def make_hook(name):
+        def record(_module, _input, output):
+            n_rows = calls_batch_size[0]
+            if not isinstance(output, torch.Tensor) or output.ndim == 0 or (
+                output.shape[0] != n_rows
+            ):
+                got = (
+                    f"shape {tuple(output.shape)}"
+                    if isinstance(output, torch.Tensor)
+                    else f"a {type(output).__name__}"
+                )
+                raise _LayerOutputError(
+                    f"module {name!r} ({type(_module).__name__}) returned {got}, "
+                    f"not one tensor with a first axis of {n_rows} samples; "
+                    "choose modules that output a (n_samples, ...) tensor."
+                )
+            calls.append(
+                (
+                    name,
+                    output.detach()
+                    .reshape(output.shape[0], -1)
+                    .to(device="cpu", dtype=torch.float64, copy=True),
+                )
+            )
 
+        return record
+
+    calls_batch_size = [0]
     modes = [(m, m.training) for m in module.modules()]
     handles = []
     batches = []
+    what = "selected modules" if kind in ("names", "types", "callable") else (
+        "torch.nn.ReLU modules"
+    )
     try:
-        for relu in relus:
-            handles.append(relu.register_forward_hook(record))
+        for name, target in targets:
+            handles.append(target.register_forward_hook(make_hook(name)))
         module.eval()
         with torch.no_grad():
             for start in range(0, X.shape[0], batch_size):
@@ -226,26 +519,29 @@ def _torch_activations(module, X, layers, batch_size, n_features):
                     X[start : start + batch_size], dtype=dtype, device=device
                 )
                 calls.clear()
+                calls_batch_size[0] = batch.shape[0]
                 try:
                     module(batch)
                 except RuntimeError as exc:
                     raise ValueError(
                         f"The forward pass of {type(module).__name__} failed on X "
                         f"of shape {X.shape}: {exc}. Check that X has the number "
-                        "of features the network was built for."
+                        "of features (or the image shape) the network was built "
+                        "for."
                     ) from exc
                 if not calls:
                     raise ValueError(
-                        f"None of the {len(relus)} torch.nn.ReLU modules of "
+                        f"None of the {len(targets)} {what} of "
                         f"{type(module).__name__} was called in its forward pass, "
-                        "so there is no hidden ReLU layer to read. Use the ReLU "
-                        "modules in forward (not torch.relu / F.relu calls)."
+                        "so there is no hidden layer to read. Use the modules in "
+                        "forward (not torch.relu / F.relu calls)."
                     )
-                if batches and len(calls) != len(batches[0]):
+                if batches and [n for n, _ in calls] != [n for n, _ in batches[0]]:
                     raise ValueError(
-                        f"The ReLU modules were called {len(calls)} times on one "
-                        f"batch and {len(batches[0])} times on another; "
-                        "layer_activations needs a fixed forward structure."
+                        f"The {what} were called {len(calls)} times on one batch "
+                        f"and {len(batches[0])} times on another (or in another "
+                        "order); layer_activations needs a fixed forward "
+                        "structure."
                     )
                 batches.append(list(calls))
     finally:
@@ -253,8 +549,18 @@ def _torch_activations(module, X, layers, batch_size, n_features):
             handle.remove()
         for submodule, training in modes:
             submodule.training = training
-    activations = [
-        torch.cat([batch[i] for batch in batches]).numpy()
-        for i in range(len(batches[0]))
-    ]
-    return _select_layers(activations, layers)
+    call_names = [name for name, _ in batches[0]]
+    names, seen = [], {}
+    for name in call_names:
+        seen[name] = seen.get(name, 0) + 1
+        names.append(f"{name}#{seen[name]}" if call_names.count(name) > 1 else name)
+    activations = LayerActivations(
+        [
+            torch.cat([batch[i][1] for batch in batches]).numpy()
+            for i in range(len(call_names))
+        ],
+        names,
+    )
+    if kind == "positions":
+        return _select_positions(activations, value)
+    return activations

@@ -32,6 +32,19 @@ _OPTIMIZERS = {
 
 _MAX_SEED = np.iinfo(np.int32).max
 
+# skorch's routed parameters (``prefix__name``) that ReLUMLPClassifier passes
+# through to the skorch net it builds; ``module__*`` goes to ReLUMLP itself.
+_PASSTHROUGH_PREFIXES = (
+    "module__",
+    "optimizer__",
+    "criterion__",
+    "iterator_train__",
+    "iterator_valid__",
+    "callbacks__",
+)
+# ReLUMLP arguments that fit sets from the data and the seed.
+_MODULE_ARGS_FROM_FIT = ("input_dim", "n_outputs", "generator")
+
 
 class _ArrayDataset(Dataset):
     """skorch ``Dataset`` over NumPy arrays that also takes a batch of indices.
@@ -49,14 +62,15 @@ class _ArrayDataset(Dataset):
         return super().__getitem__(i)
 
 
-def _batch_loader(dataset, batch_size, shuffle=False, generator=None):
+def _batch_loader(dataset, batch_size, shuffle=False, generator=None, **kwargs):
     """DataLoader that fetches each mini-batch with one indexing call.
 
     torch's default DataLoader indexes the dataset one sample at a time and
     stacks the rows, which dominates an epoch for networks as small as the
     paper's. Sampling whole batches of indices gives the same kind of batches
     (``_ArrayDataset`` and torch's ``Subset`` accept a list of indices) with a
-    fraction of the Python overhead.
+    fraction of the Python overhead. Other keyword arguments (``num_workers``,
+    ``pin_memory``, ...) go to the DataLoader.
     """
     sampler = (
         RandomSampler(dataset, generator=generator)
@@ -68,6 +82,7 @@ def _batch_loader(dataset, batch_size, shuffle=False, generator=None):
         batch_size=None,
         sampler=BatchSampler(sampler, batch_size, drop_last=False),
         generator=generator,
+        **kwargs,
     )
 
 
@@ -84,6 +99,18 @@ def _check_number(value, name, *, integral, low, low_inclusive, fix):
             f"{name} must be {article} {kind} {bound} {low}; got {value!r}. {fix}"
         )
     return value
+
+
+def _check_passthrough(owner, params):
+    for key in params:
+        prefix, sep, name = key.partition("__")
+        if not sep or not name or f"{prefix}__" not in _PASSTHROUGH_PREFIXES:
+            raise ValueError(
+                f"{owner} got an unexpected parameter {key!r}; besides its own "
+                "parameters it takes skorch's routed ones, whose names start "
+                f"with {', '.join(_PASSTHROUGH_PREFIXES)} (e.g. "
+                "optimizer__momentum=0.9). Check the spelling."
+            )
 
 
 class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
@@ -135,6 +162,24 @@ class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
         0 trains silently; a positive value prints skorch's per-epoch log.
     device : str or torch.device, default="cpu"
         Device the network is trained on, e.g. ``"cuda"``.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks (e.g. ``EpochScoring``, ``EarlyStopping``),
+        passed to the skorch net as its ``callbacks``, on top of skorch's
+        default ones. skorch initialises them when training starts; the
+        fitted ones are ``net_.callbacks_``.
+    **kwargs
+        skorch's routed parameters, passed through to the skorch net:
+        ``optimizer__*`` (e.g. ``optimizer__momentum=0.9`` with
+        ``optimizer="sgd"``; they override the keras defaults above),
+        ``criterion__*``, ``iterator_train__*`` and ``iterator_valid__*``
+        (e.g. ``iterator_train__shuffle=False``; passing
+        ``iterator_train__generator`` replaces the seeded shuffling) and
+        ``callbacks__*`` (e.g. ``callbacks__print_log__sink=print``).
+        ``module__*`` parameters go to the :class:`~sk_ricci.nn.ReLUMLP`
+        constructor: ``module__hidden_layer_sizes``, ``module__architecture``
+        and ``module__depth`` replace the estimator's own three (fit sets
+        ``input_dim``, ``n_outputs`` and ``generator``). They take part in
+        ``get_params``, ``set_params`` and ``clone`` like any parameter.
 
     Attributes
     ----------
@@ -142,7 +187,7 @@ class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
         Class labels.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during fit, when X has string column names.
     net_ : skorch.NeuralNet
         The fitted skorch net.
@@ -170,6 +215,17 @@ class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
     array(['neg', 'pos'], dtype='<U3')
     >>> clf.predict_proba(X[:5]).shape
     (5, 2)
+
+    skorch's parameters pass through, e.g. SGD with momentum and a callback:
+
+    >>> from skorch.callbacks import EpochScoring
+    >>> clf = ReLUMLPClassifier(
+    ...     hidden_layer_sizes=(8, 8), max_epochs=2, optimizer="sgd",
+    ...     optimizer__momentum=0.9, random_state=0,
+    ...     callbacks=[EpochScoring("accuracy", name="train_acc", on_train=True)],
+    ... ).fit(X, y)
+    >>> clf.net_.optimizer_.defaults["momentum"], "train_acc" in clf.history_[-1]
+    (0.9, True)
     """
 
     def __init__(
@@ -186,6 +242,8 @@ class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         device="cpu",
+        callbacks=None,
+        **kwargs,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.architecture = architecture
@@ -198,6 +256,65 @@ class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
+        self.callbacks = callbacks
+        # skorch's routed parameters, stored like the others and checked in fit
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+    # -- skorch's routed parameters (``module__*``, ``optimizer__*``, ...) -------
+
+    def _passthrough_params(self):
+        """The parameters that came through ``**kwargs`` (not fitted ones)."""
+        own = set(self._get_param_names())
+        return {
+            key: value
+            for key, value in vars(self).items()
+            if key not in own
+            and not key.startswith("_")
+            and not (key.endswith("_") and not key.endswith("__"))  # fitted
+        }
+
+    def get_params(self, deep=True):
+        """Parameters of this estimator, skorch's routed ones included.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of contained estimators.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        params.update(sorted(self._passthrough_params().items()))
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, skorch's routed ones (``optimizer__momentum``,
+        ``module__depth``, ...) included.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : ReLUMLPClassifier
+            The estimator.
+        """
+        # None of this estimator's parameters is itself an estimator, so a
+        # name with "__" is a routed skorch parameter, checked in fit.
+        own = set(self._get_param_names())
+        routed = {k: v for k, v in params.items() if k not in own}
+        for key, value in routed.items():
+            setattr(self, key, value)
+        others = {k: v for k, v in params.items() if k in own}
+        if others:
+            super().set_params(**others)
+        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -329,12 +446,42 @@ class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
             int(seed) for seed in rng.randint(_MAX_SEED, size=3)
         )
         init_generator = torch.Generator().manual_seed(init_seed)
-        module = ReLUMLP(
-            X.shape[1],
-            1 if binary else len(classes),
-            hidden_layer_sizes,
-            generator=init_generator,
-        )
+        routed = self._passthrough_params()
+        _check_passthrough(type(self).__name__, routed)
+        module_kwargs = {
+            key[len("module__"):]: value
+            for key, value in routed.items()
+            if key.startswith("module__")
+        }
+        fixed = sorted(set(module_kwargs) & set(_MODULE_ARGS_FROM_FIT))
+        if fixed:
+            raise ValueError(
+                f"module__{fixed[0]} cannot be set: fit sets ReLUMLP's "
+                f"{', '.join(_MODULE_ARGS_FROM_FIT)} from the data and "
+                "random_state. Remove it."
+            )
+        if module_kwargs:
+            module_kwargs = {
+                "hidden_layer_sizes": self.hidden_layer_sizes,
+                "architecture": self.architecture,
+                "depth": self.depth,
+                **module_kwargs,
+            }
+        else:
+            module_kwargs = {"hidden_layer_sizes": hidden_layer_sizes}
+        try:
+            module = ReLUMLP(
+                X.shape[1],
+                1 if binary else len(classes),
+                generator=init_generator,
+                **module_kwargs,
+            )
+        except TypeError as exc:
+            raise TypeError(
+                f"a module__ parameter does not fit ReLUMLP: {exc}. module__* "
+                "parameters go to ReLUMLP(hidden_layer_sizes=, architecture=, "
+                "depth=)."
+            ) from None
 
         if binary:
             net_cls, criterion = NeuralNetBinaryClassifier, torch.nn.BCEWithLogitsLoss
@@ -347,6 +494,20 @@ class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
             if fraction is None
             else ValidSplit(fraction, stratified=False, random_state=split_seed)
         )
+        # The paper's settings first; skorch's routed parameters override them.
+        net_kwargs = {
+            "iterator_train__shuffle": True,
+            # Local generators: DataLoader otherwise draws from (and advances)
+            # torch's global random state on every pass, even without shuffling.
+            "iterator_train__generator": torch.Generator().manual_seed(shuffle_seed),
+            "iterator_valid__generator": torch.Generator().manual_seed(0),
+            **{f"optimizer__{key}": value for key, value in optimizer_kwargs.items()},
+        }
+        net_kwargs.update(
+            (key, value)
+            for key, value in routed.items()
+            if not key.startswith("module__")
+        )
         net = net_cls(
             module=module,
             criterion=criterion,
@@ -358,14 +519,10 @@ class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
             dataset=_ArrayDataset,
             iterator_train=_batch_loader,
             iterator_valid=_batch_loader,
-            iterator_train__shuffle=True,
-            # Local generators: DataLoader otherwise draws from (and advances)
-            # torch's global random state on every pass, even without shuffling.
-            iterator_train__generator=torch.Generator().manual_seed(shuffle_seed),
-            iterator_valid__generator=torch.Generator().manual_seed(0),
+            callbacks=self.callbacks,
             verbose=self.verbose,
             device=self.device,
-            **{f"optimizer__{key}": value for key, value in optimizer_kwargs.items()},
+            **net_kwargs,
         )
         net.fit(X.astype(np.float32, copy=False), y_torch)
 
