@@ -66,9 +66,11 @@ def layer_activations(estimator, X, *, layers="hidden", batch_size=1024):
     >>> [a.shape for a in acts]
     [(10, 50), (10, 50), (10, 25), (10, 50), (10, 50)]
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-        batch_size = -1
-    if batch_size < 1:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, numbers.Integral)
+        or batch_size < 1
+    ):
         raise ValueError(
             f"batch_size must be a positive int; got {batch_size!r}. Pass e.g. "
             "batch_size=1024."
