@@ -606,7 +606,7 @@ def make_report(output, *, figures=True):
     try:
         saved = json.loads(cfg_path.read_text())
         if not isinstance(saved, dict) or not isinstance(saved.get("config"), dict):
-            raise ValueError(
+            raise TypeError(
                 "expected a JSON object with a 'config' object, got "
                 f"{type(saved).__name__}"
             )

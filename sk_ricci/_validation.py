@@ -167,7 +167,9 @@ def _check_sparse_structure(G, name):
         return
     major, minor = (n_rows, n_cols) if fmt == "csr" else (n_cols, n_rows)
     indptr, indices = np.asarray(G.indptr), np.asarray(G.indices)
-    if indptr.ndim != 1 or indptr.dtype.kind not in "iu" or indices.dtype.kind not in "iu":
+    if indptr.ndim != 1 or not (
+        indptr.dtype.kind in "iu" and indices.dtype.kind in "iu"
+    ):
         raise ValueError(
             f"{name} has indptr of dtype {indptr.dtype} and indices of dtype "
             f"{indices.dtype}; both must be 1-D integer arrays; {fix}"
