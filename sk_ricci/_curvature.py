@@ -5,7 +5,9 @@ curvature of an edge is R(i, j) = 4 - d_i - d_j. Graphs are the symmetric
 adjacency matrices of :func:`sk_ricci.knn_graph`; entries are edge
 multiplicities (2 for a mutual pair under ``symmetrize="sum"``), and degrees
 count multiplicity, so for "sum" graphs d_i = in-degree + out-degree of the
-directed kNN graph, as in the authors' R script.
+directed kNN graph, as in the authors' R script. Entries must be integers:
+a distance-weighted graph (scikit-learn's ``kneighbors_graph(...,
+mode="distance")``) is refused, since its weights are not multiplicities.
 """
 
 import numpy as np

@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator
 from ._curvature import CURVATURE_KINDS, _total_edge_curvature
 from ._geodesics import _geodesic_mass, _geodesic_mass_csr
 from ._graph import (
-    _blas_controller,
+    _blas_single_thread,
     _kneighbors_sq,
     _resolve_algorithm,
     add_edges,
@@ -27,9 +27,11 @@ from ._validation import (
     check_n_neighbors,
     check_option,
     check_points,
+    unit_scale,
     warn,
 )
 from .exceptions import (
+    AdjustedCoefficientWarning,
     DisconnectedGraphError,
     DisconnectedGraphWarning,
     UndefinedCoefficientWarning,
@@ -238,6 +240,10 @@ def _import_pandas():
 def _pearson(x, y):
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
+    if x.size < 3:
+        # any two distinct points lie on a line: r would be +-1 whatever the
+        # data, so a correlation over fewer than 3 points is undefined
+        return np.nan
     xc = x - x.mean()
     yc = y - y.mean()
     den = np.sqrt((xc @ xc) * (yc @ yc))
@@ -276,7 +282,15 @@ def _coefficients(ric, mass, n_neighbors, on_disconnected, n_components):
         warn(msg, DisconnectedGraphWarning)
         return eta, np.nan, np.nan, np.nan
     rho = _pearson(eta, ric[:-1])
-    if not np.isfinite(rho):
+    if L - 1 < 3:
+        warn(
+            f"the Ricci coefficient at n_neighbors={n_neighbors} is undefined "
+            f"(NaN): {L} layers give {L - 1} points (eta_l, Ric_l), and a "
+            "correlation over 2 points is always +-1 whatever the data; it "
+            "needs at least 3 points, so at least 4 layers",
+            UndefinedCoefficientWarning,
+        )
+    elif not np.isfinite(rho):
         warn(
             f"the Ricci coefficient at n_neighbors={n_neighbors} is undefined: "
             "eta or the total curvature is constant over the layers",
@@ -286,7 +300,7 @@ def _coefficients(ric, mass, n_neighbors, on_disconnected, n_components):
         warn(
             f"the adjusted coefficients need more than 4 layers (got {L}): "
             "arctanh(rho) is scaled by sqrt(L - 4); they are NaN",
-            UndefinedCoefficientWarning,
+            AdjustedCoefficientWarning,
         )
     paper, fisher = _adjusted(rho, L)
     return eta, rho, paper, fisher
@@ -314,6 +328,7 @@ def _layer_measures(
     kind = augmented
     if isinstance(kind, bool):
         kind = "augmented_forman" if kind else "forman"
+    X, _ = unit_scale(X)  # exact; extreme magnitudes would under/overflow
     # a grid needs sorted lists (prefixes), the MST needs exact distances
     sort = len(set(ks)) > 1 or connect == "mst"
     idx, sqd = _kneighbors_sq(
@@ -369,7 +384,7 @@ def _measure_layers(
         return [_layer_measures(X, ks, *args, n_jobs) for X in layers]
     # one BLAS thread per worker (the Gram products run in the workers)
     with (
-        _blas_controller().limit(limits=1, user_api="blas"),
+        _blas_single_thread(),
         ThreadPoolExecutor(max_workers=workers) as pool,
     ):
         return list(
@@ -846,6 +861,12 @@ def select_n_neighbors(
     else:
         grid = np.array(check_n_neighbors(n_neighbors, n)[0], dtype=int)
         if X is not None:
+            X = check_points(X)
+            if X.shape[0] != n:
+                raise ValueError(
+                    f"X has {X.shape[0]} samples, the layers have {n}; pass the "
+                    "test set whose activations the layers hold"
+                )
             k_min = smallest_connected_n_neighbors(X, symmetrize=symmetrize)
     results = [
         ricci_flow(

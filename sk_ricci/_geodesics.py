@@ -96,8 +96,8 @@ def geodesic_mass(G, *, n_jobs=None):
     large sparse graphs are first relabelled in reverse Cuthill-McKee order so
     each batch holds nearby sources. Memory is O(n + nnz) per thread, and the dense regime
     (n_neighbors ~ n/4) stays O(n * nnz / 64) instead of Floyd-Warshall's
-    O(n^3). Edge weights and multiplicities are ignored: distances are hops
-    on the undirected support.
+    O(n^3). Edge multiplicities are ignored: distances are hops on the
+    undirected support (non-integer, distance-like weights are refused).
 
     Parameters
     ----------

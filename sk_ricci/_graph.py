@@ -1,11 +1,13 @@
 """Points -> sparse k-nearest-neighbour graphs (PAPER_SPEC section 2)."""
 
 import functools
-from contextlib import nullcontext
+import threading
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
@@ -25,6 +27,7 @@ from ._validation import (
     check_n_neighbors,
     check_option,
     check_points,
+    unit_scale,
 )
 
 __all__ = ["KNNGraph", "graph_from_neighbors", "kneighbors", "knn_graph"]
@@ -75,6 +78,36 @@ def _blas_controller():
     return ThreadpoolController()
 
 
+_BLAS_LOCK = threading.Lock()
+_blas_users = 0
+_blas_limiter = None
+
+
+@contextmanager
+def _blas_single_thread():
+    """One BLAS thread while any caller, in any thread, is inside.
+
+    threadpoolctl's limits are process-wide: two overlapping ``limit()``
+    blocks would each restore what they saw on entry, and the one that
+    entered second (seeing 1 thread) would leave BLAS at 1 thread for good.
+    A process-wide count limits on the first entry and restores on the last
+    exit.
+    """
+    global _blas_users, _blas_limiter
+    with _BLAS_LOCK:
+        if _blas_users == 0:
+            _blas_limiter = _blas_controller().limit(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _blas_users -= 1
+            if _blas_users == 0:
+                limiter, _blas_limiter = _blas_limiter, None
+                limiter.restore_original_limits()
+
+
 def _brute_kneighbors(X, k, n_jobs, sort=True, serial=False):
     """Exact kNN with deterministic ties, in row blocks of bounded memory.
     ``serial``: on the calling thread, GIL released, BLAS left as the caller
@@ -99,8 +132,7 @@ def _brute_kneighbors(X, k, n_jobs, sort=True, serial=False):
     # numba's OpenMP threads for the cores (measured 1.4x slower scoring);
     # one thread never starts numba's pool at all
     with (
-        _blas_controller().limit(limits=1, user_api="blas")
-        if parallel else nullcontext(),
+        _blas_single_thread() if parallel else nullcontext(),
         thread_limit(threads) if parallel else nullcontext(),
     ):
         for start in range(0, n, block):
@@ -117,8 +149,10 @@ def _nndescent_kneighbors(X, k, metric, random_state, n_jobs):
             "algorithm='nndescent' needs pynndescent: pip install pynndescent"
         ) from exc
     seed = random_state
-    if seed is None or isinstance(seed, np.random.RandomState):
-        seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max)
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        # None or a RandomState instance (scikit-learn's convention): draw an
+        # int seed from it, as pynndescent needs one
+        seed = check_random_state(seed).randint(np.iinfo(np.int32).max)
     threads = n_threads(n_jobs)
     with thread_limit(threads):  # pynndescent's numba kernels, too
         index = NNDescent(
@@ -187,8 +221,9 @@ def kneighbors(
     """
     if validate:
         X = check_points(X)
+    X, e = unit_scale(X)  # exact: extreme magnitudes would under/overflow
     idx, sqd = _kneighbors_sq(X, n_neighbors, algorithm, metric, random_state, n_jobs)
-    return idx, np.sqrt(sqd)
+    return idx, np.ldexp(np.sqrt(sqd), e)
 
 
 def _kneighbors_sq(
@@ -345,7 +380,7 @@ def knn_graph(
     >>> [g.nnz for g in knn_graph(X, [1, 2])]
     [6, 10]
     """
-    X = check_points(X)
+    X, _ = unit_scale(check_points(X))  # the graph does not depend on the scale
     ks, scalar = check_n_neighbors(n_neighbors, X.shape[0])
     check_option(symmetrize, SYMMETRIZE_OPTIONS, "symmetrize")
     check_option(connect, CONNECT_OPTIONS, "connect")

@@ -3,6 +3,7 @@
 Every kernel here has a plain NumPy/SciPy reference path in the tests.
 """
 
+import numbers
 import sys
 from contextlib import contextmanager
 
@@ -15,6 +16,11 @@ def n_threads(n_jobs):
     """Threads for ``n_jobs`` (scikit-learn's convention: None is 1, -1 all)."""
     if n_jobs is None:
         return 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
+        raise TypeError(
+            f"n_jobs must be None or an int (-1 for all cores), got "
+            f"{type(n_jobs).__name__} {n_jobs!r}; pass e.g. n_jobs=2"
+        )
     if n_jobs == 0:
         raise ValueError("n_jobs=0 is not valid; use None, a positive int or -1")
     if n_jobs < 0:

@@ -1,12 +1,14 @@
 """Fitted estimator + X -> flow strength, a scorer for model selection."""
 
 import numbers
+import warnings
 from typing import ClassVar
 
 import numpy as np
 
 from ._flow import check_flow_options, ricci_flow
 from ._validation import check_option
+from .exceptions import AdjustedCoefficientWarning
 
 __all__ = ["RicciFlowScorer"]
 
@@ -188,12 +190,15 @@ class RicciFlowScorer:
         X = _inputs_of(X)
         layers = layer_activations(estimator, X, batch_size=self.batch_size)
         k = self._resolve_k(layers[0].shape[0])
-        return ricci_flow(
-            layers, k, symmetrize=self.symmetrize, curvature=self.curvature,
-            connect=self.connect, on_disconnected=self.on_disconnected,
-            algorithm=self.algorithm, random_state=self.random_state,
-            n_jobs=self.n_jobs,
-        )
+        with warnings.catch_warnings():
+            if self.statistic == "rho":  # the adjusted ones are not used
+                warnings.simplefilter("ignore", AdjustedCoefficientWarning)
+            return ricci_flow(
+                layers, k, symmetrize=self.symmetrize, curvature=self.curvature,
+                connect=self.connect, on_disconnected=self.on_disconnected,
+                algorithm=self.algorithm, random_state=self.random_state,
+                n_jobs=self.n_jobs,
+            )
 
     def __call__(self, estimator, X, y=None):
         """Flow strength of ``estimator`` on ``X`` (greater is better)."""

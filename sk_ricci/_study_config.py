@@ -17,6 +17,7 @@ import hashlib
 import json
 import numbers
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import numpy as np
 from ._flow import RicciFlowResult
 from ._validation import ALGORITHM_OPTIONS, SYMMETRIZE_OPTIONS
 from .datasets import PAPER_PROBLEMS
-from .exceptions import OutputFolderError, StudyConfigError
+from .exceptions import OutputFolderError, ResultsFileWarning, StudyConfigError
 
 #: The paper's architectures and depths (PAPER_SPEC section 6).
 ARCHITECTURES = ("narrow", "wide", "bottleneck")
@@ -65,6 +66,8 @@ PAPER_STUDY_PROBLEMS = PAPER_PROBLEMS
 
 RESULTS_FILE = "results.jsonl"
 CONFIG_FILE = "config.json"
+#: Advisory lock held by the study writing into a folder (holds its pid).
+LOCK_FILE = ".sk_ricci.lock"
 #: Every file the study writes into its output folder (``--overwrite`` deletes
 #: exactly these).
 OUTPUT_FILES = (
@@ -154,7 +157,7 @@ class StudyConfig:
     architectures : tuple of str, default=("narrow", "wide", "bottleneck")
         Presets of :class:`~sk_ricci.nn.ReLUMLPClassifier`.
     depths : tuple of int, default=(5, 11)
-        Numbers of hidden layers (at least 3).
+        Numbers of hidden layers (at least 4: rho correlates L - 1 points).
     repeats : int, default=36
         Networks per (problem, architecture, depth).
     n_train, n_test : int, default=1000
@@ -245,10 +248,11 @@ class StudyConfig:
         ) or any(isinstance(d, bool) for d in depths):
             raise StudyConfigError(f"depths must be ints, got {list(depths)!r}")
         depths = tuple(dict.fromkeys(int(d) for d in depths))
-        if not depths or min(depths) < 3:
+        if not depths or min(depths) < 4:
             raise StudyConfigError(
-                f"depths={list(depths)} must be ints >= 3 (the Ricci coefficient "
-                "needs at least 3 hidden layers; the paper uses 5 and 11)"
+                f"depths={list(depths)} must be ints >= 4 (the Ricci coefficient "
+                "correlates L - 1 successive layers and a correlation needs at "
+                "least 3 points; the paper uses 5 and 11)"
             )
         set_(self, "depths", depths)
         for name, low, example in (
@@ -455,7 +459,30 @@ def load_config(path):
             f"[run] table of {str(path)!r} may only hold {sorted(known_run)}, got "
             f"{run!r}"
         )
+    _check_run_table(run, path)
     return StudyConfig.from_dict(values), run
+
+
+def _check_run_table(run, path):
+    def bad(key, expected):
+        value = run[key]
+        raise StudyConfigError(
+            f"[run] {key} = {value!r} in {str(path)!r} must be {expected}, got "
+            f"{type(value).__name__}"
+        )
+
+    n_jobs = run.get("n_jobs", 1)
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or (
+        n_jobs == 0 or n_jobs < -1
+    ):
+        bad("n_jobs", "a positive int or -1 (all cores), e.g. n_jobs = 4")
+    if "backend" in run and run["backend"] not in ("loky", "dask", "ray"):
+        bad("backend", "one of 'loky', 'dask', 'ray'")
+    for key in ("scheduler_address", "output"):
+        if key in run and not (isinstance(run[key], str) and run[key].strip()):
+            bad(key, 'a non-empty string, e.g. output = "results/study"')
+    if "quiet" in run and not isinstance(run["quiet"], bool):
+        bad("quiet", "true or false")
 
 
 def network_seed(seed, problem, architecture, depth, repeat):
@@ -499,69 +526,227 @@ class _Network:
 # --------------------------------------------------------------------------- #
 # Results file: append-only JSON lines, one per network
 # --------------------------------------------------------------------------- #
+#: Fields of a result row (:func:`sk_ricci.study.run_study` writes them).
+ROW_FIELDS = (
+    "network_id", "problem", "architecture", "depth", "repeat", "seed",
+    "hidden_layer_sizes", "n_train", "n_test", "max_epochs", "batch_size", "lr",
+    "optimizer", "validation_fraction", "symmetrize", "connect", "accuracy",
+    "train_accuracy", "flow",
+)
+#: Fields of a row of a network whose training diverged (``status="diverged"``).
+DIVERGED_ROW_FIELDS = (
+    "network_id", "problem", "architecture", "depth", "repeat", "seed", "status",
+    "cause",
+)
+FLOW_FIELDS = (
+    "n_neighbors", "total_curvature", "geodesic_mass", "eta", "n_components",
+    "coefficient", "adjusted_paper", "adjusted_fisher",
+)
+
+
 class _ResultsLog:
-    """``results.jsonl``: the parent process is its only writer.
+    """``results.jsonl``: one JSON line per finished network.
 
     Each row is one JSON line written by a single ``os.write`` on a file
-    opened with ``O_APPEND`` and fsynced at once. A run killed mid-write can
-    leave a partial last line; :meth:`load` drops it (and truncates it away).
+    opened with ``O_APPEND`` and fsynced at once, by the one process that
+    holds the folder's lock (:class:`_FolderLock`). Reading (:meth:`load`)
+    never modifies the file: an incomplete last line (a run killed mid-write,
+    or a row being appended right now) is ignored with a warning. The writer
+    repairs such a tail under the lock before appending (:meth:`repair`).
     """
 
     def __init__(self, path):
         self.path = Path(path)
         self._fd = None
 
-    def load(self):
-        """Rows already written, keyed by network id (first wins)."""
-        if not self.path.exists():
-            return {}
-        data = self.path.read_bytes()
-        end = data.rfind(b"\n") + 1
-        rows, good_end = {}, 0
-        lines = data[:end].split(b"\n")[:-1]
-        offset = 0
+    def _damaged(self, i, why):
+        return OutputFolderError(
+            f"line {i} of {self.path} {why}; the file was edited or damaged. "
+            "Delete that line (its network is trained again), or pass "
+            "--overwrite to start the study again"
+        )
+
+    def _row(self, line, i):
+        try:
+            row = json.loads(line)
+        except ValueError:
+            raise self._damaged(i, "is not a result row (not JSON)") from None
+        if not isinstance(row, dict) or not isinstance(row.get("network_id"), str):
+            raise self._damaged(i, "is not a result row (no network_id)")
+        diverged = row.get("status") == "diverged"
+        fields = DIVERGED_ROW_FIELDS if diverged else ROW_FIELDS
+        missing = [f for f in fields if f not in row]
+        if not missing and not diverged:
+            flow = row["flow"]
+            if not isinstance(flow, list) or not all(
+                isinstance(e, dict) and all(f in e for f in FLOW_FIELDS)
+                for e in flow
+            ):
+                missing = ["flow (one entry per k with " + ", ".join(FLOW_FIELDS)
+                           + ")"]
+        if missing:
+            raise self._damaged(
+                i, f"(network {row['network_id']}) lacks the field(s) "
+                f"{', '.join(missing)}"
+            )
+        return row
+
+    def _read(self):
+        """(rows, length of the complete part, incomplete tail or b'')."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}, 0, b""
+        lines = data.split(b"\n")
+        tail = lines.pop()  # after the last newline; b"" if the file ends in one
+        rows = {}
         for i, line in enumerate(lines, start=1):
-            offset += len(line) + 1
-            if not line.strip():
-                good_end = offset
-                continue
+            if line.strip():
+                row = self._row(line, i)
+                rows.setdefault(row["network_id"], row)
+        complete = len(data) - len(tail)
+        if tail.strip():
             try:
-                row = json.loads(line)
-                if not isinstance(row, dict) or "network_id" not in row:
-                    raise ValueError("not a result row")
+                row = json.loads(tail)
             except ValueError:
-                if i == len(lines) and end == len(data):
-                    # the last line was cut short but ended in a newline
-                    break
-                raise OutputFolderError(
-                    f"line {i} of {self.path} is not a result row; the file was "
-                    "edited or damaged. Delete that line, or pass --overwrite to "
-                    "start the study again"
-                ) from None
+                return rows, complete, tail  # a row cut short: incomplete
+            row = self._row(tail, len(lines) + 1)  # complete, newline missing
             rows.setdefault(row["network_id"], row)
-            good_end = offset
-        if good_end < len(data):
-            # partial last line from a run killed mid-write: drop it
-            with open(self.path, "r+b") as f:
-                f.truncate(good_end)
-                f.flush()
-                os.fsync(f.fileno())
+            return rows, len(data), b""
+        return rows, complete, tail
+
+    def load(self):
+        """Rows already written, keyed by network id (first wins).
+
+        Never modifies the file. An incomplete last line is ignored, with a
+        :class:`~sk_ricci.exceptions.ResultsFileWarning`.
+        """
+        rows, _, tail = self._read()
+        if tail.strip():
+            warnings.warn(
+                f"{self.path} has an incomplete last line ({len(tail)} bytes: a "
+                "run killed while writing, or a row being written right now); "
+                "it is ignored. The next run of the study on this folder "
+                "removes it and trains that network again",
+                ResultsFileWarning,
+                stacklevel=2,
+            )
         return rows
 
-    def append(self, row):
-        line = (json.dumps(row, sort_keys=True, allow_nan=False) + "\n").encode()
+    def repair(self):
+        """Make the file end with a complete line (the writer, under the lock).
+
+        A complete last row without its newline gets one; an incomplete tail
+        is cut off. A symbolic link is never truncated.
+        """
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResultsFileWarning)
+            try:
+                data = self.path.read_bytes()
+            except FileNotFoundError:
+                return
+        if not data or data.endswith(b"\n"):
+            return
+        _, complete, tail = self._read()
+        if not tail.strip() and complete == len(data):
+            self._write(b"\n")  # a complete row that lacked its newline
+            return
+        if self.path.is_symlink():
+            raise OutputFolderError(
+                f"{self.path} is a symbolic link (to {os.readlink(self.path)}) "
+                f"and its last line is incomplete ({len(data) - complete} bytes); "
+                "sk_ricci does not truncate a file through a link: delete that "
+                "last line by hand, or replace the link with a regular file"
+            )
+        with open(self.path, "r+b") as f:
+            f.truncate(complete)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _write(self, data):
         if self._fd is None:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        view = memoryview(line)
+        view = memoryview(data)
         while view:
             n = os.write(self._fd, view)
             view = view[n:]
         os.fsync(self._fd)
 
+    def append(self, row):
+        self._write((json.dumps(row, sort_keys=True, allow_nan=False) + "\n").encode())
+
     def close(self):
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+class _FolderLock:
+    """Advisory lock on an output folder: one study writes into it at a time.
+
+    An ``flock`` (``msvcrt.locking`` on Windows) on ``.sk_ricci.lock``, which
+    holds the owner's pid. The operating system releases it when the process
+    ends, however it ends; the file stays.
+    """
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.path = self.folder / LOCK_FILE
+        self._fd = None
+
+    def __enter__(self):
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise OutputFolderError(
+                f"output folder {str(self.folder)!r} is not writable "
+                f"({exc.strerror}: {exc.filename}); pass a writable --output "
+                "folder"
+            ) from None
+        try:
+            _lock_fd(fd)
+        except OSError:
+            try:
+                pid = os.read(fd, 64).decode(errors="replace").strip()
+            finally:
+                os.close(fd)
+            who = f" (process {pid})" if pid.isdigit() else ""
+            raise OutputFolderError(
+                f"output folder {str(self.folder)!r} is in use by another "
+                f"sk-ricci study{who}; wait for it to finish, or pass another "
+                "--output folder"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        if self._fd is not None:
+            _unlock_fd(self._fd)
+            os.close(self._fd)
+            self._fd = None
+
+
+try:
+    import fcntl
+
+    def _lock_fd(fd):
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def _unlock_fd(fd):
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+except ImportError:  # pragma: no cover - Windows
+    import msvcrt
+
+    def _lock_fd(fd):
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+    def _unlock_fd(fd):
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 
 
 def load_results(output, *, as_frame=False):

@@ -162,8 +162,14 @@ class StudyAnalysis:
         networks; None when it cannot be fitted (``regression_note`` says why).
     regression_note : str
     counts : dict
-        Networks expected, trained, passing, with k*, connected at k*,
-        analysed, negative rho.
+        Networks expected, trained (diverged included), diverged, passing,
+        with k*, connected at k*, analysed, negative rho; rows not in the
+        configuration (``not_in_config``, not counted as trained).
+    diverged : list of dict
+        ``network_id`` and ``cause`` of every network whose training diverged
+        (non-finite loss or activations); excluded from the analysis.
+    not_in_config : list of str
+        Ids of rows whose network the configuration does not have; ignored.
     """
 
     config: StudyConfig
@@ -173,6 +179,10 @@ class StudyAnalysis:
     regression_note: str
     counts: dict
     rows: list = field(repr=False, default_factory=list)
+    #: networks whose training diverged: network_id and cause
+    diverged: list = field(default_factory=list)
+    #: ids of rows whose network is not in the configuration (not counted)
+    not_in_config: list = field(default_factory=list)
 
 
 CSV_COLUMNS = (
@@ -203,7 +213,15 @@ def analyse_study(rows, config):
     analysis : StudyAnalysis
     """
     order = {n.network_id: i for i, n in enumerate(config.networks())}
-    rows = sorted(rows, key=lambda r: order.get(r["network_id"], len(order)))
+    # rows of networks the configuration does not have (a hand edit, a copied
+    # file) are not counted
+    strangers = [r["network_id"] for r in rows if r["network_id"] not in order]
+    rows = sorted(
+        (r for r in rows if r["network_id"] in order),
+        key=lambda r: order[r["network_id"]],
+    )
+    diverged = [r for r in rows if r.get("status") == "diverged"]
+    rows = [r for r in rows if r.get("status") != "diverged"]
     by_group = {}
     for row in rows:
         key = (row["problem"], row["architecture"], int(row["depth"]))
@@ -317,7 +335,9 @@ def analyse_study(rows, config):
         })
     counts = {
         "expected": len(order),
-        "trained": len(table),
+        "trained": len(table) + len(diverged),
+        "diverged": len(diverged),
+        "not_in_config": len(strangers),
         "passed": sum(t["passed_threshold"] for t in table),
         "below_threshold": sum(not t["passed_threshold"] for t in table),
         "no_k_star": sum(
@@ -335,7 +355,12 @@ def analyse_study(rows, config):
     }
     counts["undefined_rho"] = counts["connected"] - counts["analysed"]
     regression, note = _regression(table, config)
-    return StudyAnalysis(config, table, groups, regression, note, counts, rows)
+    analysis = StudyAnalysis(config, table, groups, regression, note, counts, rows)
+    analysis.diverged = [
+        {"network_id": r["network_id"], "cause": r["cause"]} for r in diverged
+    ]
+    analysis.not_in_config = strangers
+    return analysis
 
 
 def _regression(table, config):
@@ -433,12 +458,26 @@ def _report_markdown(analysis, figures):
         f"| {c['trained']} | {c['passed']} | {c['connected']} | {c['analysed']} |",
         "",
         ("Exclusions: "
+        f"{c['diverged']} diverged in training (non-finite loss or activations), "
         f"{c['below_threshold']} below the accuracy threshold, "
         f"{c['no_k_star']} in a group without a defined k*, "
         f"{c['disconnected']} with a disconnected layer graph at k*, "
         f"{c['undefined_rho']} with an undefined rho (constant series). "
         "(Paper: 1,512 trained, 1,361 passing, 1,227 connected and analysed.)"),
         "",
+    ]
+    if analysis.diverged:
+        out += ["Diverged networks (excluded):", ""]
+        out += [f"- {d['network_id']}: {d['cause']}" for d in analysis.diverged]
+        out += [""]
+    if analysis.not_in_config:
+        out += [
+            (f"Ignored {len(analysis.not_in_config)} row(s) of networks not in "
+            "the configuration: " + ", ".join(analysis.not_in_config[:10])
+            + (" ..." if len(analysis.not_in_config) > 10 else "")),
+            "",
+        ]
+    out += [
         "Accuracy thresholds (strictly greater): "
         + ", ".join(f"{p} > {cfg.threshold(p):g}" for p in cfg.problems),
         "",
@@ -565,11 +604,32 @@ def make_report(output, *, figures=True):
             "--output folder of `sk-ricci study`"
         )
     try:
-        config = StudyConfig.from_dict(json.loads(cfg_path.read_text())["config"])
-    except (ValueError, KeyError) as exc:
-        raise OutputFolderError(f"{cfg_path} is unreadable: {exc}") from None
+        saved = json.loads(cfg_path.read_text())
+        if not isinstance(saved, dict) or not isinstance(saved.get("config"), dict):
+            raise TypeError(
+                "expected a JSON object with a 'config' object, got "
+                f"{type(saved).__name__}"
+            )
+        config = StudyConfig.from_dict(saved["config"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise OutputFolderError(
+            f"{cfg_path} is unreadable ({exc}); re-run the study with --overwrite "
+            "or restore the file"
+        ) from None
     rows = load_results(output)
     analysis = analyse_study(rows, config)
+    try:
+        _write_report_files(output, analysis, figures)
+    except PermissionError as exc:
+        raise OutputFolderError(
+            f"cannot write the report into {str(output)!r} ({exc.strerror}: "
+            f"{exc.filename}); make the folder writable, or copy it and run "
+            "the report there"
+        ) from None
+    return analysis
+
+
+def _write_report_files(output, analysis, figures):
     _write_csv(output / "results.csv", CSV_COLUMNS, analysis.table)
     agg_rows = [
         {
@@ -590,7 +650,6 @@ def make_report(output, *, figures=True):
     if figures:
         drawn = _draw_figures(analysis, output)
     _write_atomic(output / "report.md", _report_markdown(analysis, drawn))
-    return analysis
 
 
 def _draw_figures(analysis, output):

@@ -70,6 +70,31 @@ def check_points(X, *, name="X", min_samples=2):
     return arr
 
 
+#: points whose largest magnitude lies outside this range are rescaled before
+#: any squared distance (see :func:`unit_scale`)
+_SCALE_RANGE = (2.0**-256, 2.0**256)
+
+
+def unit_scale(X):
+    """``(X * 2**-e, e)``: points of extreme magnitude brought near 1.
+
+    A kNN graph (and so its curvature, geodesics and the flow) does not change
+    when every point is multiplied by one positive factor, but squared
+    distances of points near 1e-200 underflow to 0 and those of points near
+    1e160 overflow to inf. When the largest magnitude of ``X`` lies outside
+    [2**-256, 2**256], ``X`` is multiplied by the power of two 2**-e that
+    brings it to [0.5, 1): exactly, without rounding, so every distance
+    comparison is the same. Otherwise ``X`` is returned as it is (e = 0).
+    """
+    if X.size == 0:
+        return X, 0
+    m = max(float(X.max()), -float(X.min()))
+    if m == 0 or _SCALE_RANGE[0] <= m <= _SCALE_RANGE[1]:
+        return X, 0
+    e = int(np.frexp(m)[1])
+    return np.ldexp(X, -e), e
+
+
 def check_n_neighbors(n_neighbors, n_samples, *, name="n_neighbors"):
     """Validate one or several ``n_neighbors``; return them as a list of ints
     (order kept) and whether a scalar was passed."""
@@ -113,10 +138,76 @@ def check_option(value, options, name):
     return value
 
 
+def _check_sparse_structure(G, name):
+    """Check the index arrays of a sparse matrix in O(nnz), before anything
+    (scipy's conversions included) reads through them: an out-of-range index
+    or a broken ``indptr`` would otherwise crash the process in compiled code."""
+    fmt = G.format
+    if fmt not in ("csr", "csc", "coo") or len(G.shape) != 2:
+        return  # other formats are converted by scipy's own checked code
+    n_rows, n_cols = G.shape
+    fix = (
+        "the sparse matrix is corrupted; rebuild it, e.g. with "
+        "scipy.sparse.csr_matrix((data, (rows, cols)), shape=(n, n)) or "
+        "sk_ricci.knn_graph"
+    )
+    if fmt == "coo":
+        row, col = np.asarray(G.row), np.asarray(G.col)
+        if not (row.shape == col.shape == np.shape(G.data)):
+            raise ValueError(
+                f"{name} (COO) has {row.size} row indices, {col.size} column "
+                f"indices and {np.size(G.data)} values; {fix}"
+            )
+        for label, idx, bound in (("row", row, n_rows), ("col", col, n_cols)):
+            if idx.size and (idx.min() < 0 or idx.max() >= bound):
+                raise ValueError(
+                    f"{name} (COO) has {label} indices from {idx.min()} to "
+                    f"{idx.max()}, outside [0, {bound}); {fix}"
+                )
+        return
+    major, minor = (n_rows, n_cols) if fmt == "csr" else (n_cols, n_rows)
+    indptr, indices = np.asarray(G.indptr), np.asarray(G.indices)
+    if indptr.ndim != 1 or not (
+        indptr.dtype.kind in "iu" and indices.dtype.kind in "iu"
+    ):
+        raise ValueError(
+            f"{name} has indptr of dtype {indptr.dtype} and indices of dtype "
+            f"{indices.dtype}; both must be 1-D integer arrays; {fix}"
+        )
+    if indptr.size != major + 1:
+        raise ValueError(
+            f"{name} has an indptr of length {indptr.size}, expected "
+            f"{major + 1} (n_rows + 1 for shape {G.shape}); {fix}"
+        )
+    if indptr[0] != 0 or not 0 <= indptr[-1] <= indices.size or (
+        np.size(G.data) != indices.size
+    ):
+        raise ValueError(
+            f"{name} has indptr[0]={indptr[0]} and indptr[-1]={indptr[-1]} for "
+            f"{indices.size} indices and {np.size(G.data)} values; expected "
+            f"indptr[0]=0 and indptr[-1]=nnz <= {indices.size}; {fix}"
+        )
+    nnz = int(indptr[-1])
+    indices = indices[:nnz]
+    if major and (np.diff(indptr) < 0).any():
+        at = int(np.flatnonzero(np.diff(indptr) < 0)[0])
+        raise ValueError(
+            f"{name} has a decreasing indptr (indptr[{at}]={indptr[at]} > "
+            f"indptr[{at + 1}]={indptr[at + 1]}); {fix}"
+        )
+    if nnz and (indices.min() < 0 or indices.max() >= minor):
+        raise ValueError(
+            f"{name} has column indices from {indices.min()} to {indices.max()}, "
+            f"outside [0, {minor}); {fix}"
+        )
+
+
 def check_graph(G, *, name="G"):
-    """Return a square CSR adjacency matrix with non-negative weights and no
-    self-loops (raise otherwise)."""
-    if not sp.issparse(G):
+    """Return a square CSR adjacency matrix with non-negative integer weights
+    (edge multiplicities) and no self-loops (raise otherwise)."""
+    if sp.issparse(G):
+        _check_sparse_structure(G, name)
+    else:
         arr = np.asarray(G)
         if arr.ndim != 2:
             raise ValueError(
@@ -142,6 +233,15 @@ def check_graph(G, *, name="G"):
         raise ValueError(
             f"{name} has negative entries (min {G.data.min()}); an adjacency "
             "matrix holds edge multiplicities >= 0"
+        )
+    if G.nnz and (G.data != np.round(G.data)).any():
+        bad = G.data[G.data != np.round(G.data)]
+        raise ValueError(
+            f"{name} has non-integer edge weights (e.g. {bad[0]:.6g}); sk_ricci "
+            "reads entries as edge multiplicities (1, or 2 for mutual pairs "
+            "under symmetrize='sum'), not distances. Build the graph with "
+            "sklearn's kneighbors_graph(..., mode='connectivity') and symmetrize "
+            "it, or use sk_ricci.knn_graph"
         )
     if G.nnz and G.data.min() == 0:
         G.eliminate_zeros()

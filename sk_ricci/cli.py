@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 __all__ = ["main"]
@@ -328,9 +329,10 @@ def _study(args):
 
 def _print_summary(analysis, output):
     c = analysis.counts
+    diverged = f" ({c['diverged']} diverged)" if c.get("diverged") else ""
     print(
-        f"{c['trained']}/{c['expected']} networks trained, {c['passed']} passing "
-        f"the accuracy threshold, {c['connected']} connected at k*, "
+        f"{c['trained']}/{c['expected']} networks trained{diverged}, {c['passed']} "
+        f"passing the accuracy threshold, {c['connected']} connected at k*, "
         f"{c['analysed']} analysed, {c['negative']} with negative rho."
     )
     if analysis.regression is not None:
@@ -366,6 +368,11 @@ def _flow(args):
             "table is printed to standard output"
         )
 
+    if os.path.isfile(args.file) and not zipfile.is_zipfile(args.file):
+        raise CLIError(
+            f"{args.file!r} is not an .npz file (a zip of arrays); save the layers "
+            "with numpy.savez('layers.npz', layer1=A1, layer2=A2, ...)"
+        )
     try:
         with np.load(args.file) as npz:
             keys = args.layers or list(npz.files)
@@ -602,6 +609,18 @@ def _build_parser():
     return parser
 
 
+def _error_message(exc):
+    if not isinstance(exc, OSError) or exc.filename is None:
+        return str(exc)
+    # an OS error about a path: "Permission denied: 'x'" plus what to do
+    import errno
+
+    message = f"{exc.strerror or type(exc).__name__}: {exc.filename!r}"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR):
+        message += "; pass a writable --output folder"
+    return message
+
+
 def main(argv=None):
     """Run the ``sk-ricci`` command; returns the exit status."""
     args = _build_parser().parse_args(argv)
@@ -610,9 +629,9 @@ def main(argv=None):
     try:
         return args.func(args)
     except (
-        CLIError, StudyConfigError, OutputFolderError, FileNotFoundError, ImportError
+        CLIError, StudyConfigError, OutputFolderError, OSError, ImportError
     ) as exc:
-        message = " ".join(str(exc).split())
+        message = " ".join(_error_message(exc).split())
         print(f"sk-ricci {args.command}: error: {message}", file=sys.stderr)
         return 130 if isinstance(exc, _Interrupted) else 1
     except KeyboardInterrupt:

@@ -1,9 +1,11 @@
 """Warnings and errors raised by sk_ricci."""
 
 __all__ = [
+    "AdjustedCoefficientWarning",
     "DisconnectedGraphError",
     "DisconnectedGraphWarning",
     "OutputFolderError",
+    "ResultsFileWarning",
     "SkRicciWarning",
     "StudyConfigError",
     "UndefinedCoefficientWarning",
@@ -38,3 +40,15 @@ class StudyConfigError(ValueError):
 
 class OutputFolderError(RuntimeError):
     """The output folder holds a different study or unreadable results."""
+
+
+class ResultsFileWarning(SkRicciWarning):
+    """A study's ``results.jsonl`` ends with an incomplete line.
+
+    Left by a run killed while writing (or a row being written right now); it
+    is ignored when reading, and the next run of the study removes it.
+    """
+
+
+class AdjustedCoefficientWarning(UndefinedCoefficientWarning):
+    """The adjusted coefficients are undefined (4 layers or fewer)."""

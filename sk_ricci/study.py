@@ -52,6 +52,7 @@ from ._study_config import (
     StudyConfig,
     _canonical_problem,
     _data_seed,
+    _FolderLock,
     _Network,  # noqa: F401 (re-exported)
     _ResultsLog,
     _write_atomic,
@@ -172,9 +173,31 @@ def _load_raw(problem, config):
             "--data-home FOLDER, --download (network needed), or use the offline "
             "stand-ins digits_1_7 / digits_6_8, e.g. --problems A,B,C,digits_1_7"
         ) from None
+    if _same_images(X_train, X_test):
+        # data_home is one file holding one set of images (no official
+        # train/test keys): split it, so that no test image is a training one
+        n = len(y_test)
+        if n_train + n_test > n:
+            raise StudyConfigError(
+                f"data_home={config.data_home!r} is one file of {n} images of "
+                f"problem {problem!r}, used for both training and testing; the "
+                f"study needs disjoint train and test sets, so n_train + n_test "
+                f"= {n_train + n_test} must be at most {n}; pass a smaller "
+                "n_train/n_test, or a data_home folder with the official train "
+                "and test files"
+            )
+        X_train, X_test, y_train, y_test = train_test_split(
+            X_test, y_test, train_size=n_train, test_size=n_test, stratify=y_test,
+            random_state=seed,
+        )
+        return X_train, y_train, X_test, y_test
     X_train, y_train = _stratified_take(X_train, y_train, n_train, seed)
     X_test, y_test = _stratified_take(X_test, y_test, n_test, seed + 1)
     return X_train, y_train, X_test, y_test
+
+
+def _same_images(A, B):
+    return A.shape == B.shape and (A is B or np.array_equal(A, B))
 
 
 # --------------------------------------------------------------------------- #
@@ -190,6 +213,26 @@ def _finite_or_none(values):
 def _scalar(v):
     v = float(v)
     return v if math.isfinite(v) else None
+
+
+def _divergence(clf, layers):
+    """Why a trained network diverged (non-finite loss or activations), or None."""
+    losses = np.asarray(clf.history_[:, "train_loss"], dtype=float)
+    bad = np.flatnonzero(~np.isfinite(losses))
+    if bad.size:
+        return (
+            f"non-finite training loss ({losses[bad[0]]}) from epoch {bad[0] + 1} "
+            f"of {losses.size}; try a smaller learning rate"
+        )
+    for i, a in enumerate(layers, start=1):
+        finite = np.isfinite(a)
+        if not finite.all():
+            return (
+                f"non-finite activations in hidden layer {i} "
+                f"({a.size - int(finite.sum())} of {a.size} test values); try a "
+                "smaller learning rate"
+            )
+    return None
 
 
 def _run_network(net, data, grid, options):
@@ -225,6 +268,16 @@ def _run_network(net, data, grid, options):
         train_accuracy = float(clf.score(X_train, y_train))
         t0 = time.perf_counter()
         layers = layer_activations(clf, X_test)
+        cause = _divergence(clf, layers)
+        if cause is not None:  # recorded, excluded from the analysis, not retried
+            return {
+                "network_id": net.network_id, "problem": net.problem,
+                "architecture": net.architecture, "depth": net.depth,
+                "repeat": net.repeat, "seed": net.seed, "status": "diverged",
+                "cause": cause, "lr": options["lr"],
+                "max_epochs": options["max_epochs"],
+                "fit_time_s": round(fit_time, 4),
+            }
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DisconnectedGraphWarning)
             warnings.simplefilter("ignore", UndefinedCoefficientWarning)
@@ -299,14 +352,18 @@ def _prepare_output(output, config, overwrite):
         try:
             saved = json.loads(cfg_path.read_text())
             saved_hash = saved["config_hash"]
-        except (ValueError, KeyError):
+            if not isinstance(saved_hash, str):
+                raise TypeError("config_hash is not a string")
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise OutputFolderError(
-                f"{cfg_path} is unreadable; pass --overwrite to start again or a "
-                "new --output folder"
+                f"{cfg_path} is unreadable ({type(exc).__name__}: {exc}); pass "
+                "--overwrite to start again or a new --output folder"
             ) from None
         if saved_hash != config.config_hash:
+            old_config = saved.get("config", {})
             old = {
-                k: v for k, v in saved.get("config", {}).items()
+                k: v
+                for k, v in (old_config if isinstance(old_config, dict) else {}).items()
                 if k not in ("data_home", "download")
             }
             raise OutputFolderError(
@@ -501,7 +558,8 @@ class _Progress:
             f"[{bar}] {self.done}/{self.total} networks "
             f"({100 * self.done / max(self.total, 1):.0f}%) | elapsed "
             f"{_fmt_duration(elapsed)} | left {_fmt_duration(left)} | "
-            f"{row['network_id']} acc={row['accuracy']:.3f}"
+            f"{row['network_id']} "
+            + (f"acc={row['accuracy']:.3f}" if "accuracy" in row else "diverged")
         )
         if self.tty:
             print("\r" + line + "\x1b[K", end="", file=self.stream, flush=True)
@@ -570,9 +628,51 @@ def run_study(
     ):
         raise StudyConfigError(f"n_jobs={n_jobs!r} must be a positive int or -1")
     output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise OutputFolderError(f"output {str(output)!r} exists and is not a folder")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputFolderError(
+            f"cannot create the output folder {str(output)!r} ({exc.strerror}); "
+            "pass a writable --output folder"
+        ) from None
+    # one study per folder: a second one fails here instead of training
+    # every network again (the lock is released when this process ends)
+    with _FolderLock(output):
+        try:
+            _run_locked(
+                config, output, n_jobs, backend, scheduler_address, quiet,
+                overwrite,
+            )
+        except PermissionError as exc:
+            if not _inside(exc.filename, output):
+                raise
+            raise OutputFolderError(
+                f"output folder {str(output)!r} is not writable ({exc.strerror}: "
+                f"{exc.filename}); pass a writable --output folder"
+            ) from None
+    if report:
+        return make_report(output)
+    return None
+
+
+def _inside(path, folder):
+    if path is None:
+        return False
+    try:
+        Path(os.fsdecode(path)).resolve().relative_to(Path(folder).resolve())
+    except (ValueError, TypeError, OSError):
+        return False
+    return True
+
+
+def _run_locked(config, output, n_jobs, backend, scheduler_address, quiet, overwrite):
     saved = _prepare_output(output, config, overwrite)
     nets = config.networks()
     log = _ResultsLog(output / RESULTS_FILE)
+    if saved is not None:
+        log.repair()  # a row cut short by a killed run, under the lock
     done = log.load() if saved is not None else {}
     todo = [net for net in nets if net.network_id not in done]
     pending = sorted({net.problem for net in todo}, key=config.problems.index)
@@ -580,7 +680,6 @@ def run_study(
     for problem in pending:
         data[problem] = load_problem(problem, config)
         grids[problem] = config.n_neighbors_grid(problem, len(data[problem][3]))
-    output.mkdir(parents=True, exist_ok=True)
     if saved is None:
         _write_config(output, config, len(nets))
     progress = _Progress(len(nets), len(nets) - len(todo), quiet=quiet)
@@ -593,6 +692,3 @@ def run_study(
     finally:
         progress.close()
         log.close()
-    if report:
-        return make_report(output)
-    return None

@@ -203,9 +203,11 @@ default="hidden"
     ...                   layers=lambda name, m: isinstance(m, nn.Linear)).names
     ['3', '5']
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-        batch_size = -1
-    if batch_size < 1:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, numbers.Integral)
+        or batch_size < 1
+    ):
         raise ValueError(
             f"batch_size must be a positive int; got {batch_size!r}. Pass e.g. "
             "batch_size=1024."

@@ -92,6 +92,8 @@ def _check_number(value, name, *, integral, low, low_inclusive, fix):
     ok = ok and not isinstance(value, bool)
     if ok:
         ok = value >= low if low_inclusive else value > low
+        if not integral and not math.isfinite(value):
+            ok, kind = False, "finite float"  # inf trains a NaN network
     if not ok:
         bound = ">=" if low_inclusive else ">"
         article = "an" if integral else "a"
@@ -111,6 +113,20 @@ def _check_passthrough(owner, params):
                 f"with {', '.join(_PASSTHROUGH_PREFIXES)} (e.g. "
                 "optimizer__momentum=0.9). Check the spelling."
             )
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_float32_range(X, name="X"):
+    """The network computes in float32: larger values would become inf."""
+    if X.size:
+        m = max(float(X.max()), -float(X.min()))
+        if m > _FLOAT32_MAX:
+            raise ValueError(
+                f"{name} holds values up to {m:.4g} in magnitude, beyond the "
+                f"float32 range (+-{_FLOAT32_MAX:.8g}) the network computes in; "
+                "rescale the features first, e.g. with sklearn's StandardScaler"
+            )
+    return X
 
 
 class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
@@ -424,6 +440,7 @@ class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
         X, y = validate_data(
             self, X, y, dtype=[np.float32, np.float64], y_numeric=False
         )
+        _check_float32_range(X)
         check_classification_targets(y)
         hidden_layer_sizes, optimizer_cls, optimizer_kwargs, fraction = (
             self._check_params(X.shape[0])
@@ -549,7 +566,7 @@ class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
     def _validate_X_predict(self, X):
         check_is_fitted(self, "net_")
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
-        return X.astype(np.float32, copy=False)
+        return _check_float32_range(X).astype(np.float32, copy=False)
 
     def predict_proba(self, X):
         """Class probabilities.

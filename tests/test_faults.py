@@ -1,0 +1,335 @@
+"""Fault injection: a study killed mid-run, concurrent readers and writers of
+``results.jsonl``, corrupt or truncated files, read-only output folders.
+
+Studies are tiny (one problem, 1-epoch networks on 60 points).
+"""
+
+import builtins
+import errno
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+from sk_ricci.cli import main
+from sk_ricci.study import (
+    OutputFolderError,
+    StudyConfig,
+    load_results,
+    make_report,
+    run_study,
+)
+
+TINY = {
+    "problems": ["A"],
+    "architectures": ["narrow"],
+    "depths": [5],
+    "repeats": 2,
+    "n_train": 60,
+    "n_test": 50,
+    "max_epochs": 1,
+    "n_neighbors": [8],
+    "thresholds": {"A": 0.0},
+}
+FLAGS = [
+    "--problems", "A", "--architectures", "narrow", "--depths", "5",
+    "--n-train", "60", "--n-test", "50", "--epochs", "1", "--k-grid", "8",
+    "--threshold", "A=0", "--quiet",
+]
+
+
+def _ids(output):
+    return [r["network_id"] for r in load_results(output)]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    out = tmp_path_factory.mktemp("finished")
+    run_study(StudyConfig(**TINY), out, quiet=True)
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# read-only folders (chmod, or simulated where the tests run as root)
+# --------------------------------------------------------------------------- #
+@pytest.fixture
+def read_only(monkeypatch):
+    """Make a folder read-only. Root ignores permission bits, so there every
+    write below the folder fails with EACCES as the OS would report it."""
+
+    def make(path):
+        path = Path(path)
+        for p in [path, *path.rglob("*")]:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+        probe = path / ".probe"
+        try:
+            probe.touch()
+        except PermissionError:
+            return path  # the OS enforces it
+        probe.unlink()
+        root = os.path.realpath(path)
+
+        def inside(target):
+            try:
+                target = os.fspath(target)
+            except TypeError:
+                return False
+            if isinstance(target, bytes):
+                target = os.fsdecode(target)
+            full = os.path.realpath(os.path.join(os.getcwd(), target))
+            return full == root or full.startswith(root + os.sep)
+
+        def deny(target):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), target)
+
+        real_open, real_os_open = builtins.open, os.open
+
+        def fake_open(file, mode="r", *args, **kwargs):
+            if any(c in mode for c in "wax+") and inside(file):
+                deny(file)
+            return real_open(file, mode, *args, **kwargs)
+
+        def fake_os_open(file, flags, *args, **kwargs):
+            writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+            if flags & writing and inside(file):
+                deny(file)
+            return real_os_open(file, flags, *args, **kwargs)
+
+        def guard(real):
+            def fake(target, *args, **kwargs):
+                if inside(target):
+                    deny(target)
+                return real(target, *args, **kwargs)
+            return fake
+
+        def guard2(real):
+            def fake(src, dst, *args, **kwargs):
+                if inside(src) or inside(dst):
+                    deny(dst)
+                return real(src, dst, *args, **kwargs)
+            return fake
+
+        monkeypatch.setattr(builtins, "open", fake_open)
+        monkeypatch.setattr(io, "open", fake_open)
+        monkeypatch.setattr(os, "open", fake_os_open)
+        for name in ("mkdir", "unlink", "remove", "rmdir"):
+            monkeypatch.setattr(os, name, guard(getattr(os, name)))
+        for name in ("replace", "rename"):
+            monkeypatch.setattr(os, name, guard2(getattr(os, name)))
+        return path
+
+    made = []
+    yield lambda path: made.append(make(path)) or made[-1]
+    for path in made:
+        for p in [path, *path.rglob("*")]:
+            p.chmod(0o755 if p.is_dir() else 0o644)
+
+
+def _one_line(capsys, command, *needles):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"sk-ricci {command}: error:"), err
+    for needle in needles:
+        assert needle in last, (needle, last)
+
+
+def test_read_only_folder_new_study(tmp_path, read_only, capsys):
+    (tmp_path / "ro").mkdir()
+    parent = read_only(tmp_path / "ro")
+    out = parent / "study"
+    assert main(["study", *FLAGS, "--repeats", "1", "--output", str(out)]) == 1
+    _one_line(capsys, "study", str(parent), "writable")
+
+
+def test_read_only_folder_resume_report_overwrite(finished, tmp_path, read_only,
+                                                  capsys):
+    out = tmp_path / "copy"
+    shutil.copytree(finished, out)
+    # drop the last row: a resume has work to do
+    lines = (out / "results.jsonl").read_bytes().splitlines(keepends=True)
+    (out / "results.jsonl").write_bytes(lines[0])
+    before = (out / "results.jsonl").read_bytes()
+    read_only(out)
+    for argv, command in (
+        (["study", *FLAGS, "--repeats", "2", "--output", str(out)], "study"),
+        (["study", *FLAGS, "--repeats", "2", "--output", str(out),
+          "--overwrite"], "study"),
+        (["report", str(out)], "report"),
+    ):
+        assert main(argv) == 1, argv
+        _one_line(capsys, command, str(out), "writable")
+    assert (out / "results.jsonl").read_bytes() == before
+
+
+def test_read_only_folder_demo(tmp_path, read_only, capsys):
+    (tmp_path / "ro").mkdir()
+    parent = read_only(tmp_path / "ro")
+    assert main(["demo", "--quick", "--output", str(parent / "demo")]) == 1
+    _one_line(capsys, "demo", str(parent), "writable")
+
+
+def test_read_only_results_can_still_be_read(finished, tmp_path, read_only):
+    out = tmp_path / "copy"
+    shutil.copytree(finished, out)
+    read_only(out)
+    assert _ids(out) == ["A/narrow/d5/r0", "A/narrow/d5/r1"]
+
+
+# --------------------------------------------------------------------------- #
+# killed mid-run, resumed: nothing lost, nothing duplicated
+# --------------------------------------------------------------------------- #
+def test_killed_twice_then_resumed(finished, tmp_path):
+    out = tmp_path / "killed"
+    results = out / "results.jsonl"
+    argv = [sys.executable, "-m", "sk_ricci.cli", "study", *FLAGS,
+            "--repeats", "6", "--output", str(out), "--no-report"]
+    for target in (1, 3):
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and proc.poll() is None:
+                if results.exists() and results.read_bytes().count(b"\n") >= target:
+                    break
+                time.sleep(0.01)
+            assert proc.poll() is None, "the study finished before the kill"
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            proc.wait(timeout=30)
+    # a torn write at the moment of the kill is simulated on top
+    with open(results, "ab") as f:
+        f.write(b'{"network_id": "A/narrow/d5/r5", "acc')
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(argv[3:]) == 0
+    ids = _ids(out)
+    assert sorted(ids) == sorted(f"A/narrow/d5/r{i}" for i in range(6))
+    lines = results.read_bytes().splitlines()
+    assert len(lines) == 6 and all(json.loads(x) for x in lines)
+    # the rows equal those of an uninterrupted run (timing aside)
+    ref = {r["network_id"]: r for r in load_results(finished)}
+    for row in load_results(out):
+        if row["network_id"] in ref:
+            for col in ("fit_time_s", "flow_time_s"):
+                row.pop(col)
+                ref[row["network_id"]].pop(col, None)
+            assert row == ref[row["network_id"]]
+
+
+# --------------------------------------------------------------------------- #
+# concurrent readers and writers
+# --------------------------------------------------------------------------- #
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from sk_ricci._study_config import _ResultsLog
+    log = _ResultsLog(sys.argv[1])
+    pad = "x" * int(sys.argv[3])
+    for i in range(int(sys.argv[2])):
+        log.append({"network_id": f"n{i}", "problem": "A", "architecture":
+                    "wide", "depth": 5, "repeat": i, "seed": i,
+                    "status": "diverged", "cause": pad})
+    log.close()
+    """
+)
+
+
+def test_readers_never_lose_rows_a_writer_appends(tmp_path):
+    path = tmp_path / "results.jsonl"
+    n_rows, size = 120, 256 * 1024
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    proc = subprocess.Popen([sys.executable, str(script), str(path), str(n_rows),
+                             str(size)])
+    from sk_ricci._study_config import _ResultsLog
+
+    seen = 0
+    try:
+        while proc.poll() is None:
+            if path.exists():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    rows = _ResultsLog(path).load()
+                assert len(rows) >= seen  # rows only ever appear
+                seen = len(rows)
+    finally:
+        proc.wait(timeout=300)
+    assert proc.returncode == 0
+    rows = _ResultsLog(path).load()
+    assert list(rows) == [f"n{i}" for i in range(n_rows)]
+    assert path.read_bytes().count(b"\n") == n_rows
+
+
+def test_two_writers_one_folder_train_each_network_once(tmp_path):
+    out = tmp_path / "race"
+    argv = [sys.executable, "-m", "sk_ricci.cli", "study", *FLAGS,
+            "--repeats", "4", "--output", str(out), "--no-report"]
+    procs = [subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE) for _ in range(2)]
+    errs = [p.communicate(timeout=300)[1].decode() for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes in ([0, 0], [0, 1]), (codes, errs)
+    if codes == [0, 1]:
+        assert any("in use by another" in e for e in errs), errs
+    ids = _ids(out)
+    assert sorted(ids) == sorted(f"A/narrow/d5/r{i}" for i in range(4))
+    assert (out / "results.jsonl").read_bytes().count(b"\n") == 4
+
+
+# --------------------------------------------------------------------------- #
+# corrupt or truncated files
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize(
+    "damage, match",
+    [
+        (lambda d: [d[0], b"\x00\x00\x00\n", *d[1:]], "line 2 of .* is not a "),
+        (lambda d: [d[0], b"[1, 2]\n", *d[1:]], "line 2 of .* is not a "),
+        (lambda d: b"\xff\xfe garbage\n" + b"".join(d), "line 1 of .* is not a "),
+    ],
+)
+def test_corrupt_results_lines_are_errors(finished, tmp_path, damage, match):
+    out = tmp_path / "c"
+    shutil.copytree(finished, out)
+    lines = (out / "results.jsonl").read_bytes().splitlines(keepends=True)
+    data = damage(lines)
+    data = data if isinstance(data, bytes) else b"".join(data)
+    (out / "results.jsonl").write_bytes(data)
+    with pytest.raises(OutputFolderError, match=match):
+        load_results(out)
+    assert (out / "results.jsonl").read_bytes() == data
+
+
+@pytest.mark.parametrize(
+    "text", ["", "{", "[1, 2, 3]", '{"config": []}', '{"config_hash": 5}', "\x00"]
+)
+def test_corrupt_config_json_is_an_error(finished, tmp_path, text):
+    out = tmp_path / "c"
+    shutil.copytree(finished, out)
+    (out / "config.json").write_text(text)
+    with pytest.raises(OutputFolderError, match="config.json"):
+        make_report(out, figures=False)
+    with pytest.raises(OutputFolderError, match="config.json"):
+        run_study(StudyConfig(**TINY), out, quiet=True, report=False)
+
+
+def test_truncated_results_file_resumes(finished, tmp_path):
+    out = tmp_path / "t"
+    shutil.copytree(finished, out)
+    data = (out / "results.jsonl").read_bytes()
+    for cut in (0, 7, len(data) // 2, len(data) - 1):
+        (out / "results.jsonl").write_bytes(data[:cut])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            run_study(StudyConfig(**TINY), out, quiet=True, report=False)
+        assert sorted(_ids(out)) == ["A/narrow/d5/r0", "A/narrow/d5/r1"]
+        assert (out / "results.jsonl").read_bytes().count(b"\n") == 2
