@@ -24,6 +24,7 @@ from ._validation import (
     check_layers,
     check_n_neighbors,
     check_option,
+    unit_scale,
     warn,
 )
 from .exceptions import UndefinedCoefficientWarning
@@ -179,6 +180,7 @@ def _pearson_finite(x, y):
 def _layer_graphs(X, ks, symmetrize, connect, algorithm, random_state, n_jobs):
     """CSR arrays (indptr, indices, data) of one layer's graph for every k,
     from one neighbour search (the same graphs as :func:`sk_ricci.ricci_flow`)."""
+    X, _ = unit_scale(X)  # exact; extreme magnitudes would under/overflow
     sort = len(set(ks)) > 1 or connect == "mst"
     idx, sqd = _kneighbors_sq(
         X, max(ks), algorithm, "euclidean", random_state, n_jobs, sort

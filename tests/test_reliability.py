@@ -407,6 +407,12 @@ def test_extreme_scales_give_the_same_graph_and_flow(scale):
         np.testing.assert_array_equal(r.total_curvature, g.total_curvature)
         np.testing.assert_array_equal(r.geodesic_mass, g.geodesic_mass)
         assert r.coefficient == g.coefficient
+    from sk_ricci import local_ricci_flow
+
+    ref = local_ricci_flow(layers, 6, connect="mst")
+    got = local_ricci_flow([a * scale for a in layers], 6, connect="mst")
+    np.testing.assert_array_equal(ref.scalar_curvature, got.scalar_curvature)
+    np.testing.assert_array_equal(ref.expansion, got.expansion)
 
 
 # --------------------------------------------------------------------------- #
