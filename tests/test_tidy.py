@@ -158,6 +158,14 @@ def test_load_results_as_frame(tmp_path):
          "accuracy": 0.7, "hidden_layer_sizes": [25, 25, 25],
          "flow": [flow(5, 0.25, [1, 1, 1]), flow(9, 0.5, [1, 1, 1])]},
     ]
+    common = {  # the remaining fields a result row must carry
+        "repeat": 0, "seed": 1, "n_train": 100, "n_test": 100, "max_epochs": 5,
+        "batch_size": 32, "lr": 0.001, "optimizer": "rmsprop",
+        "validation_fraction": 0.2, "symmetrize": "max", "connect": None,
+        "train_accuracy": 1.0,
+    }
+    rows = [{**common, "architecture": row["network_id"].split("/")[1], **row}
+            for row in rows]
     with open(tmp_path / "results.jsonl", "w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
