@@ -244,3 +244,38 @@ def test_flow_subcommand(tmp_path, capsys):
     assert figure.stat().st_size > 10_000
     assert main(["flow", str(path), "--n-neighbors", "8", "--layers", "nope"]) == 1
     assert "no array(s) ['nope']" in capsys.readouterr().err
+
+
+def test_demo_progress_lines_and_time_left(tmp_path, monkeypatch):
+    """Fold events from any process become log lines with the time left
+    (elapsed / done * remaining), and a tqdm bar on a terminal."""
+    import io
+    import json
+
+    from sk_ricci import _demo
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    clock = [100.0, 110.0, 120.0]  # start, first event, second event (and after)
+    monkeypatch.setattr(_demo.time, "perf_counter",
+                        lambda: clock.pop(0) if len(clock) > 1 else clock[0])
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(
+        json.dumps({"candidate": c, "fold": f, "accuracy": a, "flow": 0.25}) + "\n"
+        for c, f, a in [("wide/5", 1, 0.9), ("narrow/11", None, 0.75)]
+    ) + '{"candidate": "half a line')
+    log, terminal = io.StringIO(), Terminal()
+    with _demo._Progress(events, 4, 2, log, terminal, quiet=False, poll=60) as p:
+        p.say("banner")
+    lines = log.getvalue().splitlines()
+    assert lines == [
+        "banner",
+        "[1/4] wide/5 fold 2/2: accuracy 0.900, flow strength 0.250 | elapsed "
+        "00:10, about 00:30 left",
+        "[2/4] narrow/11 fold ?/2: accuracy 0.750, flow strength 0.250 | elapsed "
+        "00:20, about 00:20 left",
+    ]
+    shown = terminal.getvalue()
+    assert "banner" in shown and "2/4" in shown and "narrow/11 fold ?/2" in shown
