@@ -1,6 +1,6 @@
 """Graph -> Forman-Ricci curvature of edges, nodes and whole layers.
 
-PAPER_SPEC section 3. With unit weights (the paper's choice) the Forman-Ricci
+docs/method.md, section 2. With unit weights (the paper's choice) the Forman-Ricci
 curvature of an edge is R(i, j) = 4 - d_i - d_j. Graphs are the symmetric
 adjacency matrices of :func:`sk_ricci.knn_graph`; entries are edge
 multiplicities (2 for a mutual pair under ``symmetrize="sum"``), and degrees

@@ -1,4 +1,4 @@
-"""List of layers -> Ricci-flow coefficients (PAPER_SPEC sections 4 and 5)."""
+"""List of layers -> Ricci-flow coefficients (docs/method.md, sections 4-5)."""
 
 import warnings
 from concurrent.futures import ThreadPoolExecutor

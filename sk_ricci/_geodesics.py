@@ -1,4 +1,4 @@
-"""Graph -> sums of hop (graph-geodesic) distances (PAPER_SPEC section 4)."""
+"""Graph -> sums of hop (graph-geodesic) distances (docs/method.md, section 3)."""
 
 from dataclasses import dataclass
 

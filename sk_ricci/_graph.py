@@ -1,4 +1,4 @@
-"""Points -> sparse k-nearest-neighbour graphs (PAPER_SPEC section 2)."""
+"""Points -> sparse k-nearest-neighbour graphs (docs/method.md, section 1)."""
 
 import functools
 import threading
@@ -335,7 +335,7 @@ def knn_graph(
         value, all from ONE neighbour search at the largest value.
     symmetrize : {"max", "min", "sum"}, default="max"
         How the directed kNN relation becomes an undirected graph
-        (PAPER_SPEC section 2): "max" joins i and j if either lists the other
+        (docs/method.md, section 1): "max" joins i and j if either lists the other
         (the plain reading of the paper's equations); "min" only if both do
         (mutual kNN); "sum" keeps the multigraph A + A^T of the authors' R
         script, where a mutual pair is one edge of multiplicity 2.

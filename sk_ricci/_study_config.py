@@ -28,7 +28,7 @@ from ._validation import ALGORITHM_OPTIONS, SYMMETRIZE_OPTIONS
 from .datasets import PAPER_PROBLEMS
 from .exceptions import OutputFolderError, ResultsFileWarning, StudyConfigError
 
-#: The paper's architectures and depths (PAPER_SPEC section 6).
+#: The paper's architectures and depths (docs/study.md).
 ARCHITECTURES = ("narrow", "wide", "bottleneck")
 DEPTHS = (5, 11)
 STANDARDIZE_OPTIONS = ("synthetic", "none", "all")
@@ -175,7 +175,7 @@ class StudyConfig:
         scaled to the test-set size (k < n_test); a list applies to every
         problem; a dict maps problems to lists (others use the paper's grid).
     symmetrize : {"sum", "max", "min"}, default="sum"
-        Graph convention; "sum" is the authors' R script (PAPER_SPEC 2).
+        Graph convention; "sum" is the authors' R script (docs/method.md, section 1).
     connect : {None, "mst"}, default=None
         None follows the paper (a disconnected layer excludes the network at
         that k); "mst" adds each layer's Euclidean minimum spanning tree.

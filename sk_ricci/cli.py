@@ -6,7 +6,6 @@ missing data files or optional packages), 130 when interrupted.
 """
 
 import argparse
-import os
 import sys
 import time
 import zipfile
@@ -76,168 +75,14 @@ def _threshold(text):
 # --------------------------------------------------------------------------- #
 # demo
 # --------------------------------------------------------------------------- #
-DEMO_SETTINGS = {
-    # points (train + test), test points, epochs, learning rate, CV folds, depths
-    "full": {"n_samples": 1300, "n_test": 300, "max_epochs": 100, "lr": 3e-3,
-             "cv": 3, "depths": [5, 11]},
-    "quick": {"n_samples": 700, "n_test": 200, "max_epochs": 40, "lr": 3e-3,
-              "cv": 2, "depths": [5, 11]},
-}
-
-# worker processes (loky) keep torch and numba at one thread each, so the
-# parallel demo does not oversubscribe the cores
-DEMO_N_JOBS = max(1, min(4, os.cpu_count() or 1))
-
-
 def _demo(args):
-    import torch
+    from ._demo import run_demo
 
-    # the demo's networks are tiny, and tiny networks train fastest on one
-    # torch thread
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _run_demo(args)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _run_demo(args):
-    import warnings
-
-    import numpy as np
-    from sklearn.model_selection import GridSearchCV, train_test_split
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    from . import RicciFlowScorer
-    from .datasets import make_entangled_spirals
-    from .nn import ReLUMLPClassifier
-    from .plotting import (
-        RicciFlowDisplay,
-        plot_accuracy_vs_flow,
-        save_figure,
+    run_demo(
+        quick=args.quick, output=args.output, n_jobs=args.n_jobs,
+        random_state=args.random_state, quiet=args.quiet,
     )
-
-    t0 = time.perf_counter()
-    s = DEMO_SETTINGS["quick" if args.quick else "full"]
-    output = Path(args.output)
-    output.mkdir(parents=True, exist_ok=True)
-    X, y = make_entangled_spirals(s["n_samples"], random_state=args.random_state)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=s["n_test"], stratify=y, random_state=args.random_state
-    )
-    scorer = RicciFlowScorer(n_neighbors=0.05, connect="mst")
-    grid = {
-        "net__architecture": ["narrow", "wide", "bottleneck"],
-        "net__depth": s["depths"],
-    }
-    model = Pipeline([
-        ("scale", StandardScaler()),
-        ("net", ReLUMLPClassifier(
-            max_epochs=s["max_epochs"], lr=s["lr"],
-            random_state=args.random_state)),
-    ])
-    search = GridSearchCV(
-        model,
-        grid,
-        scoring={"accuracy": "accuracy", "flow": scorer},
-        refit="accuracy",
-        cv=s["cv"],
-        n_jobs=args.n_jobs,
-    )
-    n_candidates = len(grid["net__architecture"]) * len(grid["net__depth"])
-    if not args.quiet:
-        print(
-            f"sk-ricci demo: problem A (entangled spirals), {len(y_train)} training "
-            f"and {len(y_test)} test points, standardised\n"
-            "GridSearchCV over architecture x depth "
-            f"({n_candidates} candidates x {s['cv']} folds, {s['max_epochs']} "
-            f"epochs, lr={s['lr']}), scoring accuracy and {scorer!r} ...",
-            flush=True,
-        )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        search.fit(X_train, y_train)
-    cv = search.cv_results_
-    rows = []
-    for i, params in enumerate(cv["params"]):
-        row = {
-            "architecture": params["net__architecture"],
-            "depth": params["net__depth"],
-            "mean_test_accuracy": float(cv["mean_test_accuracy"][i]),
-            "std_test_accuracy": float(cv["std_test_accuracy"][i]),
-            "mean_test_flow": float(cv["mean_test_flow"][i]),
-            "std_test_flow": float(cv["std_test_flow"][i]),
-            "rank_test_accuracy": int(cv["rank_test_accuracy"][i]),
-            "rank_test_flow": int(cv["rank_test_flow"][i]),
-            "mean_fit_time": float(cv["mean_fit_time"][i]),
-        }
-        for k in range(s["cv"]):
-            row[f"split{k}_test_accuracy"] = float(cv[f"split{k}_test_accuracy"][i])
-            row[f"split{k}_test_flow"] = float(cv[f"split{k}_test_flow"][i])
-        rows.append(row)
-    csv_path = output / "demo_results.csv"
-    _write_rows(csv_path, rows)
-
-    best = search.best_estimator_
-    test_accuracy = float(best.score(X_test, y_test))
-    result = scorer.measure(best, X_test)
-    best_params = search.best_params_
-    name = f"{best_params['net__architecture']}/{best_params['net__depth']}"
-    disp = RicciFlowDisplay.from_result(result, name=f"best network {name}, test set")
-    flow_path = output / "demo_flow.png"
-    save_figure(disp.figure_, flow_path)
-    scatter = plot_accuracy_vs_flow(
-        [r["mean_test_accuracy"] for r in rows],
-        [r["mean_test_flow"] for r in rows],
-        labels=[f"{r['architecture']}/{r['depth']}" for r in rows],
-        best=int(search.best_index_),
-    )
-    scatter_path = output / "demo_accuracy_vs_flow.png"
-    save_figure(scatter, scatter_path)
-
-    acc_rank = np.array([r["rank_test_accuracy"] for r in rows], dtype=float)
-    flow_rank = np.array([r["rank_test_flow"] for r in rows], dtype=float)
-    agreement = float(np.corrcoef(acc_rank, flow_rank)[0, 1]) if len(rows) > 2 else 0.0
-    print()
-    print(_table(rows))
-    print()
-    print(
-        f"Refitted on accuracy: {name}: test accuracy {test_accuracy:.3f}, flow "
-        f"strength {-result.coefficient:.3f} (rho = {result.coefficient:.3f} at "
-        f"k = {result.n_neighbors} on {len(y_test)} test points)."
-    )
-    print(f"Rank agreement of accuracy and flow strength (Spearman): {agreement:+.2f}")
-    print(f"Done in {time.perf_counter() - t0:.0f} s. Files:")
-    for path in (csv_path, flow_path, scatter_path):
-        print(f"  {path}")
     return 0
-
-
-def _write_rows(path, rows):
-    import csv
-
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def _table(rows):
-    head = (
-        f"{'architecture':<12} {'depth':>5}  {'accuracy':>15}  "
-        f"{'flow strength':>15}  {'rank acc':>8}  {'rank flow':>9}"
-    )
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        lines.append(
-            f"{r['architecture']:<12} {r['depth']:>5}  "
-            f"{r['mean_test_accuracy']:>7.3f} +- {r['std_test_accuracy']:.3f}  "
-            f"{r['mean_test_flow']:>7.3f} +- {r['std_test_flow']:.3f}  "
-            f"{r['rank_test_accuracy']:>8}  {r['rank_test_flow']:>9}"
-        )
-    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- #
@@ -469,6 +314,18 @@ def _write_flow(results, fmt, path):
 # --------------------------------------------------------------------------- #
 # parser
 # --------------------------------------------------------------------------- #
+def _version():
+    from . import __version__
+
+    return __version__
+
+
+def _demo_n_jobs():
+    from ._demo import default_n_jobs
+
+    return default_n_jobs()
+
+
 def _build_parser():
     parser = argparse.ArgumentParser(
         prog="sk-ricci",
@@ -478,6 +335,8 @@ def _build_parser():
             "and the flow of saved layers."
         ),
     )
+    parser.add_argument("--version", action="version",
+                        version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser(
@@ -487,19 +346,23 @@ def _build_parser():
             "Train a small grid of ReLU networks (architecture x depth) on the "
             "entangled spirals (problem A) with GridSearchCV, scoring accuracy and "
             "flow strength (RicciFlowScorer, connect='mst'); print a table and "
-            "write demo_results.csv and two PNG figures."
+            "write demo_results.csv, two PNG figures and demo.log (progress per "
+            "candidate and fold, also shown on stderr)."
         ),
     )
     p.add_argument("--output", default="sk_ricci_output/demo",
                    help="output folder (default: %(default)s)")
     p.add_argument("--quick", action="store_true",
-                   help="a ~20 s version (fewer points, epochs and folds)")
-    p.add_argument("--n-jobs", type=_n_jobs, default=DEMO_N_JOBS,
+                   help="a shorter version (fewer points, candidates and folds; "
+                        "the networks still learn the spirals)")
+    p.add_argument("--n-jobs", type=_n_jobs, default=_demo_n_jobs(),
                    help="GridSearchCV worker processes, -1 for all cores "
                         "(default: %(default)s)")
     p.add_argument("--random-state", type=int, default=0,
                    help="seed of the data and the networks (default: %(default)s)")
-    p.add_argument("--quiet", action="store_true", help="print only the results")
+    p.add_argument("--quiet", action="store_true",
+                   help="print only the results (progress still goes to "
+                        "OUTPUT/demo.log)")
     p.set_defaults(func=_demo)
 
     p = sub.add_parser(

@@ -62,7 +62,7 @@ PROBLEM_NAMES = {
     "C": "intersecting_sheets",
 }
 
-#: Canonical names of the seven problems of the study (PAPER_SPEC section 6).
+#: Canonical names of the seven problems of the paper's study.
 PAPER_PROBLEMS = (
     "A",
     "B",

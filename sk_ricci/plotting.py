@@ -18,6 +18,8 @@ your own ``ax``.
 - :func:`plot_flow_by_layer`: Ric_l and eta_l against the layer index l.
 """
 
+import re
+
 import numpy as np
 
 __all__ = [
@@ -31,6 +33,12 @@ __all__ = [
 
 X_LABEL = "total curvature Ric$_l$ of layer $l$"
 Y_LABEL = "geodesic change $\\eta_l = g_{l+1} - g_l$"
+
+
+def _states_k(name, n_neighbors):
+    """Whether the title prefix ``name`` already says ``k = n_neighbors``."""
+    pattern = rf"(?<![\w.])k\s*=\s*{int(n_neighbors)}(?![\w.])"
+    return bool(name) and re.search(pattern, name) is not None
 
 
 def _check_matplotlib():
@@ -78,7 +86,9 @@ class RicciFlowDisplay:
     n_neighbors : int, default=None
         The scale k, shown in the title.
     name : str, default=None
-        Title prefix.
+        Title prefix. The title states k once: a prefix that already says
+        ``k = n_neighbors`` (such as ``sk-ricci flow``'s panels) is not
+        followed by it again.
 
     Attributes
     ----------
@@ -147,7 +157,7 @@ class RicciFlowDisplay:
         parts = [self.name] if self.name else []
         if self.coefficient is not None and np.isfinite(self.coefficient):
             parts.append(f"$\\rho$ = {self.coefficient:.2f}")
-        if self.n_neighbors is not None:
+        if self.n_neighbors is not None and not _states_k(self.name, self.n_neighbors):
             parts.append(f"k = {self.n_neighbors}")
         ax.set_title(", ".join(parts), fontsize=9)
         self.ax_, self.figure_ = ax, fig

@@ -1,7 +1,7 @@
 """The paper's study: problems x architectures x repeats -> tables and figures.
 
 Reproduces the protocol of Baptista et al., "Deep Learning as Ricci Flow"
-(PAPER_SPEC section 6). For every problem, architecture (narrow, wide,
+(docs/study.md). For every problem, architecture (narrow, wide,
 bottleneck), depth (5, 11) and repeat, one :class:`~sk_ricci.nn.ReLUMLPClassifier`
 is trained with a seed derived from those four names, its test accuracy is
 measured, and :func:`sk_ricci.ricci_flow` runs on the hidden activations of the

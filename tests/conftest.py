@@ -49,7 +49,7 @@ def directed_knn(X, k):
 
 
 def dense_graph(X, k, symmetrize):
-    """The three conventions of PAPER_SPEC section 2, built densely."""
+    """The three graph conventions of docs/method.md (section 1), built densely."""
     A = directed_knn(X, k)
     if symmetrize == "max":
         return (A | A.T).astype(float)

@@ -1,5 +1,5 @@
 """ricci_flow, aggregation, scale selection and RicciFlow vs a dense re-computation
-of Eqs. 4-8 written here from the paper (PAPER_SPEC sections 2-5)."""
+of Eqs. 4-8 written here from the paper (docs/method.md, sections 1-5)."""
 
 import pickle
 import re

@@ -1,6 +1,6 @@
 """Checks against numbers printed in the paper, on the real Fashion-MNIST split.
 
-PAPER_SPEC section 2: the "sum" convention (the authors' R script) reproduces a
+docs/method.md, section 1: the "sum" convention (the authors' R script) reproduces a
 total curvature of about -1.0e9 for n=2000, k=350 on Fashion-MNIST pixels.
 """
 

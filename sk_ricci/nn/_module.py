@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
-# Widths of the paper's three architectures (PAPER_SPEC section 6).
+# Widths of the paper's three architectures (docs/networks.md).
 _NARROW_WIDTH = 25
 _WIDE_WIDTH = 50
 _ARCHITECTURES = ("narrow", "wide", "bottleneck")
