@@ -6,8 +6,8 @@ missing data files or optional packages), 130 when interrupted.
 """
 
 import argparse
+import os
 import sys
-import time
 import zipfile
 from pathlib import Path
 

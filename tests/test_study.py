@@ -89,7 +89,7 @@ def _own_flow_result(entry):
 
 def _passing_curve(rows, group, threshold):
     """The aggregated coefficient over k of the group's networks whose
-    accuracy is strictly above the threshold (PAPER_SPEC section 6), pooled
+    accuracy is strictly above the threshold (the paper's rule), pooled
     by aggregated_ricci_coefficient and, independently, by np.corrcoef."""
     members = [r for r in rows
                if (r["problem"], r["architecture"], r["depth"]) == group]
