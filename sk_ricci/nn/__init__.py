@@ -15,7 +15,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from sk_ricci.nn._activations import layer_activations
+from sk_ricci.nn._batched import fit_many
 from sk_ricci.nn._classifier import ReLUMLPClassifier
 from sk_ricci.nn._module import ReLUMLP
 
-__all__ = ["ReLUMLP", "ReLUMLPClassifier", "layer_activations"]
+__all__ = ["ReLUMLP", "ReLUMLPClassifier", "fit_many", "layer_activations"]
