@@ -339,8 +339,13 @@ def _forward(weights, biases, X, keep):
             # batched kernel rounds differently from the one torch.nn.Linear
             # calls; one addmm per network keeps the logits bit for bit.
             out = hidden.new_empty(hidden.shape[0], hidden.shape[1], 1)
-            for k in range(hidden.shape[0]):
-                torch.addmm(bias[k], hidden[k], weight[k].T, out=out[k])
+            for o, b, h, w in zip(
+                out.unbind(0),
+                bias.unbind(0),
+                hidden.unbind(0),
+                weight.transpose(1, 2).unbind(0),
+            ):
+                torch.addmm(b, h, w, out=o)
             return out
         hidden = torch.baddbmm(bias, hidden, weight.transpose(1, 2))
         if i < last:
@@ -393,8 +398,12 @@ def _backward(weights, grad_weights, grad_biases, inputs, delta):
     for i in range(len(weights) - 1, -1, -1):
         if delta.shape[2] == 1:
             # a row vector times a matrix: per network, as for the logits
-            for k in range(delta.shape[0]):
-                torch.mm(delta[k].T, inputs[i][k], out=grad_weights[i][k])
+            for d, a, g in zip(
+                delta.transpose(1, 2).unbind(0),
+                inputs[i].unbind(0),
+                grad_weights[i].unbind(0),
+            ):
+                torch.mm(d, a, out=g)
         else:
             torch.bmm(delta.transpose(1, 2), inputs[i], out=grad_weights[i])
         torch.sum(delta, dim=1, keepdim=True, out=grad_biases[i])
@@ -417,6 +426,9 @@ class _Optimizer:
         self.lr = lr
         self.step = 0
         self.state = {}
+        # scratch buffer: a fresh multi-megabyte tensor per step costs more
+        # (page faults) than the arithmetic
+        self.denom = torch.empty_like(flat)
         if name == "rmsprop":
             self.alpha = float(kwargs.get("alpha", 0.99))
             self.eps = float(kwargs.get("eps", 1e-8))
@@ -432,7 +444,7 @@ class _Optimizer:
         if self.name == "rmsprop":
             square_avg = self.state["square_avg"]
             square_avg.mul_(self.alpha).addcmul_(grad, grad, value=1 - self.alpha)
-            avg = square_avg.sqrt().add_(self.eps)
+            avg = torch.sqrt(square_avg, out=self.denom).add_(self.eps)
             flat.addcdiv_(grad, avg, value=-self.lr)
         elif self.name == "adam":
             exp_avg, exp_avg_sq = self.state["exp_avg"], self.state["exp_avg_sq"]
@@ -441,7 +453,8 @@ class _Optimizer:
             bias_correction1 = 1 - self.beta1**self.step
             bias_correction2 = 1 - self.beta2**self.step
             step_size = self.lr / bias_correction1
-            denom = (exp_avg_sq.sqrt() / bias_correction2**0.5).add_(self.eps)
+            denom = torch.sqrt(exp_avg_sq, out=self.denom)
+            denom = denom.div_(bias_correction2**0.5).add_(self.eps)
             flat.addcdiv_(exp_avg, denom, value=-step_size)
         else:
             flat.add_(grad, alpha=-self.lr)
