@@ -39,10 +39,10 @@ import torch
 from joblib import Parallel, delayed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_nn_training import fit_plain  # noqa: E402
+from bench_nn_training import fit_plain
 
-from sk_ricci.nn import ReLUMLPClassifier, fit_many  # noqa: E402
-from sk_ricci.study import (  # noqa: E402
+from sk_ricci.nn import ReLUMLPClassifier, fit_many
+from sk_ricci.study import (
     StudyConfig,
     _options,
     _run_batch,

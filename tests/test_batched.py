@@ -272,8 +272,7 @@ def test_study_writes_the_other_rows_of_a_batch_before_an_error():
     error = RuntimeError("network r1 failed")
     written = []
     with pytest.raises(RuntimeError, match="network r1 failed"):
-        for row in _batch_rows([[{"id": 0}, error, {"id": 2}], [{"id": 3}]]):
-            written.append(row)
+        written.extend(_batch_rows([[{"id": 0}, error, {"id": 2}], [{"id": 3}]]))
     assert written == [{"id": 0}, {"id": 2}]
 
 

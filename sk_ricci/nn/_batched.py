@@ -13,6 +13,7 @@ nothing is shared or reduced across networks, so a network's numbers depend
 only on its own seed and settings.
 """
 
+import itertools
 import numbers
 import time
 
@@ -278,7 +279,7 @@ class _Layout:
     """Offsets of every layer's weight and bias in a network's flat block."""
 
     def __init__(self, sizes):
-        self.shapes = list(zip(sizes[:-1], sizes[1:]))
+        self.shapes = list(itertools.pairwise(sizes))
         self.weight_offsets, self.bias_offsets = [], []
         offset = 0
         for n_in, n_out in self.shapes:
