@@ -237,6 +237,7 @@ def test_bad_input_is_a_clear_error(data):
         fit_many([est], X, np.zeros(len(y)))
     with pytest.raises(ValueError, match="lr must be a float > 0"):
         fit_many([est, ReLUMLPClassifier(lr=-1.0)], X, y)
+    assert not hasattr(est, "net_")  # checked before anything trains
 
 
 # --------------------------------------------------------------------------- #

@@ -239,13 +239,15 @@ def fit_many(estimators, X, y, *, max_networks=None):
         validate_data(est, X, y, dtype=[np.float32, np.float64], y_numeric=False)
     X32 = X_checked.astype(np.float32, copy=False)
 
+    # every setting is checked before any network trains
+    checked = [est._check_params(X32.shape[0]) for est in estimators]
     groups = {}
-    for est in estimators:
-        spec = _Spec(est, X32, y_encoded, classes, X32.shape[1])
-        if spec.optimizer is None:
+    for est, (_, optimizer_cls, _, _) in zip(estimators, checked):
+        if optimizer_cls not in _BUILTIN_OPTIMIZERS:
             # a custom optimizer class: no batched update for it
             est.fit(X, y)
             continue
+        spec = _Spec(est, X32, y_encoded, classes, X32.shape[1])
         groups.setdefault(spec.group_key(), []).append(spec)
     for specs in groups.values():
         step = len(specs) if max_networks is None else int(max_networks)
