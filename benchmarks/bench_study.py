@@ -1,105 +1,195 @@
-"""Throughput of the paper-scale synthetic-A study: networks per hour.
+"""Networks per hour: one at a time, a plain PyTorch loop, and batched training.
 
-The paper trains 36 networks for each of 6 architectures (narrow, wide,
-bottleneck at depth 5 and 11) per problem, on 1,000 training and 1,000 test
-points for 50 epochs, and measures each one's Ricci flow over the 17-value k
-grid. This benchmark runs a subset of that study (``--repeats`` networks per
-architecture instead of 36) through :func:`sk_ricci.study.run_study`, serially
-and with each ``--n-jobs`` value side by side, and reports:
+The paper's synthetic setting: problem A as the study loads it (1,000
+standardised training points in 3-D, two classes), depth-11 "wide" networks
+(eleven hidden layers of 50), RMSprop with keras' defaults, lr=1e-3, batch 32,
+50 epochs, 20% held out and scored after every epoch. The same networks
+(seeds 0, 1, ...) are trained three ways, side by side in one run:
 
-- wall time and networks per hour of each run, and its ratio to serial;
-- the mean fit and flow time per network (from the results rows) and the
-  flow/fit ratio;
-- the extrapolated wall time of the full 216-network synthetic-A study and of
-  the 1,512-network seven-problem grid (image pairs have 2,000 test points, so
-  that figure is a lower bound).
+- ``one-at-a-time``: ``ReLUMLPClassifier.fit`` per network, the path the study
+  used to take for every network;
+- ``plain loop``: a bare PyTorch loop per network (``fit_plain`` of
+  ``bench_nn_training.py``: ``randperm`` shuffling, tensor slicing, the
+  fastest thing one would write by hand);
+- ``batched``: :func:`sk_ricci.nn.fit_many`, ``--networks`` at once (the study
+  trains the 36 repeats of one problem x architecture x depth together).
 
-With ``--epochs E`` below 50 the fit time is also extrapolated linearly to 50
-epochs (the flow time does not depend on the epochs).
+Every process uses one torch thread, as the study does. With ``--n-jobs 2``
+each way runs in 2 worker processes, each training half of the networks, and
+the wall time counts. The three ways alternate within each repeat (so a busy
+machine slows them alike); the table gives the median per-network time over
+``--repeats``, networks per hour and the ratios.
 
-Run ``python benchmarks/bench_study.py`` (6 architectures x 1 repeat, serial
-and 2 workers: a few minutes on 2 cores) or ``--repeats 36`` for the real
-thing.
+``--study`` also times the study's own unit of work on a few networks:
+training plus the Ricci flow over the paper's 17-value k grid, one network at a
+time (the former path) against one batch (:func:`sk_ricci.study._run_batch`).
+
+Run ``python benchmarks/bench_study.py`` (a few minutes on 2 cores) or
+``--epochs 5 --repeats 1`` for a smoke run.
 """
 
 import argparse
 import statistics
-import tempfile
+import sys
 import time
+from pathlib import Path
 
-from sk_ricci.study import StudyConfig, load_results, run_study
+import numpy as np
+import torch
+from joblib import Parallel, delayed
 
-PAPER_EPOCHS = 50
-PAPER_NETWORKS_A = 6 * 36
-PAPER_NETWORKS_ALL = 7 * 6 * 36
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_nn_training import fit_plain
+
+from sk_ricci.nn import ReLUMLPClassifier, fit_many
+from sk_ricci.study import (
+    StudyConfig,
+    _options,
+    _run_batch,
+    _run_network,
+    load_problem,
+)
+
+DEPTH = 11
+ARCHITECTURE = "wide"
 
 
-def _fmt_h(seconds):
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
+def _classifier(seed, epochs):
+    return ReLUMLPClassifier(
+        architecture=ARCHITECTURE, depth=DEPTH, max_epochs=epochs, random_state=seed
+    )
 
 
-def run(config, n_jobs, backend):
-    with tempfile.TemporaryDirectory(prefix="bench_study_") as out:
-        t0 = time.perf_counter()
-        run_study(
-            config, out, n_jobs=n_jobs, backend=backend, quiet=True, report=False
+def _train(way, seeds, X, y, epochs):
+    """Train the networks ``seeds`` one way in this process; returns seconds."""
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    if way == "one-at-a-time":
+        for seed in seeds:
+            _classifier(seed, epochs).fit(X, y)
+    elif way == "plain loop":
+        for seed in seeds:
+            fit_plain(X, y, epochs, seed=seed)
+    else:
+        fit_many([_classifier(seed, epochs) for seed in seeds], X, y)
+    return time.perf_counter() - t0
+
+
+def _wall(way, seeds, X, y, epochs, n_jobs, parallel):
+    if n_jobs == 1:
+        return _train(way, seeds, X, y, epochs)
+    shares = [list(seeds[i::n_jobs]) for i in range(n_jobs)]
+    t0 = time.perf_counter()
+    parallel(delayed(_train)(way, share, X, y, epochs) for share in shares)
+    return time.perf_counter() - t0
+
+
+def training_table(X, y, args):
+    ways = {
+        "one-at-a-time": args.lone,
+        "plain loop": args.lone,
+        "batched": args.networks,
+    }
+    print(
+        f"problem A, {len(y)} training points, depth {DEPTH} {ARCHITECTURE}, "
+        f"{args.epochs} epochs, one torch thread per process; one-at-a-time and "
+        f"plain loop train {args.lone} networks, batched {args.networks} at once; "
+        f"median of {args.repeats}"
+    )
+    header = (
+        f"{'n_jobs':>6}  {'way':<14} {'s/network':>10} {'networks/h':>11} "
+        f"{'vs plain':>9} {'vs one-at-a-time':>17}"
+    )
+    print(header)
+    print("-" * len(header))
+    for way in ways:  # imports and one-off costs are not timed
+        _train(way, [0], X, y, 1)
+    for n_jobs in args.n_jobs:
+        parallel = Parallel(n_jobs=n_jobs) if n_jobs > 1 else None
+        if parallel is not None:  # start the workers before timing
+            for way in ways:
+                parallel(delayed(_train)(way, [0], X, y, 1) for _ in range(n_jobs))
+        per_network = {way: [] for way in ways}
+        for _ in range(args.repeats):
+            for way, n in ways.items():
+                wall = _wall(way, range(n), X, y, args.epochs, n_jobs, parallel)
+                per_network[way].append(wall / n)
+        median = {way: statistics.median(t) for way, t in per_network.items()}
+        for way in ways:
+            print(
+                f"{n_jobs:>6}  {way:<14} {median[way]:>9.3f}s "
+                f"{3600 / median[way]:>11.0f} "
+                f"{median['plain loop'] / median[way]:>8.2f}x "
+                f"{median['one-at-a-time'] / median[way]:>16.2f}x"
+            )
+
+
+def study_table(args):
+    config = StudyConfig(
+        problems=["A"], architectures=[ARCHITECTURE], depths=[DEPTH],
+        repeats=args.study_networks, max_epochs=args.epochs,
+    )
+    nets = config.networks()
+    data = load_problem("A", config)
+    grid = config.n_neighbors_grid("A", len(data[3]))
+    options = _options(config)
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    old = [_run_network(net, data, grid, options) for net in nets]
+    old_wall = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    new = _run_batch(nets, data, grid, options)
+    new_wall = time.perf_counter() - t0
+    same = all(
+        {k: v for k, v in a.items() if not k.endswith("_time_s")}
+        == {k: v for k, v in b.items() if not k.endswith("_time_s")}
+        for a, b in zip(old, new)
+    )
+    print(
+        f"\nstudy unit of work, {len(nets)} networks (training + flow over "
+        f"{len(grid)} k values), one process, one torch thread; rows identical: "
+        f"{same}"
+    )
+    header = (
+        f"{'path':<24} {'wall':>7} {'fit/net':>8} {'flow/net':>9} "
+        f"{'networks/h':>11} {'speedup':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, rows, wall in (
+        ("one network at a time", old, old_wall),
+        ("one batch (_run_batch)", new, new_wall),
+    ):
+        fit = statistics.mean(r["fit_time_s"] for r in rows)
+        flow = statistics.mean(r["flow_time_s"] for r in rows)
+        print(
+            f"{name:<24} {wall:>6.1f}s {fit:>7.3f}s {flow:>8.3f}s "
+            f"{len(nets) / wall * 3600:>11.0f} {old_wall / wall:>7.2f}x"
         )
-        wall = time.perf_counter() - t0
-        rows = load_results(out)
-    return wall, rows
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=1,
-                        help="networks per architecture (paper: 36)")
-    parser.add_argument("--epochs", type=int, default=PAPER_EPOCHS)
-    parser.add_argument("--n-train", type=int, default=1000)
-    parser.add_argument("--n-test", type=int, default=1000)
+    parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--networks", type=int, default=36,
+                        help="networks trained at once by the batched way")
+    parser.add_argument("--lone", type=int, default=4,
+                        help="networks trained one by one per repeat")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--n-jobs", type=int, nargs="+", default=[1, 2],
-                        help="worker counts to compare (default: 1 2)")
-    parser.add_argument("--backend", default="loky", choices=["loky", "dask", "ray"])
+                        help="worker processes to compare (default: 1 2)")
+    parser.add_argument("--study", action="store_true",
+                        help="also time the study's unit of work (fit + flow)")
+    parser.add_argument("--study-networks", type=int, default=6)
     args = parser.parse_args(argv)
 
-    config = StudyConfig(
-        problems=["A"], repeats=args.repeats, max_epochs=args.epochs,
-        n_train=args.n_train, n_test=args.n_test,
-    )
-    n = len(config.networks())
-    grid = config.n_neighbors_grid("A", args.n_test)
-    print(
-        f"synthetic-A study subset: {n} networks (6 architectures x {args.repeats}), "
-        f"n_train={args.n_train}, n_test={args.n_test}, {args.epochs} epochs, "
-        f"{len(grid)} k values {grid}, backend={args.backend}"
-    )
-    header = (
-        f"{'n_jobs':>6} {'wall':>9} {'net/h':>8} {'speedup':>8} {'fit/net':>8} "
-        f"{'flow/net':>9} {'flow/fit':>9} {'net/h@50ep':>11} {'A study':>9} "
-        f"{'7 problems':>11}"
-    )
-    print(header)
-    print("-" * len(header))
-    serial = None
-    for n_jobs in args.n_jobs:
-        wall, rows = run(config, n_jobs, args.backend)
-        fit = statistics.mean(r["fit_time_s"] for r in rows)
-        flow = statistics.mean(r["flow_time_s"] for r in rows)
-        per_hour = n / wall * 3600
-        # extrapolate to the paper's epochs: per-network cost scales for the fit
-        scale = (fit * PAPER_EPOCHS / args.epochs + flow) / (fit + flow)
-        per_hour_50 = per_hour / scale
-        serial = serial or per_hour
-        print(
-            f"{n_jobs:>6} {wall:>8.1f}s {per_hour:>8.0f} {per_hour / serial:>7.2f}x "
-            f"{fit:>7.2f}s {flow:>8.2f}s {flow / fit:>9.2f} {per_hour_50:>11.0f} "
-            f"{_fmt_h(PAPER_NETWORKS_A / per_hour_50 * 3600):>9} "
-            f"{_fmt_h(PAPER_NETWORKS_ALL / per_hour_50 * 3600):>11}"
-        )
-        acc = [r["accuracy"] for r in rows]
-        print(f"{'':>6} accuracy min/median/max {min(acc):.3f}/"
-              f"{statistics.median(acc):.3f}/{max(acc):.3f}")
+    config = StudyConfig(problems=["A"], n_train=1000, n_test=1000)
+    X, y, _, _ = load_problem("A", config)
+    X = np.asarray(X, dtype=np.float64)
+    print(f"torch {torch.__version__}")
+    training_table(X, y, args)
+    if args.study:
+        study_table(args)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ Reproduces the protocol of Baptista et al., "Deep Learning as Ricci Flow"
 bottleneck), depth (5, 11) and repeat, one :class:`~sk_ricci.nn.ReLUMLPClassifier`
 is trained with a seed derived from those four names, its test accuracy is
 measured, and :func:`sk_ricci.ricci_flow` runs on the hidden activations of the
-test set over the problem's grid of ``n_neighbors``. Each finished network is
+test set over the problem's grid of ``n_neighbors``. The repeats of one
+(problem, architecture, depth) train together with :func:`sk_ricci.nn.fit_many`,
+which gives every network the weights a lone fit gives it. Each finished network is
 appended at once to ``results.jsonl`` in the output folder, so a run can be
 killed and resumed without losing or duplicating networks.
 
@@ -235,16 +237,32 @@ def _divergence(clf, layers):
     return None
 
 
-def _run_network(net, data, grid, options):
+def _classifier(net, options):
+    from .nn import ReLUMLPClassifier
+
+    return ReLUMLPClassifier(
+        architecture=net.architecture,
+        depth=net.depth,
+        lr=options["lr"],
+        max_epochs=options["max_epochs"],
+        batch_size=options["batch_size"],
+        optimizer=options["optimizer"],
+        validation_fraction=options["validation_fraction"] or None,
+        random_state=net.seed,
+    )
+
+
+def _run_network(net, data, grid, options, fitted=None):
     """Train one network and measure its flow; returns the result row.
 
     Runs in a worker process (or in the parent for a serial study). It uses
     one torch thread and seeds everything from ``net.seed``, so the row is the
-    same wherever it runs.
+    same wherever it runs. ``fitted=(classifier, fit_time)`` skips the
+    training (:func:`_run_batch` trained it).
     """
     import torch
 
-    from .nn import ReLUMLPClassifier, layer_activations
+    from .nn import layer_activations
 
     X_train, y_train, X_test, y_test = data
     threads = torch.get_num_threads()
@@ -252,18 +270,12 @@ def _run_network(net, data, grid, options):
         # the paper's networks are tiny: one torch thread trains them fastest
         # and keeps parallel workers from oversubscribing the cores
         torch.set_num_threads(1)
-        t0 = time.perf_counter()
-        clf = ReLUMLPClassifier(
-            architecture=net.architecture,
-            depth=net.depth,
-            lr=options["lr"],
-            max_epochs=options["max_epochs"],
-            batch_size=options["batch_size"],
-            optimizer=options["optimizer"],
-            validation_fraction=options["validation_fraction"] or None,
-            random_state=net.seed,
-        ).fit(X_train, y_train)
-        fit_time = time.perf_counter() - t0
+        if fitted is None:
+            t0 = time.perf_counter()
+            clf = _classifier(net, options).fit(X_train, y_train)
+            fit_time = time.perf_counter() - t0
+        else:
+            clf, fit_time = fitted
         accuracy = float(clf.score(X_test, y_test))
         train_accuracy = float(clf.score(X_train, y_train))
         t0 = time.perf_counter()
@@ -324,6 +336,73 @@ def _run_network(net, data, grid, options):
             for r in results
         ],
     }
+
+
+def _run_batch(nets, data, grid, options):
+    """Train networks of one problem together, then measure each one's flow.
+
+    The networks train at once with :func:`sk_ricci.nn.fit_many`, which gives
+    each one exactly the weights a lone fit gives it, so every row is the row
+    :func:`_run_network` would write; ``fit_time_s`` is the batch's training
+    time divided by its number of networks. Returns one row per network, in
+    order; a network whose measurement fails gets the exception in its place,
+    so that the others' rows are still written before it is raised.
+    """
+    import torch
+
+    from .nn import fit_many
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        t0 = time.perf_counter()
+        clfs = fit_many([_classifier(net, options) for net in nets], *data[:2])
+        fit_time = (time.perf_counter() - t0) / len(nets)
+    finally:
+        torch.set_num_threads(threads)
+    rows = []
+    for net, clf in zip(nets, clfs):
+        try:
+            rows.append(
+                _run_network(net, data, grid, options, fitted=(clf, fit_time))
+            )
+        except Exception as exc:  # noqa: BLE001 (raised by _batch_rows)
+            rows.append(exc)
+    return rows
+
+
+#: Most networks trained together (memory grows with it; the results do not
+#: depend on it).
+_MAX_BATCH = 64
+
+
+def _batches(nets, n_workers):
+    """Networks of one (problem, architecture, depth), in chunks.
+
+    Chunks are small enough to give every worker work, at most ``_MAX_BATCH``.
+    """
+    groups = {}
+    for net in nets:
+        groups.setdefault((net.problem, net.architecture, net.depth), []).append(net)
+    size = max(1, min(_MAX_BATCH, math.ceil(len(nets) / max(1, n_workers))))
+    return [
+        group[start : start + size]
+        for group in groups.values()
+        for start in range(0, len(group), size)
+    ]
+
+
+def _batch_rows(results):
+    """Yield the rows of finished batches; raise a network's error after them."""
+    for rows in results:
+        error = None
+        for row in rows:
+            if isinstance(row, BaseException):
+                error = error or row
+            else:
+                yield row
+        if error is not None:
+            raise error
 
 
 # --------------------------------------------------------------------------- #
@@ -411,21 +490,25 @@ def _execute(nets, data, grids, options, n_jobs, backend, scheduler_address):
         return
     if backend == "loky":
         if n_jobs in (None, 1):
-            for net in nets:
-                yield _run_network(net, data[net.problem], grids[net.problem], options)
+            for batch in _batches(nets, 1):
+                problem = batch[0].problem
+                yield from _batch_rows(
+                    [_run_batch(batch, data[problem], grids[problem], options)]
+                )
             return
         from joblib import Parallel, delayed, parallel_config
 
+        n_workers = os.cpu_count() if n_jobs == -1 else n_jobs
         with parallel_config(backend="loky", inner_max_num_threads=1):
             parallel = Parallel(
                 n_jobs=n_jobs, return_as="generator_unordered", batch_size=1
             )
-            yield from parallel(
-                delayed(_run_network)(
-                    net, data[net.problem], grids[net.problem], options
+            yield from _batch_rows(parallel(
+                delayed(_run_batch)(
+                    batch, data[batch[0].problem], grids[batch[0].problem], options
                 )
-                for net in nets
-            )
+                for batch in _batches(nets, n_workers)
+            ))
         return
     if backend == "dask":
         yield from _execute_dask(nets, data, grids, options, n_jobs, scheduler_address)
@@ -460,12 +543,13 @@ def _execute_dask(nets, data, grids, options, n_jobs, address):
             parallel = Parallel(
                 n_jobs=-1, return_as="generator_unordered", batch_size=1
             )
-            yield from parallel(
-                delayed(_run_network)(
-                    net, data[net.problem], grids[net.problem], options
+            n_workers = len(client.scheduler_info().get("workers", ())) or 1
+            yield from _batch_rows(parallel(
+                delayed(_run_batch)(
+                    batch, data[batch[0].problem], grids[batch[0].problem], options
                 )
-                for net in nets
-            )
+                for batch in _batches(nets, n_workers)
+            ))
     finally:
         client.close()
         if cluster is not None:
@@ -494,15 +578,18 @@ def _execute_ray(nets, data, grids, options, n_jobs, address):
         started = True
     pending = []
     try:
-        task = ray.remote(num_cpus=1)(_run_network)
+        task = ray.remote(num_cpus=1)(_run_batch)
         refs = {p: ray.put(d) for p, d in data.items()}
+        n_workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         pending = [
-            task.remote(net, refs[net.problem], grids[net.problem], options)
-            for net in nets
+            task.remote(
+                batch, refs[batch[0].problem], grids[batch[0].problem], options
+            )
+            for batch in _batches(nets, n_workers)
         ]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
-            yield ray.get(done[0])
+            yield from _batch_rows([ray.get(done[0])])
     finally:
         for ref in pending:
             with contextlib.suppress(Exception):

@@ -15,7 +15,14 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from sk_ricci.nn._activations import LayerActivations, layer_activations
+from sk_ricci.nn._batched import fit_many
 from sk_ricci.nn._classifier import ReLUMLPClassifier
 from sk_ricci.nn._module import ReLUMLP
 
-__all__ = ["LayerActivations", "ReLUMLP", "ReLUMLPClassifier", "layer_activations"]
+__all__ = [
+    "LayerActivations",
+    "ReLUMLP",
+    "ReLUMLPClassifier",
+    "fit_many",
+    "layer_activations",
+]

@@ -1,0 +1,291 @@
+"""fit_many: many ReLU networks trained at once, each as a lone fit trains it.
+
+The oracle is :meth:`ReLUMLPClassifier.fit` (skorch, torch autograd and
+torch.optim, one network at a time): a network trained inside a batch must
+come out with the same weights, optimizer state, history and predictions, bit
+for bit on CPU, whatever other networks share its batch.
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from sk_ricci import RicciFlowScorer
+from sk_ricci.nn import ReLUMLPClassifier, fit_many, layer_activations
+from sk_ricci.nn._batched import _epoch_order
+from sk_ricci.nn._classifier import _batch_loader
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(150, 3))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    return X, y
+
+
+def _params(est):
+    return [p.detach().numpy() for p in est.module_.parameters()]
+
+
+def _assert_same_network(lone, batched, X):
+    for a, b in zip(_params(lone), _params(batched)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(lone.predict_proba(X), batched.predict_proba(X))
+    np.testing.assert_array_equal(lone.predict(X), batched.predict(X))
+
+
+def _history_table(est):
+    return [
+        {k: v for k, v in epoch.items() if k != "dur"} for epoch in est.history_
+    ]
+
+
+# --------------------------------------------------------------------------- #
+# the same network as a lone fit
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("optimizer", ["rmsprop", "adam", "sgd"])
+def test_batch_of_8_equals_lone_fits(data, optimizer):
+    X, y = data
+    kw = {"hidden_layer_sizes": (20, 12, 20), "max_epochs": 4, "optimizer": optimizer}
+    batch = fit_many([ReLUMLPClassifier(random_state=s, **kw) for s in range(8)], X, y)
+    for seed in (0, 3, 7):
+        lone = ReLUMLPClassifier(random_state=seed, **kw).fit(X, y)
+        _assert_same_network(lone, batch[seed], X)
+        assert _history_table(lone) == _history_table(batch[seed])
+        a = lone.net_.optimizer_.state_dict()
+        b = batch[seed].net_.optimizer_.state_dict()
+        assert a["param_groups"] == b["param_groups"]
+        for index, state in a["state"].items():
+            assert state.keys() == b["state"][index].keys()
+            for key, value in state.items():
+                torch.testing.assert_close(
+                    value, b["state"][index][key], rtol=0, atol=0
+                )
+        # the shuffling generators drew exactly what the lone fit drew
+        for name in ("iterator_train__generator", "iterator_valid__generator"):
+            assert torch.equal(
+                getattr(lone.net_, name).get_state(),
+                getattr(batch[seed].net_, name).get_state(),
+            )
+
+
+def test_paper_depth_and_many_epochs_equal_lone_fit():
+    # depth 11 and 12 epochs: float32 rounding differences would grow large
+    # over this many RMSprop steps, so equality here means no difference at all
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(200, 3))
+    y = (np.sin(3 * X[:, 0]) > X[:, 1]).astype(int)
+    kw = {"architecture": "bottleneck", "depth": 11, "max_epochs": 12}
+    batch = fit_many([ReLUMLPClassifier(random_state=s, **kw) for s in (5, 6)], X, y)
+    lone = ReLUMLPClassifier(random_state=6, **kw).fit(X, y)
+    _assert_same_network(lone, batch[1], X)
+
+
+def test_multiclass_string_labels_equal_lone_fit():
+    rng = np.random.RandomState(2)
+    X = rng.normal(size=(120, 4))
+    y = np.array(["ant", "bee", "cat"])[np.argmax(X[:, :3], axis=1)]
+    kw = {"hidden_layer_sizes": (16, 16), "max_epochs": 3, "optimizer": "adam"}
+    batch = fit_many([ReLUMLPClassifier(random_state=s, **kw) for s in range(4)], X, y)
+    lone = ReLUMLPClassifier(random_state=2, **kw).fit(X, y)
+    _assert_same_network(lone, batch[2], X)
+    np.testing.assert_array_equal(batch[2].classes_, ["ant", "bee", "cat"])
+    np.testing.assert_array_equal(
+        batch[2].net_.classes_inferred_, lone.net_.classes_inferred_
+    )
+
+
+def test_without_validation_equals_lone_fit(data):
+    X, y = data
+    kw = {"hidden_layer_sizes": (10, 10), "max_epochs": 3, "validation_fraction": None}
+    batch = fit_many([ReLUMLPClassifier(random_state=s, **kw) for s in range(3)], X, y)
+    lone = ReLUMLPClassifier(random_state=1, **kw).fit(X, y)
+    _assert_same_network(lone, batch[1], X)
+    assert _history_table(lone) == _history_table(batch[1])
+    assert "valid_loss" not in batch[1].history_[-1]
+
+
+# --------------------------------------------------------------------------- #
+# independent of the batch
+# --------------------------------------------------------------------------- #
+def test_result_does_not_depend_on_the_batch(data):
+    X, y = data
+    kw = {"hidden_layer_sizes": (24, 24, 24), "max_epochs": 3}
+    eight = fit_many([ReLUMLPClassifier(random_state=s, **kw) for s in range(8)], X, y)
+    # seed 5 with two other networks, in another position
+    three = fit_many(
+        [ReLUMLPClassifier(random_state=s, **kw) for s in (5, 0, 2)], X, y
+    )
+    chunked = fit_many(
+        [ReLUMLPClassifier(random_state=s, **kw) for s in range(8)], X, y,
+        max_networks=3,
+    )
+    _assert_same_network(eight[5], three[0], X)
+    for a, b in zip(eight, chunked):
+        _assert_same_network(a, b, X)
+
+
+def test_mixed_settings_are_grouped(data):
+    X, y = data
+    ests = [
+        ReLUMLPClassifier(hidden_layer_sizes=(8, 8), max_epochs=2, random_state=0),
+        ReLUMLPClassifier(architecture="narrow", depth=3, max_epochs=2, random_state=1),
+        ReLUMLPClassifier(
+            hidden_layer_sizes=(8, 8), max_epochs=3, lr=1e-2, random_state=2
+        ),
+        # a custom optimizer class has no batched update: fitted alone
+        ReLUMLPClassifier(
+            hidden_layer_sizes=(8, 8), max_epochs=2, optimizer=torch.optim.Adagrad,
+            random_state=3,
+        ),
+    ]
+    fitted = fit_many([clone(e) for e in ests], X, y)
+    for est, batched in zip(ests, fitted):
+        _assert_same_network(clone(est).fit(X, y), batched, X)
+
+
+def test_diverged_network_does_not_poison_its_batch():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 3))
+    y = (X[:, 0] > 0).astype(int)
+    # plain SGD at lr=30: seeds 3 and 6 blow up to non-finite losses
+    kw = {"hidden_layer_sizes": (16, 16, 16), "optimizer": "sgd", "lr": 30.0,
+          "max_epochs": 3}
+    batch = fit_many([ReLUMLPClassifier(random_state=s, **kw) for s in range(8)], X, y)
+    finite = [bool(np.isfinite(e.history_[-1, "train_loss"])) for e in batch]
+    assert not all(finite) and any(finite)
+    for seed in range(8):
+        lone = ReLUMLPClassifier(random_state=seed, **kw).fit(X, y)
+        assert bool(np.isfinite(lone.history_[-1, "train_loss"])) == finite[seed]
+        for a, b in zip(_params(lone), _params(batch[seed])):
+            np.testing.assert_array_equal(a, b)  # NaN where the lone fit has NaN
+
+
+# --------------------------------------------------------------------------- #
+# a normal fitted classifier
+# --------------------------------------------------------------------------- #
+def test_fitted_estimators_work_everywhere(data):
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    kw = {"architecture": "narrow", "depth": 5, "max_epochs": 3}
+    batch = fit_many([ReLUMLPClassifier(random_state=s, **kw) for s in range(3)],
+                     frame, y)
+    lone = ReLUMLPClassifier(random_state=1, **kw).fit(frame, y)
+    est = batch[1]
+    assert est.n_features_in_ == 3
+    np.testing.assert_array_equal(est.feature_names_in_, ["a", "b", "c"])
+    np.testing.assert_array_equal(est.classes_, [0, 1])
+    assert len(est.history_) == 3
+    assert est.module_.training == lone.module_.training
+    assert est.score(frame, y) == lone.score(frame, y)
+    for a, b in zip(layer_activations(lone, frame), layer_activations(est, frame)):
+        np.testing.assert_array_equal(a, b)
+    scorer = RicciFlowScorer(n_neighbors=10, connect="mst")
+    assert scorer(est, frame) == scorer(lone, frame)
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.predict_proba(frame), est.predict_proba(frame))
+    # the skorch net continues training from the batched optimizer state, as
+    # the lone fit's net does
+    more = pickle.loads(pickle.dumps(lone))
+    Xf = X.astype(np.float32)
+    est.net_.partial_fit(Xf, y.astype(np.float32))
+    more.net_.partial_fit(Xf, y.astype(np.float32))
+    for a, b in zip(_params(more), _params(est)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_epoch_order_replays_the_loader():
+    # the batched loop replays the random draws of the DataLoader that
+    # ReLUMLPClassifier uses; the loader itself is the oracle
+    for n, batch_size, seed in ((800, 32, 0), (37, 5, 11), (10, 32, 3)):
+        dataset = np.arange(n)
+        loader_gen = torch.Generator().manual_seed(seed)
+        replay_gen = torch.Generator().manual_seed(seed)
+        for _epoch in range(3):
+            loader = _batch_loader(dataset, batch_size, True, loader_gen)
+            expected = np.concatenate([np.asarray(b) for b in loader])
+            np.testing.assert_array_equal(
+                _epoch_order(replay_gen, n).numpy(), expected
+            )
+        assert torch.equal(loader_gen.get_state(), replay_gen.get_state())
+
+
+# --------------------------------------------------------------------------- #
+# bad input
+# --------------------------------------------------------------------------- #
+def test_bad_input_is_a_clear_error(data):
+    X, y = data
+    est = ReLUMLPClassifier(max_epochs=1)
+    with pytest.raises(ValueError, match="estimators is empty"):
+        fit_many([], X, y)
+    with pytest.raises(TypeError, match=r"estimators\[1\] is a LogisticRegression"):
+        from sklearn.linear_model import LogisticRegression
+
+        fit_many([est, LogisticRegression()], X, y)
+    with pytest.raises(TypeError, match="must be a list of ReLUMLPClassifier"):
+        fit_many(3, X, y)
+    with pytest.raises(ValueError, match=r"estimators\[1\] is the same object"):
+        fit_many([est, est], X, y)
+    with pytest.raises(ValueError, match="max_networks must be a positive int"):
+        fit_many([est], X, y, max_networks=0)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        fit_many([est], X, np.zeros(len(y)))
+    with pytest.raises(ValueError, match="lr must be a float > 0"):
+        fit_many([est, ReLUMLPClassifier(lr=-1.0)], X, y)
+    assert not hasattr(est, "net_")  # checked before anything trains
+
+
+# --------------------------------------------------------------------------- #
+# the study
+# --------------------------------------------------------------------------- #
+def test_study_batch_rows_equal_one_at_a_time_rows():
+    from sk_ricci.study import (
+        StudyConfig,
+        _options,
+        _run_batch,
+        _run_network,
+        load_problem,
+    )
+
+    config = StudyConfig(
+        problems=["A"], architectures=["bottleneck"], depths=[5], repeats=3,
+        n_train=120, n_test=100, max_epochs=2, n_neighbors=[8, 20],
+    )
+    nets = config.networks()
+    data = load_problem("A", config)
+    grid = config.n_neighbors_grid("A", 100)
+    rows = _run_batch(nets, data, grid, _options(config))
+    for net, row in zip(nets, rows):
+        expected = _run_network(net, data, grid, _options(config))
+        for r in (row, expected):
+            del r["fit_time_s"], r["flow_time_s"]
+        assert row == expected
+
+
+def test_study_writes_the_other_rows_of_a_batch_before_an_error():
+    from sk_ricci.study import _batch_rows
+
+    error = RuntimeError("network r1 failed")
+    written = []
+    with pytest.raises(RuntimeError, match="network r1 failed"):
+        written.extend(_batch_rows([[{"id": 0}, error, {"id": 2}], [{"id": 3}]]))
+    assert written == [{"id": 0}, {"id": 2}]
+
+
+def test_study_batches_cover_every_network_once():
+    from sk_ricci.study import StudyConfig, _batches
+
+    nets = StudyConfig(problems=["A", "B"], repeats=5).networks()
+    for n_workers in (1, 2, 7):
+        batches = _batches(nets, n_workers)
+        flat = [net for batch in batches for net in batch]
+        assert sorted(flat, key=nets.index) == nets and len(flat) == len(nets)
+        for batch in batches:
+            keys = {(n.problem, n.architecture, n.depth) for n in batch}
+            assert len(keys) == 1
+    assert len(_batches(nets, 1)) == 12  # one per (problem, architecture, depth)
