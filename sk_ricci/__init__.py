@@ -10,6 +10,7 @@ matplotlib in :mod:`sk_ricci.plotting`, and pynndescent is imported only when
 an approximate neighbour search runs.
 """
 
+from ._baselines import NuclearNormScorer, RankMeScorer, nuclear_norm_score, rankme
 from ._curvature import (
     RicciCurvature,
     degrees,
@@ -45,6 +46,8 @@ __all__ = [
     "DisconnectedGraphWarning",
     "GeodesicMass",
     "KNNGraph",
+    "NuclearNormScorer",
+    "RankMeScorer",
     "RicciCurvature",
     "RicciFlow",
     "RicciFlowResult",
@@ -60,6 +63,8 @@ __all__ = [
     "kneighbors",
     "knn_graph",
     "node_curvature",
+    "nuclear_norm_score",
+    "rankme",
     "ricci_flow",
     "select_n_neighbors",
     "smallest_connected_n_neighbors",

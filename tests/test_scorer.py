@@ -80,11 +80,13 @@ def test_float_n_neighbors_is_a_share_of_the_scored_samples(fitted, data):
 
 
 def test_repr_shows_non_default_options():
-    assert repr(RicciFlowScorer(30)) == "RicciFlowScorer(n_neighbors=30)"
+    # scikit-learn's estimator repr: only the parameters that differ from the
+    # defaults, in alphabetical order
+    assert repr(RicciFlowScorer(30)) == "RicciFlowScorer()"
     assert repr(
         RicciFlowScorer(10, statistic="adjusted_fisher", connect="mst")
-    ) == ("RicciFlowScorer(n_neighbors=10, statistic='adjusted_fisher', "
-          "connect='mst')")
+    ) == ("RicciFlowScorer(connect='mst', n_neighbors=10, "
+          "statistic='adjusted_fisher')")
 
 
 def test_pickle_round_trip(fitted, data):
