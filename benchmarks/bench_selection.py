@@ -27,7 +27,9 @@ averaged; NaN scores rank last, as scikit-learn's searches rank them).
 
 Every network's validation activations, probabilities and accuracies are
 cached under ``--out`` (default ``benchmarks/_out/selection``), so statistics
-can be recomputed without retraining (``--recompute``).
+can be recomputed without retraining (``--recompute``); each statistic's value
+is cached next to them with its definition (the scorer's repr) and reused
+while the definition is unchanged (``--fresh-statistics`` recomputes all).
 
     python benchmarks/bench_selection.py                      # full run
     python benchmarks/bench_selection.py --recompute          # statistics only
@@ -234,23 +236,25 @@ def statistic_table():
     flow("rho_kavg_mst_input", n_neighbors=ks, connect="mst", include_input=True)
     flow("rho_k30_mst_augmented", n_neighbors=30, connect="mst",
          curvature="augmented_forman")
+    if _curvature_available("approx_ollivier"):
+        flow("rho_k30_mst_approx_ollivier", n_neighbors=30, connect="mst",
+             curvature="approx_ollivier")
     if hasattr(sk_ricci, "local_ricci_flow"):
         curvatures = ["forman"] + [c for c in ("approx_ollivier",)
                                    if _curvature_available(c)]
         for curv in curvatures:
             ctag = "" if curv == "forman" else f"_{curv}"
             for stat in ("local_mean", "local_share_negative"):
-                for conn, tag in ((None, ""), ("mst", "_mst")):
-                    if curv != "forman" and conn is None:
-                        continue
-                    for k in ks:
-                        flow(f"{stat}_k{k}{tag}{ctag}", n_neighbors=k,
-                             statistic=stat, connect=conn, curvature=curv)
-                    flow(f"{stat}_kavg{tag}{ctag}", n_neighbors=ks,
-                         statistic=stat, connect=conn, curvature=curv)
-                flow(f"{stat}_k30_mst_input{ctag}", n_neighbors=30,
-                     statistic=stat, connect="mst", curvature=curv,
-                     include_input=True)
+                for k in ks:
+                    flow(f"{stat}_k{k}_mst{ctag}", n_neighbors=k, statistic=stat,
+                         connect="mst", curvature=curv)
+                flow(f"{stat}_kavg_mst{ctag}", n_neighbors=ks, statistic=stat,
+                     connect="mst", curvature=curv)
+                if curv == "forman":
+                    flow(f"{stat}_k30", n_neighbors=30, statistic=stat,
+                         curvature=curv)
+                    flow(f"{stat}_k30_mst_input", n_neighbors=30, statistic=stat,
+                         connect="mst", curvature=curv, include_input=True)
     stats.append(("nuclear_norm", "baseline", "NuclearNormScorer()"))
     stats.append(("rankme_last", "baseline", "RankMeScorer()"))
     stats.append(("val_accuracy", "labelled", "accuracy on the validation split"))
@@ -286,13 +290,22 @@ class _Memo:
         return float(np.mean(values))
 
 
-def compute_statistics(record, X_val, stats):
+def definition(family, spec):
+    return repr(RicciFlowScorer(**spec)) if family == "flow" else spec
+
+
+def compute_statistics(record, X_val, stats, known=None):
+    """Every statistic of one network; ``known`` maps name -> (definition,
+    value) from an earlier run, reused when the definition is unchanged."""
     memo = _Memo(record["layers"], X_val)
+    known = known or {}
     row = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name, family, spec in stats:
-            if family == "flow":
+            if name in known and known[name][0] == definition(family, spec):
+                row[name] = known[name][1]
+            elif family == "flow":
                 row[name] = memo.value(spec)
             elif name == "nuclear_norm":
                 row[name] = nuclear_norm_score(record["proba"])
@@ -448,6 +461,9 @@ def main(argv=None):
                    help="tiny smoke run (problem A and digits 1/7, small pools)")
     p.add_argument("--recompute", action="store_true",
                    help="never train: recompute the statistics from the cache")
+    p.add_argument("--fresh-statistics", action="store_true",
+                   help="recompute every statistic (default: reuse the cached "
+                        "value of a statistic whose definition is unchanged)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--fashion-path", type=Path, default=DEFAULT_FASHION)
     p.add_argument("--problems", nargs="+", default=None,
@@ -484,7 +500,13 @@ def main(argv=None):
                 n_trained += 1
             record = load_net(path)
             t = time.perf_counter()
-            row = compute_statistics(record, X_val, stats)
+            stats_path = path.with_suffix(".stats.json")
+            known = (json.loads(stats_path.read_text())
+                     if stats_path.exists() and not args.fresh_statistics else {})
+            row = compute_statistics(record, X_val, stats, known)
+            known.update({name: (definition(family, spec), row[name])
+                          for name, family, spec in stats})
+            stats_path.write_text(json.dumps(known))
             stat_s += time.perf_counter() - t
             row.update(test_accuracy=record["test_accuracy"], **{
                 f"spec_{k}": v for k, v in record["spec"].items()})
