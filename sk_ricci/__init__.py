@@ -13,9 +13,11 @@ an approximate neighbour search runs.
 from ._baselines import NuclearNormScorer, RankMeScorer, nuclear_norm_score, rankme
 from ._curvature import (
     RicciCurvature,
+    approx_ollivier_curvature,
     degrees,
     forman_curvature,
     node_curvature,
+    ollivier_curvature,
     total_curvature,
 )
 from ._flow import (
@@ -30,6 +32,7 @@ from ._flow import (
 )
 from ._geodesics import GeodesicMass, geodesic_mass
 from ._graph import KNNGraph, graph_from_neighbors, kneighbors, knn_graph
+from ._local import LocalRicciFlowResult, local_ricci_flow
 from ._scorer import RicciFlowScorer
 from .exceptions import (
     DisconnectedGraphError,
@@ -46,6 +49,7 @@ __all__ = [
     "DisconnectedGraphWarning",
     "GeodesicMass",
     "KNNGraph",
+    "LocalRicciFlowResult",
     "NuclearNormScorer",
     "RankMeScorer",
     "RicciCurvature",
@@ -56,14 +60,17 @@ __all__ = [
     "SkRicciWarning",
     "UndefinedCoefficientWarning",
     "aggregated_ricci_coefficient",
+    "approx_ollivier_curvature",
     "degrees",
     "forman_curvature",
     "geodesic_mass",
     "graph_from_neighbors",
     "kneighbors",
     "knn_graph",
+    "local_ricci_flow",
     "node_curvature",
     "nuclear_norm_score",
+    "ollivier_curvature",
     "rankme",
     "ricci_flow",
     "select_n_neighbors",

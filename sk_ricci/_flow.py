@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
-from ._curvature import _total_curvature
+from ._curvature import CURVATURE_KINDS, _total_edge_curvature
 from ._geodesics import _geodesic_mass, _geodesic_mass_csr
 from ._graph import (
     _blas_controller,
@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 ON_DISCONNECTED_OPTIONS = ("nan", "raise")
-CURVATURE_OPTIONS = ("forman", "augmented_forman")
+CURVATURE_OPTIONS = CURVATURE_KINDS
 
 
 @dataclass(frozen=True)
@@ -192,8 +192,13 @@ def _layer_measures(
     serial=False,
 ):
     """Ric_l, g_l and component counts of one layer for every k.
+    ``augmented``: the curvature kind (a name of ``CURVATURE_OPTIONS``; a
+    bool means augmented Forman or not).
     ``serial``: every kernel on the calling thread, without the GIL (layers
     then run in threads, see :func:`_measure_layers`)."""
+    kind = augmented
+    if isinstance(kind, bool):
+        kind = "augmented_forman" if kind else "forman"
     # a grid needs sorted lists (prefixes), the MST needs exact distances
     sort = len(set(ks)) > 1 or connect == "mst"
     idx, sqd = _kneighbors_sq(
@@ -210,14 +215,14 @@ def _layer_measures(
         # graphs built here are valid by construction: no re-validation, and
         # no sparse matrix unless the MST or the triangles need one
         indptr, cols, data = symmetric_knn_csr(idx, k, mode)
-        if mst is None and not augmented:
+        if mst is None and kind == "forman":
             ric = forman_total(indptr, data)
             g = _geodesic_mass_csr(indptr, cols, n_jobs, serial=serial)
         else:
             G = sp.csr_matrix((data, cols, indptr), shape=(n, n))
             if mst is not None:
                 G = add_edges(G, mst)
-            ric = _total_curvature(G, augmented)
+            ric = _total_edge_curvature(G, kind)
             g = _geodesic_mass(G, n_jobs, serial=serial)
         out.append((ric, g.total, g.n_components))
     return out
@@ -289,8 +294,16 @@ def ricci_flow(
     symmetrize : {"max", "min", "sum"}, default="max"
         Graph convention (see :func:`sk_ricci.knn_graph`); "sum" reproduces
         the magnitudes of the paper's figures.
-    curvature : {"forman", "augmented_forman"}, default="forman"
-        Edge curvature; "forman" is the paper's 4 - d_i - d_j.
+    curvature : {"forman", "augmented_forman", "approx_ollivier", "ollivier"}, \
+default="forman"
+        Edge curvature R(i, j), summed over the edges (with multiplicity) into
+        Ric_l: "forman" is the paper's 4 - d_i - d_j; "augmented_forman" adds
+        3 x the triangles through the edge; "approx_ollivier" is Tian et al.'s
+        closed-form approximation of the Ollivier-Ricci curvature
+        (:func:`sk_ricci.approx_ollivier_curvature`); "ollivier" the exact
+        Ollivier-Ricci curvature with idleness 1/2
+        (:func:`sk_ricci.ollivier_curvature`; one transport problem per edge,
+        far slower, see ``docs/method.md``).
     connect : {None, "mst"}, default=None
         None follows the paper (a disconnected layer makes rho NaN). "mst"
         adds each layer's Euclidean minimum spanning tree to its graph, so
@@ -342,9 +355,8 @@ def ricci_flow(
     n = layers[0].shape[0]
     ks, scalar = check_n_neighbors(n_neighbors, n)
     check_flow_options(symmetrize, curvature, connect, on_disconnected, algorithm)
-    augmented = curvature == "augmented_forman"
     per_layer = _measure_layers(
-        layers, ks, symmetrize, connect, augmented, algorithm, random_state, n_jobs
+        layers, ks, symmetrize, connect, curvature, algorithm, random_state, n_jobs
     )
     results = []
     for j, k in enumerate(ks):
@@ -652,7 +664,8 @@ class RicciFlow(BaseEstimator):
     n_neighbors : int, default=10
         The scale k.
     symmetrize : {"max", "min", "sum"}, default="max"
-    curvature : {"forman", "augmented_forman"}, default="forman"
+    curvature : {"forman", "augmented_forman", "approx_ollivier", "ollivier"}, \
+default="forman"
     connect : {None, "mst"}, default=None
     on_disconnected : {"nan", "raise"}, default="nan"
     algorithm : {"auto", "brute", "nndescent"}, default="auto"

@@ -12,11 +12,15 @@ your own ``ax``.
 - :func:`plot_aggregated_heatmap`: the paper's Fig. 3, the aggregated Ricci
   coefficient over k for every (problem, architecture, depth), as a heatmap.
 - :func:`plot_accuracy_vs_flow`: accuracy against flow strength.
+- :class:`LocalRicciFlowDisplay`: the local (per-point) Ricci coefficients of
+  :func:`sk_ricci.local_ricci_flow` on a 2-D view of the input, and the
+  scalar curvature of every layer.
 """
 
 import numpy as np
 
 __all__ = [
+    "LocalRicciFlowDisplay",
     "RicciFlowDisplay",
     "plot_accuracy_vs_flow",
     "plot_aggregated_heatmap",
@@ -286,3 +290,141 @@ def plot_accuracy_vs_flow(accuracy, flow, *, labels=None, ax=None, best=None):
     ax.set_xlabel("flow strength ($-\\rho$, higher = more Ricci-flow-like)")
     ax.set_ylabel("cross-validated accuracy")
     return fig
+
+
+# ---------------------------------------------------------------------------
+# local (per-point) Ricci coefficients
+# ---------------------------------------------------------------------------
+
+
+def _embed_2d(X):
+    """X itself if it has 2 columns (1 column: a zero y), else its first two
+    principal components."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2:
+        raise ValueError(
+            f"X must be 2-D (n_samples, n_features), got shape {X.shape}; pass "
+            "the input test set or one layer's activations"
+        )
+    if X.shape[1] == 2:
+        return X, ("$x_1$", "$x_2$")
+    if X.shape[1] == 1:
+        return np.c_[X, np.zeros(len(X))], ("$x_1$", "")
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=2).fit_transform(X), ("PC 1", "PC 2")
+
+
+class LocalRicciFlowDisplay:
+    """Local Ricci coefficients of one network, per point and per layer.
+
+    Two panels: left, every point of a 2-D view of the input (the input
+    itself when it has 2 features, else its first two principal components)
+    coloured by its local Ricci coefficient (blue negative, Ricci-flow-like;
+    red positive; grey undefined); right, the distribution of the scalar
+    curvature s_l(x) over the points at each layer l = 1..L-1 (box plots).
+
+    Parameters
+    ----------
+    coefficients : array-like of shape (n_samples,)
+        Local coefficients (NaN where undefined).
+    scalar_curvature : array-like of shape (n_layers - 1, n_samples)
+        s_l(x).
+    X : array-like of shape (n_samples, n_features)
+        Points to place: the network's input test set, or one layer.
+    mean : float, default=None
+        Mean local coefficient, shown in the title.
+    n_neighbors : int, default=None
+        The scale k, shown in the title.
+    name : str, default=None
+        Title prefix.
+
+    Attributes
+    ----------
+    ax_embedding_, ax_curvature_ : matplotlib Axes
+    figure_ : matplotlib Figure
+    embedding_ : ndarray of shape (n_samples, 2)
+        The 2-D coordinates plotted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_ricci import local_ricci_flow
+    >>> from sk_ricci.plotting import LocalRicciFlowDisplay
+    >>> X = np.random.RandomState(0).normal(size=(40, 3))
+    >>> layers = [X, 2 * X + 1, X ** 2, np.abs(X)]
+    >>> res = local_ricci_flow(layers, 6, connect="mst")
+    >>> disp = LocalRicciFlowDisplay.from_result(res, X)
+    >>> disp.ax_curvature_.get_xlabel()
+    'layer $l$'
+    """
+
+    def __init__(
+        self, coefficients, scalar_curvature, X, *, mean=None, n_neighbors=None,
+        name=None,
+    ):
+        self.coefficients = coefficients
+        self.scalar_curvature = scalar_curvature
+        self.X = X
+        self.mean = mean
+        self.n_neighbors = n_neighbors
+        self.name = name
+
+    @classmethod
+    def from_result(cls, result, X, *, axes=None, name=None):
+        """Plot a :class:`~sk_ricci.LocalRicciFlowResult` over the points
+        ``X`` (the input test set, or a layer)."""
+        return cls(
+            result.coefficients, result.scalar_curvature, X, mean=result.mean,
+            n_neighbors=result.n_neighbors, name=name,
+        ).plot(axes=axes)
+
+    def plot(self, axes=None):
+        """Draw on ``axes`` (two Axes; a new figure if None); returns ``self``."""
+        coefs = np.asarray(self.coefficients, dtype=float)
+        S = np.atleast_2d(np.asarray(self.scalar_curvature, dtype=float))
+        emb, (xlab, ylab) = _embed_2d(self.X)
+        if emb.shape[0] != coefs.size or S.shape[1] != coefs.size:
+            raise ValueError(
+                f"X has {emb.shape[0]} rows, coefficients {coefs.size} and "
+                f"scalar_curvature {S.shape[1]} columns; they must describe the "
+                "same points (pass the test set the layers were computed on)"
+            )
+        if axes is None:
+            Figure = _check_matplotlib()
+            fig = Figure(figsize=(9.0, 3.8), layout="constrained")
+            ax_e, ax_c = fig.subplots(1, 2)
+        else:
+            ax_e, ax_c = axes
+            fig = ax_e.figure
+        ok = np.isfinite(coefs)
+        if (~ok).any():
+            ax_e.scatter(
+                emb[~ok, 0], emb[~ok, 1], s=8, c="0.7", linewidths=0,
+                label=f"undefined ({int((~ok).sum())})",
+            )
+        sc = ax_e.scatter(
+            emb[ok, 0], emb[ok, 1], s=8, c=coefs[ok], cmap="RdBu_r", vmin=-1,
+            vmax=1, linewidths=0,
+        )
+        fig.colorbar(sc, ax=ax_e, label="local Ricci coefficient", shrink=0.9)
+        if (~ok).any():
+            ax_e.legend(fontsize=7, loc="best")
+        ax_e.set_xlabel(xlab)
+        ax_e.set_ylabel(ylab)
+        parts = [self.name] if self.name else []
+        if self.mean is not None and np.isfinite(self.mean):
+            parts.append(f"mean = {self.mean:.2f}")
+        if self.n_neighbors is not None:
+            parts.append(f"k = {self.n_neighbors}")
+        ax_e.set_title(", ".join(parts) or "local Ricci coefficients", fontsize=9)
+        data = [row[np.isfinite(row)] for row in S]
+        ax_c.boxplot(data, showfliers=False)
+        ax_c.set_xticks(range(1, len(data) + 1), [str(i) for i in
+                                                  range(1, len(data) + 1)])
+        ax_c.set_xlabel("layer $l$")
+        ax_c.set_ylabel("scalar curvature $s_l(x)$")
+        ax_c.set_title("scalar curvature per layer", fontsize=9)
+        self.ax_embedding_, self.ax_curvature_, self.figure_ = ax_e, ax_c, fig
+        self.embedding_ = emb
+        return self

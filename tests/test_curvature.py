@@ -337,3 +337,243 @@ def test_bad_graphs_rejected(func, G, match):
 def test_node_curvature_bad_reduce():
     with pytest.raises(ValueError, match="reduce='median' is not supported"):
         node_curvature(graph(3, [(0, 1)]), reduce="median")
+
+
+# ---------------------------------------------------------------------------
+# Ollivier-Ricci curvature: exact (optimal transport) and Tian et al.'s
+# closed-form approximation
+# ---------------------------------------------------------------------------
+
+
+def lp_ollivier(A, alpha):
+    """Exact Ollivier-Ricci curvature of every edge of the dense adjacency A,
+    by one linear program per edge over ALL n x n transport variables (no
+    support trimming, no 3-hop shortcut): costs are scipy's all-pairs hop
+    distances, measures m_x = alpha delta_x + (1 - alpha) A[x] / d_x."""
+    from scipy.optimize import linprog
+    from scipy.sparse.csgraph import shortest_path
+
+    A = np.asarray(A, dtype=float)
+    n = A.shape[0]
+    D = shortest_path((A != 0).astype(float), unweighted=True, directed=False)
+    C = np.where(np.isinf(D), 1e6, D).ravel()
+    A_eq = np.zeros((2 * n, n * n))
+    for i in range(n):
+        A_eq[i, i * n:(i + 1) * n] = 1  # row sums: mass leaving i
+        A_eq[n + i, i::n] = 1  # column sums: mass arriving at i
+    R = np.zeros((n, n))
+    for x in range(n):
+        for y in range(n):
+            if A[x, y] == 0:
+                continue
+            mx = (1 - alpha) * A[x] / A[x].sum()
+            mx[x] += alpha
+            my = (1 - alpha) * A[y] / A[y].sum()
+            my[y] += alpha
+            res = linprog(C, A_eq=A_eq, b_eq=np.r_[mx, my], bounds=(0, None),
+                          method="highs")
+            assert res.success
+            R[x, y] = 1 - res.fun
+    return R
+
+
+def dense_approx_ollivier(A):
+    """Tian et al. (2023), written from the formula: the mean of the upper
+    bound T / max(d_x, d_y) and Jost and Liu's lower bound."""
+    A = np.asarray(A, dtype=float)
+    d = A.sum(axis=1)
+    S = (A != 0).astype(float)
+    T = S @ S
+    R = np.zeros_like(A)
+    for x, y in zip(*np.nonzero(A)):
+        hi, lo, t = max(d[x], d[y]), min(d[x], d[y]), T[x, y]
+        base = 1 - 1 / d[x] - 1 / d[y]
+        lower = -max(0, base - t / lo) - max(0, base - t / hi) + t / hi
+        R[x, y] = 0.5 * (t / hi + lower)
+    return R
+
+
+def on_edges(R_sparse, G):
+    """Curvature values of a sparse result on the edges of G, dense."""
+    R = R_sparse.toarray()
+    assert R_sparse.nnz == sp.csr_matrix(G).nnz
+    return R
+
+
+TREE = [(0, 1), (0, 2), (0, 3), (1, 4), (1, 5), (5, 6), (5, 7), (5, 8), (8, 9)]
+
+
+def tree_degrees():
+    d = np.zeros(10)
+    for i, j in TREE:
+        d[i] += 1
+        d[j] += 1
+    return d
+
+
+@pytest.mark.parametrize("n", [3, 5, 8])
+@pytest.mark.parametrize("alpha", [0.0, 0.25, 0.5, 0.9])
+def test_ollivier_complete_graph(n, alpha):
+    # K_n: m_x and m_y agree except at x and y, where they differ by
+    # alpha - (1 - alpha) / (n - 1); that mass moves one hop:
+    # R = 1 - |alpha - (1 - alpha) / (n - 1)|  (alpha = 0: (n - 2) / (n - 1);
+    # alpha = 1/2: n / (2 (n - 1)), Lin, Lu and Yau's n / (n - 1) halved)
+    from sk_ricci import ollivier_curvature
+
+    G = graph(n, [(i, j) for i in range(n) for j in range(i + 1, n)])
+    R = on_edges(ollivier_curvature(G, alpha=alpha), G)
+    expected = 1 - abs(alpha - (1 - alpha) / (n - 1))
+    off = ~np.eye(n, dtype=bool)
+    assert_allclose(R[off], expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "n, alpha, expected",
+    [
+        # C4, alpha = 0: m_0 = (1 + 3)/2, m_1 = (0 + 2)/2: 1 -> 0, 3 -> 2, W = 1
+        (4, 0.0, 0.0),
+        # C4, alpha = 1/2: surplus 1/4 at 0 and 3 moves to 1 and 2: W = 1/2
+        (4, 0.5, 0.5),
+        # C5, alpha = 0: 1 -> 2 and 4 -> 0, W = 1
+        (5, 0.0, 0.0),
+        # C5, alpha = 1/2: 1/4 from 0 to 1 (1 hop), 1/4 from 4 to 2 (2 hops)
+        (5, 0.5, 0.25),
+        # C_n, n >= 6: W = 1 for any alpha (Lin, Lu and Yau: curvature 0)
+        (6, 0.0, 0.0),
+        (6, 0.5, 0.0),
+        (9, 0.5, 0.0),
+    ],
+)
+def test_ollivier_cycles(n, alpha, expected):
+    from sk_ricci import ollivier_curvature
+
+    G = graph(n, [(i, (i + 1) % n) for i in range(n)])
+    R = on_edges(ollivier_curvature(G, alpha=alpha), G)
+    assert_allclose(R[G.toarray() != 0], expected, atol=1e-12)
+
+
+def test_ollivier_tree():
+    # Jost and Liu (2014): on a tree, alpha = 0 gives
+    # R(x, y) = -2 (1 - 1/d_x - 1/d_y)_+ ; with alpha = 1/2 (>= 1/(d+1)),
+    # R = (1 - alpha) (2/d_x + 2/d_y - 2) (Lin, Lu and Yau; Bourne et al.
+    # 2018). By hand: edge (0, 1) has d = 3, 3: alpha = 0 moves 1 -> 4,
+    # 2 -> 0 (1 hop each) and 3 -> 5 (3 hops): W = 5/3, R = -2/3; alpha = 1/2
+    # gives -1/3; leaf edge (8, 9) with d = 2, 1: R = 0 and (1 + 2 - 2) / 2.
+    from sk_ricci import ollivier_curvature
+
+    G = graph(10, TREE)
+    d = tree_degrees()
+    R0 = on_edges(ollivier_curvature(G, alpha=0.0), G)
+    R5 = on_edges(ollivier_curvature(G, alpha=0.5), G)
+    assert R0[0, 1] == pytest.approx(-2 / 3) and R5[0, 1] == pytest.approx(-1 / 3)
+    assert R0[8, 9] == pytest.approx(0) and R5[8, 9] == pytest.approx(0.5)
+    for i, j in TREE:
+        assert R0[i, j] == pytest.approx(-2 * max(0, 1 - 1 / d[i] - 1 / d[j]))
+        assert R5[i, j] == pytest.approx(0.5 * (2 / d[i] + 2 / d[j] - 2))
+        assert R0[j, i] == R0[i, j] and R5[j, i] == R5[i, j]
+
+
+def test_approx_ollivier_hand_computed():
+    from sk_ricci import approx_ollivier_curvature
+
+    # K_n: d = n - 1, T = n - 2, both (.)_+ vanish: R = (n - 2) / (n - 1)
+    for n in (3, 5, 8):
+        G = graph(n, [(i, j) for i in range(n) for j in range(i + 1, n)])
+        R = approx_ollivier_curvature(G).toarray()
+        assert_allclose(R[~np.eye(n, dtype=bool)], (n - 2) / (n - 1))
+    # cycles: d = 2, T = 0: 1 - 1/2 - 1/2 = 0, R = 0 (C3 = K3 above)
+    G = graph(7, [(i, (i + 1) % 7) for i in range(7)])
+    assert_allclose(approx_ollivier_curvature(G).data, 0.0)
+    # trees: T = 0, R = -(1 - 1/d_x - 1/d_y)_+ (half of the exact alpha = 0)
+    G = graph(10, TREE)
+    d = tree_degrees()
+    R = approx_ollivier_curvature(G).toarray()
+    for i, j in TREE:
+        assert R[i, j] == pytest.approx(-max(0, 1 - 1 / d[i] - 1 / d[j]))
+    # two K4 + bridge: bridge d = 4, 4, T = 0: -(1 - 1/4 - 1/4) = -1/2;
+    # clique edge (0, 1): d = 3, 3, T = 2: (.)_+ = (1/3 - 2/3)_+ = 0, so
+    # R = T / max = 2/3; edge (0, 3): d = 3, 4, T = 2: 1/3 - 2/3 - 1/3 -> 0
+    # and 5/12 - 1/2 -> 0: R = 2/4 = 1/2
+    R = approx_ollivier_curvature(graph(8, BRIDGED)).toarray()
+    assert R[3, 4] == pytest.approx(-0.5)
+    assert R[0, 1] == pytest.approx(2 / 3) and R[0, 3] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("symmetrize", ["max", "sum"])
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+def test_ollivier_against_linprog_oracle(oracle, symmetrize, alpha):
+    from sk_ricci import ollivier_curvature
+
+    X = np.random.RandomState(1).normal(size=(16, 2))
+    A = oracle.dense_graph(X, 3, symmetrize)
+    R = on_edges(ollivier_curvature(sp.csr_matrix(A), alpha=alpha), A)
+    assert_allclose(R, lp_ollivier(A, alpha), atol=1e-9)
+
+
+@pytest.mark.parametrize("symmetrize", ["max", "min", "sum"])
+def test_approx_ollivier_against_dense_formula(oracle, symmetrize):
+    from sk_ricci import approx_ollivier_curvature
+
+    X = np.random.RandomState(2).normal(size=(40, 3))
+    A = oracle.dense_graph(X, 6, symmetrize)
+    R = on_edges(approx_ollivier_curvature(sp.csr_matrix(A)), A)
+    assert_allclose(R, dense_approx_ollivier(A), atol=1e-12)
+
+
+def test_ollivier_linprog_fallback_without_pot(monkeypatch, oracle):
+    import sys
+
+    from sk_ricci import ollivier_curvature
+
+    X = np.random.RandomState(3).normal(size=(14, 2))
+    G = sp.csr_matrix(oracle.dense_graph(X, 3, "max"))
+    with_pot = ollivier_curvature(G).toarray()
+    monkeypatch.setitem(sys.modules, "ot", None)  # import ot -> ImportError
+    without = ollivier_curvature(G).toarray()
+    assert_allclose(without, with_pot, atol=1e-9)
+
+
+@pytest.mark.parametrize("alpha", [-0.1, 1.0, "0.5", None])
+def test_ollivier_bad_alpha(alpha):
+    from sk_ricci import ollivier_curvature
+
+    with pytest.raises(ValueError, match="alpha=.* must be a number in"):
+        ollivier_curvature(graph(3, [(0, 1), (1, 2)]), alpha=alpha)
+
+
+@pytest.mark.parametrize("curvature", ["approx_ollivier", "ollivier"])
+@pytest.mark.parametrize("symmetrize", ["max", "sum"])
+def test_ricci_flow_ollivier_totals_match_oracle(oracle, curvature, symmetrize):
+    # Ric_l = 1/2 sum_ij G_ij R_ij (each edge once per multiplicity), with R
+    # from the dense oracles above; geodesic masses are unchanged
+    from sk_ricci import ricci_flow
+
+    rng = np.random.RandomState(4)
+    X = rng.normal(size=(18, 3))
+    layers = [np.maximum(X @ rng.normal(size=(3, 5)) + 0.5, 0) for _ in range(5)]
+    res = ricci_flow(layers, 4, symmetrize=symmetrize, curvature=curvature,
+                     connect="mst")
+    ref = ricci_flow(layers, 4, symmetrize=symmetrize, connect="mst")
+    totals = []
+    for Xl in layers:
+        A = oracle.dense_graph(Xl, 4, symmetrize)
+        for i, j in oracle.kruskal_mst(Xl):
+            if A[i, j] == 0:
+                A[i, j] = A[j, i] = 1
+        R = lp_ollivier(A, 0.5) if curvature == "ollivier" else (
+            dense_approx_ollivier(A))
+        totals.append(0.5 * (A * R).sum())
+    assert_allclose(res.total_curvature, totals, atol=1e-9)
+    assert_array_equal(res.geodesic_mass, ref.geodesic_mass)
+    rho = np.corrcoef(res.eta, res.total_curvature[:-1])[0, 1]
+    assert res.coefficient == pytest.approx(rho)
+
+
+def test_ricci_flow_rejects_unknown_curvature():
+    from sk_ricci import ricci_flow
+
+    X = np.random.RandomState(0).normal(size=(20, 2))
+    with pytest.raises(ValueError, match="curvature='wasserstein' is not "
+                       "supported; expected one of 'forman', 'augmented_forman', "
+                       "'approx_ollivier', 'ollivier'"):
+        ricci_flow([X, X, X], 3, curvature="wasserstein")

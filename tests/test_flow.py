@@ -666,7 +666,7 @@ def test_bad_n_neighbors(n_neighbors, exc, match):
     "kwargs, match",
     [
         ({"symmetrize": "or"}, "symmetrize='or' is not supported"),
-        ({"curvature": "ollivier"}, "curvature='ollivier' is not supported"),
+        ({"curvature": "wasserstein"}, "curvature='wasserstein' is not supported"),
         ({"connect": "knn"}, "connect='knn' is not supported"),
         ({"on_disconnected": "drop"}, "on_disconnected='drop' is not supported"),
         ({"algorithm": "kd_tree"}, "algorithm='kd_tree' is not supported"),

@@ -1,0 +1,376 @@
+"""List of layers -> local (per-point) Ricci coefficients.
+
+Hehl, von Renesse and Weber ("Ricci flow of feature geometry", arXiv:2509.22362)
+localise the Ricci coefficient of Baptista et al. (arXiv:2404.14265): for every
+test point, the scalar curvature of its neighbourhood in each layer is
+correlated with how far its neighbours move apart in the next layer. See
+``docs/method.md``, section "Local Ricci coefficients".
+"""
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._curvature import CURVATURE_KINDS, _edge_curvature
+from ._graph import _kneighbors_sq, add_edges
+from ._kernels import euclidean_mst, n_threads, symmetric_knn_csr, thread_limit
+from ._local_kernels import row_means, target_distances
+from ._validation import (
+    ALGORITHM_OPTIONS,
+    CONNECT_OPTIONS,
+    SYMMETRIZE_OPTIONS,
+    check_layers,
+    check_n_neighbors,
+    check_option,
+    warn,
+)
+from .exceptions import UndefinedCoefficientWarning
+
+__all__ = ["LocalRicciFlowResult", "local_ricci_flow"]
+
+#: below this many samples the distance search runs on one thread whatever
+#: n_jobs says (waking numba's pool costs more than the work)
+_MIN_PARALLEL_SAMPLES = 2048
+
+
+@dataclass(frozen=True, repr=False)
+class LocalRicciFlowResult:
+    """Local Ricci coefficients of one network at one scale ``n_neighbors``.
+
+    Layers are numbered l = 1..L as passed; row l - 1 of the per-layer arrays
+    belongs to layer l (the last layer only enters through the distances of
+    ``expansion``).
+
+    Attributes
+    ----------
+    n_neighbors : int
+        The scale k.
+    scalar_curvature : ndarray of shape (n_layers - 1, n_samples)
+        s_l(x): mean edge curvature R_l(x, y) over x's neighbours y in G_l
+        (weighted by edge multiplicity for ``symmetrize="sum"``); NaN for a
+        point without neighbours (possible with ``symmetrize="min"``).
+    expansion : ndarray of shape (n_layers - 1, n_samples)
+        eta_l(x): mean over x's neighbours y in G_l of
+        d_{l+1}(x, y) - d_l(x, y) = d_{l+1}(x, y) - 1 (hop distances, same
+        weights); ``inf`` when a neighbour is unreachable in G_{l+1}.
+    coefficients : ndarray of shape (n_samples,)
+        Local Ricci coefficient of every point: the Pearson correlation of
+        (s_l(x), eta_l(x)) over l = 1..L-1; negative is Ricci-flow-like. NaN
+        where undefined (a non-finite value or a constant series).
+    layer_coefficients : ndarray of shape (n_layers - 1,)
+        Pearson correlation of (s_l(x), eta_l(x)) over the points x with
+        finite values at layer l.
+    mean : float
+        Mean of the defined local coefficients (NaN if none).
+    share_negative : float
+        Share of the defined local coefficients below 0 (NaN if none).
+    curvature, symmetrize, connect : str or None
+        Options used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_ricci import local_ricci_flow
+    >>> X = np.random.RandomState(0).normal(size=(40, 3))
+    >>> res = local_ricci_flow([X, 2 * X + 1, X ** 2, np.abs(X)], 6,
+    ...                        connect="mst")
+    >>> res.scalar_curvature.shape, res.coefficients.shape
+    ((3, 40), (40,))
+    >>> res.to_frame().shape
+    (40, 7)
+    """
+
+    n_neighbors: int
+    scalar_curvature: np.ndarray
+    expansion: np.ndarray
+    coefficients: np.ndarray
+    layer_coefficients: np.ndarray
+    mean: float
+    share_negative: float
+    curvature: str = "forman"
+    symmetrize: str = "max"
+    connect: object = None
+
+    @property
+    def n_layers(self):
+        return int(self.scalar_curvature.shape[0]) + 1
+
+    @property
+    def n_samples(self):
+        return int(self.coefficients.size)
+
+    @property
+    def n_undefined(self):
+        """Points whose local coefficient is NaN."""
+        return int(np.isnan(self.coefficients).sum())
+
+    def __repr__(self):
+        return (
+            f"LocalRicciFlowResult(n_neighbors={self.n_neighbors}, "
+            f"n_layers={self.n_layers}, n_samples={self.n_samples}, "
+            f"mean={self.mean:.4g}, share_negative={self.share_negative:.4g}, "
+            f"curvature={self.curvature!r})"
+        )
+
+    def to_frame(self):
+        """One row per point: ``coefficient``, then ``scalar_curvature_l``
+        and ``expansion_l`` for l = 1..L-1 (a pandas DataFrame indexed by
+        ``sample``)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "to_frame needs pandas; install it with pip install pandas, or "
+                "use to_dict()"
+            ) from None
+        cols = {"coefficient": self.coefficients}
+        for l, row in enumerate(self.scalar_curvature, start=1):
+            cols[f"scalar_curvature_{l}"] = row
+        for l, row in enumerate(self.expansion, start=1):
+            cols[f"expansion_{l}"] = row
+        frame = pd.DataFrame(cols)
+        frame.index.name = "sample"
+        return frame
+
+    def to_dict(self):
+        """Everything as plain Python values (lists and floats; NaN and inf
+        stay floats), ready for ``json.dumps``."""
+        return {
+            "n_neighbors": int(self.n_neighbors),
+            "curvature": self.curvature,
+            "symmetrize": self.symmetrize,
+            "connect": self.connect,
+            "mean": float(self.mean),
+            "share_negative": float(self.share_negative),
+            "coefficients": self.coefficients.tolist(),
+            "layer_coefficients": self.layer_coefficients.tolist(),
+            "scalar_curvature": self.scalar_curvature.tolist(),
+            "expansion": self.expansion.tolist(),
+        }
+
+
+def _columnwise_pearson(a, b):
+    """Pearson correlation of a[:, j] and b[:, j] for every column j; NaN
+    where a value is not finite or either column is constant (exactly: the
+    same value in every row)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    out = np.full(a.shape[1], np.nan)
+    ok = np.isfinite(a).all(axis=0) & np.isfinite(b).all(axis=0)
+    ok &= (a.max(axis=0) != a.min(axis=0)) & (b.max(axis=0) != b.min(axis=0))
+    if ok.any():
+        x = a[:, ok] - a[:, ok].mean(axis=0)
+        y = b[:, ok] - b[:, ok].mean(axis=0)
+        den = np.sqrt((x * x).sum(axis=0) * (y * y).sum(axis=0))
+        out[ok] = np.clip((x * y).sum(axis=0) / den, -1.0, 1.0)
+    return out
+
+
+def _pearson_finite(x, y):
+    """Pearson correlation over the pairs where both values are finite."""
+    keep = np.isfinite(x) & np.isfinite(y)
+    if keep.sum() < 2:
+        return np.nan
+    return float(_columnwise_pearson(x[keep, None], y[keep, None])[0])
+
+
+def _layer_graphs(X, ks, symmetrize, connect, algorithm, random_state, n_jobs):
+    """CSR arrays (indptr, indices, data) of one layer's graph for every k,
+    from one neighbour search (the same graphs as :func:`sk_ricci.ricci_flow`)."""
+    sort = len(set(ks)) > 1 or connect == "mst"
+    idx, sqd = _kneighbors_sq(
+        X, max(ks), algorithm, "euclidean", random_state, n_jobs, sort
+    )
+    mst = euclidean_mst(X, idx, sqd, n_jobs) if connect == "mst" else None
+    mode = SYMMETRIZE_OPTIONS.index(symmetrize)
+    idx = np.ascontiguousarray(idx, dtype=np.int64)
+    n = X.shape[0]
+    out = []
+    for k in ks:
+        indptr, cols, data = symmetric_knn_csr(idx, k, mode)
+        if mst is not None:
+            G = add_edges(sp.csr_matrix((data, cols, indptr), shape=(n, n)), mst)
+            indptr = G.indptr.astype(np.int64)
+            cols = G.indices.astype(np.int64)
+            data = np.ascontiguousarray(G.data, dtype=np.float64)
+        out.append((indptr, cols, data))
+    return out
+
+
+def _scalar_curvature(graph, curvature):
+    indptr, cols, data = graph
+    n = indptr.size - 1
+    G = sp.csr_matrix((data, cols, indptr), shape=(n, n))
+    R = _edge_curvature(G, curvature)
+    return row_means(indptr, data, R)
+
+
+def _expansion(graph, next_graph, parallel):
+    indptr, cols, data = graph
+    d = target_distances(indptr, cols, next_graph[0], next_graph[1], parallel)
+    eta = (d - 1).astype(np.float64)
+    eta[d < 0] = np.inf
+    return row_means(indptr, data, eta)
+
+
+def _undefined_warning(coefs, scalar, expansion, k):
+    bad = np.isnan(coefs)
+    if not bad.any():
+        return
+    unreachable = np.isinf(expansion).any(axis=0)
+    isolated = np.isnan(scalar).any(axis=0) & ~unreachable
+    constant = bad & ~unreachable & ~isolated
+    parts = []
+    if unreachable.any():
+        parts.append(
+            f"{int(unreachable.sum())} have a neighbour that is unreachable in "
+            "the next layer's graph (a disconnected graph: pass connect='mst' or "
+            "a larger n_neighbors)"
+        )
+    if isolated.any():
+        parts.append(
+            f"{int(isolated.sum())} have no neighbour in some layer (possible "
+            "with symmetrize='min')"
+        )
+    if constant.any():
+        parts.append(
+            f"{int(constant.sum())} have a constant scalar curvature or "
+            "expansion over the layers"
+        )
+    warn(
+        f"{int(bad.sum())} of {coefs.size} local Ricci coefficients at "
+        f"n_neighbors={k} are undefined (NaN): " + "; ".join(parts),
+        UndefinedCoefficientWarning,
+    )
+
+
+def local_ricci_flow(
+    layers,
+    n_neighbors,
+    *,
+    symmetrize="max",
+    connect=None,
+    curvature="forman",
+    algorithm="auto",
+    n_jobs=None,
+):
+    """Local (per-point) Ricci coefficients of a network's layers.
+
+    For every hidden layer l build the kNN graph G_l (the graphs of
+    :func:`sk_ricci.ricci_flow`), and for every point x:
+
+    - its scalar curvature s_l(x), the mean curvature R_l(x, y) of its edges;
+    - its expansion eta_l(x), the mean over its G_l-neighbours y of
+      d_{l+1}(x, y) - d_l(x, y), the change of their hop distance when moving
+      to the next layer's graph (d_l(x, y) = 1 for neighbours);
+    - its local Ricci coefficient, the Pearson correlation of
+      (s_l(x), eta_l(x)) over l = 1..L-1 (Hehl, von Renesse and Weber,
+      arXiv:2509.22362). Negative is Ricci-flow-like: negatively curved
+      neighbourhoods spread out, positively curved ones contract.
+
+    The n x (mean degree) distances d_{l+1}(x, y) are exact and come from a
+    breadth-first search from every x in G_{l+1} that stops as soon as all of
+    x's G_l-neighbours are found: O(n + nnz) memory, no n x n matrix.
+
+    Parameters
+    ----------
+    layers : list of array-like of shape (n_samples, n_features_l)
+        Hidden-layer activations of the same samples, in order. At least 3
+        (with 3 layers every defined coefficient is -1 or +1).
+    n_neighbors : int or list of int
+        The scale k. A list gives one result per k from one neighbour search
+        per layer.
+    symmetrize : {"max", "min", "sum"}, default="max"
+        Graph convention (see :func:`sk_ricci.knn_graph`). With "sum", the
+        means over neighbours weight each neighbour by its edge multiplicity.
+    connect : {None, "mst"}, default=None
+        None: a neighbour unreachable in the next layer's graph makes that
+        point's expansion ``inf`` and its coefficient NaN. "mst" adds each
+        layer's Euclidean minimum spanning tree, so every graph is connected.
+    curvature : {"forman", "augmented_forman", "approx_ollivier", "ollivier"}, \
+default="forman"
+        Edge curvature R_l (see :func:`sk_ricci.ricci_flow` and
+        ``docs/method.md``); "ollivier" (exact, idleness 1/2) solves one
+        transport problem per edge and is far slower.
+    algorithm : {"auto", "brute", "nndescent"}, default="auto"
+        Neighbour search (see :func:`sk_ricci.knn_graph`).
+    n_jobs : int, default=None
+        Threads of the neighbour search and the distance search (None: 1,
+        -1: all cores). Results do not depend on it.
+
+    Returns
+    -------
+    result : LocalRicciFlowResult or list of LocalRicciFlowResult
+        One per value of ``n_neighbors`` (a list when a list was passed).
+        Undefined coefficients are NaN, with one
+        :class:`~sk_ricci.exceptions.UndefinedCoefficientWarning` per scale
+        that counts them and says why.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_ricci import local_ricci_flow
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(60, 3))
+    >>> layers = [np.maximum(X @ rng.normal(size=(3, 8)), 0) + 0.01 * i
+    ...           for i in range(5)]
+    >>> res = local_ricci_flow(layers, 10, connect="mst")
+    >>> res.coefficients.shape, res.layer_coefficients.shape
+    ((60,), (4,))
+    >>> bool(-1 <= res.mean <= 1)
+    True
+    """
+    layers = check_layers(layers)
+    L = len(layers)
+    if L < 3:
+        raise ValueError(
+            f"got {L} layer(s); a local Ricci coefficient correlates the scalar "
+            "curvature and the expansion over the L-1 >= 2 layer transitions and "
+            "needs at least 3 layers (the paper uses 5 and 11)"
+        )
+    n = layers[0].shape[0]
+    ks, scalar = check_n_neighbors(n_neighbors, n)
+    check_option(symmetrize, SYMMETRIZE_OPTIONS, "symmetrize")
+    check_option(connect, CONNECT_OPTIONS, "connect")
+    check_option(curvature, CURVATURE_KINDS, "curvature")
+    check_option(algorithm, ALGORITHM_OPTIONS, "algorithm")
+    if n_jobs is not None and not isinstance(n_jobs, numbers.Integral):
+        raise TypeError(f"n_jobs must be None or an int, got {n_jobs!r}")
+    threads = n_threads(n_jobs)
+    parallel = threads > 1 and n >= _MIN_PARALLEL_SAMPLES
+    S = np.empty((len(ks), L - 1, n))
+    E = np.empty((len(ks), L - 1, n))
+    prev = None
+    for l, X in enumerate(layers):
+        graphs = _layer_graphs(X, ks, symmetrize, connect, algorithm, None, n_jobs)
+        for j, graph in enumerate(graphs):
+            if l < L - 1:
+                S[j, l] = _scalar_curvature(graph, curvature)
+            if prev is not None:
+                if parallel:
+                    with thread_limit(threads):
+                        E[j, l - 1] = _expansion(prev[j], graph, True)
+                else:
+                    E[j, l - 1] = _expansion(prev[j], graph, False)
+        prev = graphs
+    results = []
+    for j, k in enumerate(ks):
+        coefs = _columnwise_pearson(S[j], E[j])
+        _undefined_warning(coefs, S[j], E[j], k)
+        layer_coefs = np.array(
+            [_pearson_finite(S[j, l], E[j, l]) for l in range(L - 1)]
+        )
+        defined = coefs[~np.isnan(coefs)]
+        mean = float(defined.mean()) if defined.size else np.nan
+        share = float((defined < 0).mean()) if defined.size else np.nan
+        results.append(
+            LocalRicciFlowResult(
+                n_neighbors=k, scalar_curvature=S[j], expansion=E[j],
+                coefficients=coefs, layer_coefficients=layer_coefs, mean=mean,
+                share_negative=share, curvature=curvature, symmetrize=symmetrize,
+                connect=connect,
+            )
+        )
+    return results[0] if scalar else results
