@@ -85,7 +85,7 @@ def rankme(Z, *, epsilon=1e-7):
 
     ``exp(-sum_k p_k log p_k)`` with ``p_k = sigma_k / sum_j sigma_j +
     epsilon`` over the singular values ``sigma_k`` of ``Z`` (not centred, as
-    in the paper). An all-zero ``Z`` (every unit dead) has effective rank 0.
+    in the paper; ``0 log 0 = 0``). An all-zero ``Z`` (every unit dead) has effective rank 0.
 
     Parameters
     ----------
@@ -121,6 +121,7 @@ def rankme(Z, *, epsilon=1e-7):
     if total == 0:
         return 0.0
     p = s / total + epsilon
+    p = p[p > 0]  # 0 log 0 = 0 (only with epsilon=0)
     return float(np.exp(-np.sum(p * np.log(p))))
 
 
