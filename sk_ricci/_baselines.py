@@ -66,9 +66,9 @@ def nuclear_norm_score(proba, *, normalize=True):
     --------
     >>> import numpy as np
     >>> from sk_ricci import nuclear_norm_score
-    >>> round(nuclear_norm_score(np.eye(2)[[0, 1, 0, 1]]), 6)  # confident, balanced
+    >>> float(round(nuclear_norm_score(np.eye(2)[[0, 1, 0, 1]]), 6))  # confident
     1.0
-    >>> round(nuclear_norm_score(np.full((4, 2), 0.5)), 6)  # uninformative
+    >>> float(round(nuclear_norm_score(np.full((4, 2), 0.5)), 6))  # uninformative
     0.5
     """
     P = check_array(proba, dtype=np.float64, ensure_min_samples=1)
@@ -149,7 +149,7 @@ class NuclearNormScorer(BaseEstimator):
     >>> from sk_ricci import NuclearNormScorer
     >>> X, y = make_moons(200, noise=0.1, random_state=0)
     >>> clf = LogisticRegression().fit(X, y)
-    >>> 0.5 <= NuclearNormScorer()(clf, X) <= 1.0
+    >>> bool(0.5 <= NuclearNormScorer()(clf, X) <= 1.0)
     True
     """
 

@@ -64,15 +64,16 @@ def test_list_of_scales_is_the_mean_of_the_statistic(net, data):
     X, _ = data
     layers = layer_activations(net, X)
     singles = [-ricci_flow(layers, k, connect="mst").coefficient for k in (8, 12, 20)]
-    scorer = RicciFlowScorer([8, 12, 20], connect="mst")
+    rho = {"statistic": "rho", "curvature": "forman"}
+    scorer = RicciFlowScorer([8, 12, 20], connect="mst", **rho)
     assert scorer(net, X) == pytest.approx(sum(singles) / 3, abs=1e-12)
     # a float share in the list resolves per fold: round(0.1 * 120) = 12
-    assert RicciFlowScorer([8, 0.1, 20], connect="mst")(net, X) == pytest.approx(
+    assert RicciFlowScorer([8, 0.1, 20], connect="mst", **rho)(net, X) == pytest.approx(
         sum(singles) / 3, abs=1e-12)
     results = scorer.measure(net, X)
     assert [r.n_neighbors for r in results] == [8, 12, 20]
     local = RicciFlowScorer((10, 20), statistic="local_share_negative",
-                            connect="mst")
+                            connect="mst", curvature="forman")
     expected = np.mean([
         np.mean(c[np.isfinite(c)] < 0) for c in (
             local_ricci_flow(layers, k, connect="mst").coefficients
@@ -85,12 +86,12 @@ def test_include_input_prepends_X_as_layer_zero(net, data):
     layers = layer_activations(net, X)
     expected = -ricci_flow([X] + layers, 15, connect="mst").coefficient
     without = -ricci_flow(layers, 15, connect="mst").coefficient
-    assert RicciFlowScorer(15, connect="mst", include_input=True)(net, X) == (
+    rho = {"statistic": "rho", "curvature": "forman", "connect": "mst"}
+    assert RicciFlowScorer(15, include_input=True, **rho)(net, X) == (
         pytest.approx(expected, abs=1e-12))
-    assert RicciFlowScorer(15, connect="mst")(net, X) == pytest.approx(
-        without, abs=1e-12)
+    assert RicciFlowScorer(15, **rho)(net, X) == pytest.approx(without, abs=1e-12)
     assert expected != without
-    res = RicciFlowScorer(15, connect="mst", include_input=True).measure(net, X)
+    res = RicciFlowScorer(15, include_input=True, **rho).measure(net, X)
     assert res.n_layers == len(layers) + 1
 
 
@@ -114,13 +115,13 @@ def test_set_params_is_validated_at_call(net, data):
 
 
 def test_clone_keeps_list_of_scales_and_new_options():
-    scorer = RicciFlowScorer([10, 30], statistic="local_mean", connect="mst",
-                             include_input=True)
+    scorer = RicciFlowScorer([10, 30], statistic="local_share_negative",
+                             connect=None, include_input=True)
     twin = clone(scorer)
     assert twin.get_params() == scorer.get_params()
     assert " ".join(repr(twin).split()) == (  # scikit-learn wraps long reprs
-        "RicciFlowScorer(connect='mst', include_input=True, n_neighbors=[10, 30], "
-        "statistic='local_mean')")
+        "RicciFlowScorer(connect=None, include_input=True, n_neighbors=[10, 30], "
+        "statistic='local_share_negative')")
 
 
 # -- the benchmark -----------------------------------------------------------------
@@ -188,3 +189,20 @@ def test_quick_benchmark_table(bench, tmp_path):
         for key in a:
             assert a[key] == b[key] or (
                 isinstance(a[key], float) and np.isnan(a[key]) and np.isnan(b[key]))
+
+
+def test_default_is_the_statistic_the_benchmark_chose(net, data):
+    # RicciFlowScorer() = mean local coefficient, approximate Ollivier
+    # curvature, MST-connected graphs, k = 50 (docs/selection.md), negated
+    X, _ = data
+    layers = layer_activations(net, X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = local_ricci_flow(layers, 50, connect="mst", curvature="approx_ollivier")
+        score = RicciFlowScorer()(net, X)
+    coefs = res.coefficients[np.isfinite(res.coefficients)]
+    assert score == pytest.approx(-coefs.mean(), abs=1e-12)
+    params = RicciFlowScorer().get_params()
+    assert (params["n_neighbors"], params["statistic"], params["connect"],
+            params["curvature"], params["include_input"]) == (
+        50, "local_mean", "mst", "approx_ollivier", False)
