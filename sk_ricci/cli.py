@@ -126,7 +126,9 @@ def _run_demo(args):
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=s["n_test"], stratify=y, random_state=args.random_state
     )
-    scorer = RicciFlowScorer(n_neighbors=0.05, connect="mst")
+    # the paper's statistic (the demo draws its global flow)
+    scorer = RicciFlowScorer(n_neighbors=0.05, connect="mst", statistic="rho",
+                             curvature="forman")
     grid = {
         "net__architecture": ["narrow", "wide", "bottleneck"],
         "net__depth": s["depths"],

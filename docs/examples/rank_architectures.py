@@ -2,8 +2,10 @@
 
 Trains the paper's three architectures (narrow, wide, bottleneck) at two depths
 on the entangled spirals (problem A) and scores every held-out fold by accuracy
-and by flow strength (the negated Ricci coefficient, greater = more
-Ricci-flow-like). Prints both side by side from ``cv_results_``.
+and by flow strength (``RicciFlowScorer``'s default statistic, the negated mean
+local Ricci coefficient; greater = more Ricci-flow-like; docs/selection.md
+measures how well it ranks networks). Prints both side by side from
+``cv_results_``.
 
     python docs/examples/rank_architectures.py           # ~1-2 minutes
     python docs/examples/rank_architectures.py --quick   # a few seconds
