@@ -206,3 +206,49 @@ def test_default_is_the_statistic_the_benchmark_chose(net, data):
     assert (params["n_neighbors"], params["statistic"], params["connect"],
             params["curvature"], params["include_input"]) == (
         50, "local_mean", "mst", "approx_ollivier", False)
+
+
+@pytest.mark.parametrize("statistic", ["rho", "local_mean", "local_share_negative"])
+def test_too_few_layers_is_a_clear_error(data, statistic):
+    X, y = data
+    shallow = ReLUMLPClassifier(hidden_layer_sizes=(8, 8), max_epochs=1,
+                                random_state=0, validation_fraction=None).fit(X, y)
+    with pytest.raises(ValueError, match="at least 3 layers"):
+        RicciFlowScorer(10, statistic=statistic)(shallow, X)
+    # the input layer makes a third layer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = RicciFlowScorer(10, statistic=statistic, include_input=True)(shallow, X)
+    assert np.isnan(value) or -1 <= value <= 1
+
+
+def test_nan_inputs_are_rejected(net, data):
+    X, _ = data
+    X = X.copy()
+    X[3, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        RicciFlowScorer(10)(net, X)
+
+
+def test_local_statistics_on_disconnected_graphs_use_the_defined_points():
+    # two far-apart clusters: without the MST, the layer graphs at small k are
+    # disconnected; local coefficients stay defined within each cluster
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(size=(40, 2)), 100 + rng.normal(size=(40, 2))]
+    y = np.r_[np.zeros(40), np.ones(40)]
+    clf = MLPClassifier((8,) * 5, max_iter=50, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = local_ricci_flow(layer_activations(clf, X), 5, connect=None)
+        score = RicciFlowScorer(5, statistic="local_mean", connect=None,
+                                curvature="forman")(clf, X)
+    coefs = res.coefficients[np.isfinite(res.coefficients)]
+    assert coefs.size > 0  # defined within each cluster
+    assert score == pytest.approx(-coefs.mean(), abs=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # the global coefficient is undefined on the same graphs
+        assert np.isnan(RicciFlowScorer(5, statistic="rho", connect=None,
+                                        curvature="forman")(clf, X))
