@@ -278,7 +278,8 @@ def local_ricci_flow(
     ----------
     layers : list of array-like of shape (n_samples, n_features_l)
         Hidden-layer activations of the same samples, in order. At least 3
-        (with 3 layers every defined coefficient is -1 or +1).
+        (with 3 layers every defined coefficient is -1 or +1). Hehl et al.'s
+        code also passes the input first and the network's output last.
     n_neighbors : int or list of int
         The scale k. A list gives one result per k from one neighbour search
         per layer.
@@ -295,7 +296,8 @@ default="forman"
         ``docs/method.md``); "ollivier" (exact, idleness 1/2) solves one
         transport problem per edge and is far slower.
     algorithm : {"auto", "brute", "nndescent"}, default="auto"
-        Neighbour search (see :func:`sk_ricci.knn_graph`).
+        Neighbour search (see :func:`sk_ricci.knn_graph`); the approximate
+        search is seeded with 0, so results are reproducible.
     n_jobs : int, default=None
         Threads of the neighbour search and the distance search (None: 1,
         -1: all cores). Results do not depend on it.
@@ -344,7 +346,7 @@ default="forman"
     E = np.empty((len(ks), L - 1, n))
     prev = None
     for l, X in enumerate(layers):
-        graphs = _layer_graphs(X, ks, symmetrize, connect, algorithm, None, n_jobs)
+        graphs = _layer_graphs(X, ks, symmetrize, connect, algorithm, 0, n_jobs)
         for j, graph in enumerate(graphs):
             if l < L - 1:
                 S[j, l] = _scalar_curvature(graph, curvature)

@@ -144,6 +144,7 @@ def test_matches_dense_oracle_augmented(oracle):
     check_against_oracle(res, ref)
 
 
+@pytest.mark.filterwarnings("ignore::sk_ricci.UndefinedCoefficientWarning")
 @pytest.mark.parametrize("curvature", ["approx_ollivier", "ollivier"])
 def test_matches_dense_oracle_ollivier(oracle, curvature):
     from test_curvature import dense_approx_ollivier, lp_ollivier
@@ -172,6 +173,7 @@ def test_grid_of_k_equals_one_call_per_k():
         assert_array_equal(r.expansion, one.expansion)
 
 
+@pytest.mark.filterwarnings("ignore::sk_ricci.UndefinedCoefficientWarning")
 def test_n_jobs_does_not_change_result():
     layers = make_layers(seed=5, n=2100, n_layers=4, width=6)
     a = local_ricci_flow(layers, 8, connect="mst")
@@ -278,7 +280,9 @@ def test_disconnected_next_layer_gives_nan_with_one_warning():
         np.corrcoef(res.scalar_curvature[0, keep], res.expansion[0, keep])[0, 1]
     )
     # connect="mst" makes them all finite
-    res2 = local_ricci_flow(layers, 5, connect="mst")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedCoefficientWarning)
+        res2 = local_ricci_flow(layers, 5, connect="mst")
     assert np.isfinite(res2.expansion).all()
 
 
@@ -297,6 +301,7 @@ def test_min_convention_isolated_point_is_nan():
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings("ignore::sk_ricci.UndefinedCoefficientWarning")
 def test_to_frame_and_to_dict():
     pd = pytest.importorskip("pandas")
     layers = make_layers(seed=7, n=40, n_layers=4)
@@ -435,3 +440,52 @@ def test_local_display_pca_and_bad_rows():
     assert disp.ax_embedding_.get_xlabel() == "PC 1"
     with pytest.raises(ValueError, match="X has 39 rows, coefficients 40"):
         LocalRicciFlowDisplay.from_result(res, X[:-1])
+
+
+@pytest.mark.parametrize("curvature", ["forman", "augmented_forman",
+                                       "approx_ollivier"])
+@pytest.mark.parametrize("symmetrize", SYMMETRIZE)
+def test_scalar_curvature_sums_to_total_curvature(oracle, curvature, symmetrize):
+    # sum_x d_x s_l(x) = sum_x sum_y G_xy R(x, y) = 2 Ric_l of ricci_flow
+    from sk_ricci import ricci_flow
+
+    layers = make_layers(seed=10, n=50, n_layers=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedCoefficientWarning)
+        loc = local_ricci_flow(layers, 5, symmetrize=symmetrize,
+                               curvature=curvature, connect="mst")
+        glob = ricci_flow(layers, 5, symmetrize=symmetrize, curvature=curvature,
+                          connect="mst")
+    for l in range(4):
+        G = oracle.dense_graph(layers[l], 5, symmetrize)
+        for i, j in oracle.kruskal_mst(layers[l]):
+            if G[i, j] == 0:
+                G[i, j] = G[j, i] = 1
+        d = G.sum(axis=1)
+        assert np.sum(d * loc.scalar_curvature[l]) == pytest.approx(
+            2 * glob.total_curvature[l]
+        )
+
+
+def test_three_layers_give_plus_or_minus_one():
+    layers = make_layers(seed=11, n=40, n_layers=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedCoefficientWarning)
+        res = local_ricci_flow(layers, 5, connect="mst")
+    c = res.coefficients[~np.isnan(res.coefficients)]
+    assert c.size > 0
+    assert_allclose(np.abs(c), 1.0)
+    assert res.layer_coefficients.shape == (2,)
+
+
+def test_dead_units_and_duplicate_points_match_oracle(oracle):
+    # ReLU collapses points: a layer where most rows are identical (ties
+    # broken by index, as in the oracle) and a fully dead (all-zero) layer
+    layers = make_layers(seed=12, n=40, n_layers=5, bias=-0.6)
+    layers[2] = np.zeros_like(layers[2])
+    assert len(np.unique(layers[1], axis=0)) < 40
+    ref = oracle_local(oracle, layers, 4, "max", connect="mst")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedCoefficientWarning)
+        res = local_ricci_flow(layers, 4, connect="mst")
+    check_against_oracle(res, ref)
