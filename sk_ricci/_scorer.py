@@ -99,14 +99,16 @@ class RicciFlowScorer(BaseEstimator):
     ``set_params`` and :func:`sklearn.base.clone` work, and its repr shows
     the parameters that differ from the defaults.
 
-    **Disconnected graphs.** A well-trained classifier pulls its classes
-    apart, so at small ``n_neighbors`` its deeper layer graphs are often
-    disconnected; the paper's coefficient is then undefined and this scorer
-    returns NaN with a :class:`~sk_ricci.exceptions.DisconnectedGraphWarning`
-    naming the layer. Returning NaN would rank the best networks last, so use
-    a remedy: ``connect="mst"`` (adds each layer's Euclidean minimum spanning
-    tree, so the coefficient is always defined), or a larger ``n_neighbors``
-    (see :func:`sk_ricci.select_n_neighbors`). ``on_disconnected="raise"``
+    **Disconnected graphs** (with ``connect=None``, the paper's graphs). A
+    well-trained classifier pulls its classes apart, so at small
+    ``n_neighbors`` its deeper layer graphs are often disconnected; the
+    paper's coefficient is then undefined and this scorer returns NaN with a
+    :class:`~sk_ricci.exceptions.DisconnectedGraphWarning` naming the layer
+    (local statistics use the points whose coefficient is defined).
+    Returning NaN would rank the best networks last, so use a remedy:
+    ``connect="mst"`` (the default: adds each layer's Euclidean minimum
+    spanning tree, so the coefficient is always defined), or a larger
+    ``n_neighbors`` (see :func:`sk_ricci.select_n_neighbors`). ``on_disconnected="raise"``
     raises instead (``GridSearchCV`` then records ``error_score``).
 
     Parameters
