@@ -131,24 +131,24 @@ def pool_specs(quick):
         noises, archs = (0.0, 0.2, 0.4), ("narrow", "wide", "bottleneck")
     for d in depths:
         for e in epochs:
-            specs.append(dict(pool="under_training", architecture="wide",
-                              depth=d, epochs=e, noise=0.0, seed=0, trained=True))
+            specs.append({"pool": "under_training", "architecture": "wide",
+                              "depth": d, "epochs": e, "noise": 0.0, "seed": 0, "trained": True})
     for noise in noises:
         for d in depths:
             for s in seeds:
-                specs.append(dict(pool="label_noise", architecture="wide", depth=d,
-                                  epochs=noise_epochs, noise=noise, seed=s,
-                                  trained=True))
+                specs.append({"pool": "label_noise", "architecture": "wide", "depth": d,
+                                  "epochs": noise_epochs, "noise": noise, "seed": s,
+                                  "trained": True})
     for a in archs:
         for d in depths:
             for s in seeds:
-                specs.append(dict(pool="architecture", architecture=a, depth=d,
-                                  epochs=arch_epochs, noise=0.0, seed=s,
-                                  trained=True))
+                specs.append({"pool": "architecture", "architecture": a, "depth": d,
+                                  "epochs": arch_epochs, "noise": 0.0, "seed": s,
+                                  "trained": True})
     for a in archs:
         for d in depths:
-            specs.append(dict(pool="control", architecture=a, depth=d, epochs=0,
-                              noise=0.0, seed=0, trained=False))
+            specs.append({"pool": "control", "architecture": a, "depth": d, "epochs": 0,
+                              "noise": 0.0, "seed": 0, "trained": False})
     for i, spec in enumerate(specs):
         spec["id"] = i
     return specs
@@ -174,12 +174,12 @@ def train_one(spec, data, problem_index):
     if not spec["trained"]:
         clf.module_.reset_parameters(torch.Generator().manual_seed(seed))
     layers = layer_activations(clf, X_val)
-    return dict(
-        layers=[a.astype(np.float32) for a in layers],
-        proba=clf.predict_proba(X_val),
-        val_accuracy=float(clf.score(X_val, y_val)),
-        test_accuracy=float(clf.score(X_te, y_te)),
-    )
+    return {
+        "layers": [a.astype(np.float32) for a in layers],
+        "proba": clf.predict_proba(X_val),
+        "val_accuracy": float(clf.score(X_val, y_val)),
+        "test_accuracy": float(clf.score(X_te, y_te)),
+    }
 
 
 def cache_path(out, problem, spec):
@@ -197,12 +197,12 @@ def save_net(path, record, spec):
 def load_net(path):
     with np.load(path) as d:
         names = sorted(k for k in d.files if k.startswith("layer"))
-        return dict(
-            layers=[d[k].astype(np.float64) for k in names],
-            proba=d["proba"], val_accuracy=float(d["val_accuracy"]),
-            test_accuracy=float(d["test_accuracy"]),
-            spec=json.loads(str(d["spec"])),
-        )
+        return {
+            "layers": [d[k].astype(np.float64) for k in names],
+            "proba": d["proba"], "val_accuracy": float(d["val_accuracy"]),
+            "test_accuracy": float(d["test_accuracy"]),
+            "spec": json.loads(str(d["spec"])),
+        }
 
 
 # -- statistics --------------------------------------------------------------
@@ -382,9 +382,9 @@ def analyse_cell(values, acc, n_boot, seed):
     else:
         best = v == np.max(v)
         picked = float(acc[best].mean())  # ties: expected accuracy of a random pick
-    return dict(spearman=rho, lo=float(lo), hi=float(hi), picked=picked,
-                best=float(acc.max()), median=float(np.median(acc)),
-                n=n, n_nan=int(np.isnan(np.asarray(values, float)).sum()))
+    return {"spearman": rho, "lo": float(lo), "hi": float(hi), "picked": picked,
+                "best": float(acc.max()), "median": float(np.median(acc)),
+                "n": n, "n_nan": int(np.isnan(np.asarray(values, float)).sum())}
 
 
 def pool_members(pool, nets):
@@ -415,9 +415,9 @@ def _fmt(x, digits=2):
 
 def summary_table(cells, stats):
     lines = [
-        "| statistic | family | median rho (designed pools) | min | max | "
+        ("| statistic | family | median rho (designed pools) | min | max | "
         "under_training | label_noise | architecture | all | all_trained | "
-        "median regret | NaN scores |",
+        "median regret | NaN scores |"),
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     summary = {}
@@ -433,8 +433,8 @@ def summary_table(cells, stats):
         mn = float(finite.min()) if finite.size else np.nan
         mx = float(finite.max()) if finite.size else np.nan
         n_nan = sum(c["n_nan"] for c in mine if c["pool"] == "all")
-        summary[name] = dict(family=family, median=med, min=mn, max=mx,
-                             n_undefined=int(designed.size - finite.size))
+        summary[name] = {"family": family, "median": med, "min": mn, "max": mx,
+                             "n_undefined": int(designed.size - finite.size)}
         pool_meds = []
         for p in POOLS:
             f = per_pool[p][np.isfinite(per_pool[p])]
@@ -448,8 +448,8 @@ def summary_table(cells, stats):
 
 
 def cell_table(cells, statistics=None):
-    lines = ["| problem | pool | statistic | Spearman [95% CI] | picked test acc | "
-             "best | median | n | NaN |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [("| problem | pool | statistic | Spearman [95% CI] | picked test acc | "
+             "best | median | n | NaN |"), "|---|---|---|---|---|---|---|---|---|"]
     for c in cells:
         if statistics is not None and c["statistic"] not in statistics:
             continue
@@ -467,8 +467,8 @@ def leave_one_problem_out(cells):
     held-out problem's designed pools (no winner's curse)."""
     problems = list(dict.fromkeys(c["problem"] for c in cells))
     flows = list(dict.fromkeys(c["statistic"] for c in cells if c["family"] == "flow"))
-    lines = ["| held-out problem | chosen on the others | median rho there (others) | "
-             "median rho on the held-out problem | nuclear_norm there |",
+    lines = [("| held-out problem | chosen on the others | median rho there (others) | "
+             "median rho on the held-out problem | nuclear_norm there |"),
              "|---|---|---|---|---|"]
     if len(problems) < 2:
         return ""
@@ -576,22 +576,22 @@ def main(argv=None):
         "# Selection benchmark",
         "",
         f"- command: `{command}`",
-        f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit "
-        f"{_commit()}, Python {platform.python_version()}, sk_ricci {sk_ricci.__version__}",
-        f"- problems: {', '.join(per_problem)}; networks per problem: {len(specs)} "
-        f"(trained this run: {n_trained}); bootstrap resamples: {n_boot}",
-        f"- wall time {wall:.0f} s (training {train_s:.0f} s, statistics "
-        f"{stat_s:.0f} s)",
+        (f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit "
+        f"{_commit()}, Python {platform.python_version()}, sk_ricci {sk_ricci.__version__}"),
+        (f"- problems: {', '.join(per_problem)}; networks per problem: {len(specs)} "
+        f"(trained this run: {n_trained}); bootstrap resamples: {n_boot}"),
+        (f"- wall time {wall:.0f} s (training {train_s:.0f} s, statistics "
+        f"{stat_s:.0f} s)"),
         f"- default criterion: {CRITERION}",
         f"- chosen by the criterion: {winner} (median {_fmt(wstats['median'])}, "
         f"min {_fmt(wstats['min'])})" if winner else "- no flow statistic defined",
         "",
-        "Spearman of each statistic with test accuracy: median over the "
+        ("Spearman of each statistic with test accuracy: median over the "
         "problem x designed-pool cells, their min and max, then the median over "
         "problems per pool; median regret = median over the designed cells of "
         "(best test accuracy in the pool - test accuracy of the network the "
         "statistic picks); NaN scores = networks (pool `all`, all problems) "
-        "whose score is NaN (ranked last).",
+        "whose score is NaN (ranked last)."),
         "",
     ]
     legend = ["", "## Statistics", "", "| name | family | definition |", "|---|---|---|"]

@@ -177,7 +177,7 @@ def test_quick_benchmark_table(bench, tmp_path):
         assert c["median"] <= c["best"]
     text = (tmp_path / "selection_table.md").read_text()
     for name in stats:  # one summary row per statistic
-        assert re.search(rf"^\| {name} \| (flow|baseline|labelled) \|", text, re.M)
+        assert re.search(rf"^\| {name} \| (flow|baseline|labelled) \|", text, re.MULTILINE)
     # validation accuracy sees labels; the untrained controls are near chance
     assert summary["val_accuracy"]["median"] > 0
     # recomputing from the cache trains nothing and gives the same numbers
