@@ -10,6 +10,7 @@ matplotlib in :mod:`sk_ricci.plotting`, and pynndescent is imported only when
 an approximate neighbour search runs.
 """
 
+from ._baselines import NuclearNormScorer, RankMeScorer, nuclear_norm_score, rankme
 from ._curvature import (
     RicciCurvature,
     approx_ollivier_curvature,
@@ -49,6 +50,8 @@ __all__ = [
     "GeodesicMass",
     "KNNGraph",
     "LocalRicciFlowResult",
+    "NuclearNormScorer",
+    "RankMeScorer",
     "RicciCurvature",
     "RicciFlow",
     "RicciFlowResult",
@@ -66,7 +69,9 @@ __all__ = [
     "knn_graph",
     "local_ricci_flow",
     "node_curvature",
+    "nuclear_norm_score",
     "ollivier_curvature",
+    "rankme",
     "ricci_flow",
     "select_n_neighbors",
     "smallest_connected_n_neighbors",

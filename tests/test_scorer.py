@@ -79,8 +79,9 @@ def small_net(**kw):
 def test_scorer_equals_negated_direct_computation(fitted, data, statistic, attr,
                                                   symmetrize):
     X, _ = data
+    # the paper's statistics: curvature and statistic passed explicitly
     scorer = RicciFlowScorer(20, statistic=statistic, symmetrize=symmetrize,
-                             connect="mst")
+                             connect="mst", curvature="forman")
     layers = layer_activations(fitted, X)
     direct = ricci_flow(layers, 20, symmetrize=symmetrize, connect="mst")
     expected = -getattr(direct, attr)
@@ -104,11 +105,14 @@ def test_float_n_neighbors_is_a_share_of_the_scored_samples(fitted, data):
 
 
 def test_repr_shows_non_default_options():
+    # scikit-learn's estimator repr: only the parameters that differ from the
+    # defaults, in alphabetical order
+    assert repr(RicciFlowScorer(50)) == "RicciFlowScorer()"
     assert repr(RicciFlowScorer(30)) == "RicciFlowScorer(n_neighbors=30)"
     assert repr(
-        RicciFlowScorer(10, statistic="adjusted_fisher", connect="mst")
-    ) == ("RicciFlowScorer(n_neighbors=10, statistic='adjusted_fisher', "
-          "connect='mst')")
+        RicciFlowScorer(10, statistic="adjusted_fisher", connect=None)
+    ) == ("RicciFlowScorer(connect=None, n_neighbors=10, "
+          "statistic='adjusted_fisher')")
 
 
 def test_pickle_round_trip(fitted, data):
@@ -125,15 +129,20 @@ def test_disconnected_gives_nan_with_layer_and_fix_in_warning():
     X = np.r_[rng.normal(size=(40, 2)), 100 + rng.normal(size=(40, 2))]
     y = np.r_[np.zeros(40), np.ones(40)]
     clf = MLPClassifier((8,) * 5, max_iter=50, random_state=0).fit(X, y)
+    # the paper's statistic and graphs, passed explicitly
+    paper = {"statistic": "rho", "connect": None, "curvature": "forman"}
     with pytest.warns(DisconnectedGraphWarning,
                       match=r"disconnected in layer\(s\) \[1.*connect='mst'"):
-        score = RicciFlowScorer(3)(clf, X)
+        score = RicciFlowScorer(3, **paper)(clf, X)
     assert np.isnan(score)
     with pytest.raises(DisconnectedGraphError, match="layer"):
-        RicciFlowScorer(3, on_disconnected="raise")(clf, X)
+        RicciFlowScorer(3, on_disconnected="raise", **paper)(clf, X)
     with warnings.catch_warnings():
         warnings.simplefilter("error", DisconnectedGraphWarning)
-        assert np.isfinite(RicciFlowScorer(3, connect="mst")(clf, X))
+        assert np.isfinite(RicciFlowScorer(3, statistic="rho", connect="mst",
+                                           curvature="forman")(clf, X))
+        # and the default scorer (connect="mst") is defined too
+        assert np.isfinite(RicciFlowScorer(3)(clf, X))
 
 
 def test_n_neighbors_larger_than_the_fold(fitted, data):

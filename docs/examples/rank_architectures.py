@@ -2,14 +2,15 @@
 
 Trains the paper's three architectures (narrow, wide, bottleneck) on the
 entangled spirals (problem A) and scores every held-out fold by accuracy and
-by flow strength (the negated Ricci coefficient, greater = more
+by flow strength (the paper's statistic: the negated Ricci coefficient, greater = more
 Ricci-flow-like). Prints both side by side from ``cv_results_``, best flow
 first.
 
 This is the job of ``sk-ricci demo``: both run ``sk_ricci._demo.run_demo``,
 whose source shows the ``GridSearchCV`` (a ``StandardScaler`` and a
 ``ReLUMLPClassifier`` in a pipeline, scored by ``"accuracy"`` and
-``RicciFlowScorer(n_neighbors=0.05, connect="mst")``, refitted on accuracy).
+``RicciFlowScorer(n_neighbors=0.05, statistic="rho", connect="mst",
+curvature="forman")``, the paper's statistic, refitted on accuracy).
 
     python docs/examples/rank_architectures.py          # depths 5 and 11
     python docs/examples/rank_architectures.py --quick  # depth 5 only

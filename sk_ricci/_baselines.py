@@ -1,0 +1,217 @@
+"""Label-free baseline scorers: nuclear norm and RankMe.
+
+Two published ways to rank fitted networks without labels, with the same
+protocol as :class:`~sk_ricci.RicciFlowScorer` (``scorer(estimator, X,
+y=None)``, greater is better), so that all three can sit side by side in one
+multi-metric ``GridSearchCV``:
+
+- :class:`NuclearNormScorer`: the nuclear norm of the ``predict_proba``
+  matrix (Deng et al., "Confidence and Dispersity Speak: Characterising
+  Prediction Matrix for Unsupervised Accuracy Estimation", ICML 2023; and
+  Deng et al. 2025, "Confidence and Dispersity as Signals: Unsupervised Model
+  Evaluation and Ranking");
+- :class:`RankMeScorer`: the entropy effective rank of the last hidden
+  layer's activations (Garrido et al., "RankMe: Assessing the Downstream
+  Performance of Pretrained Self-Supervised Representations by Their Rank",
+  ICML 2023).
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_array
+
+__all__ = ["NuclearNormScorer", "RankMeScorer", "nuclear_norm_score", "rankme"]
+
+
+def _inputs_of(X):
+    """The input array of X; torch Datasets (what skorch's ``EpochScoring``
+    passes when it cannot slice the validation data) yield their first field."""
+    if isinstance(X, np.ndarray) or not hasattr(X, "__getitem__"):
+        return X
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(X, torch.utils.data.Dataset):
+        return X
+    rows = [X[i] for i in range(len(X))]
+    rows = [r[0] if isinstance(r, (tuple, list)) else r for r in rows]
+    return np.stack([np.asarray(r, dtype=np.float64) for r in rows])
+
+
+def nuclear_norm_score(proba, *, normalize=True):
+    """Nuclear norm of a prediction matrix (Deng et al. 2023).
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Predicted class probabilities (rows on the simplex), e.g.
+        ``estimator.predict_proba(X)``.
+    normalize : bool, default=True
+        Divide by ``sqrt(n_samples * min(n_samples, n_classes))``, the
+        largest value the nuclear norm of a matrix with rows on the
+        probability simplex can take (every row has Euclidean norm <= 1, so
+        the Frobenius norm is <= sqrt(n_samples), and the nuclear norm is <=
+        sqrt(rank) times that). This is Deng et al.'s normalisation; the
+        score then lies in (0, 1] and is comparable across sample sizes.
+
+    Returns
+    -------
+    score : float
+        Greater means predictions that are both confident and spread over the
+        classes (Deng et al.'s "confidence and dispersity").
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_ricci import nuclear_norm_score
+    >>> float(round(nuclear_norm_score(np.eye(2)[[0, 1, 0, 1]]), 6))  # confident
+    1.0
+    >>> float(round(nuclear_norm_score(np.full((4, 2), 0.5)), 6))  # uninformative
+    0.5
+    """
+    P = check_array(proba, dtype=np.float64, ensure_min_samples=1)
+    s = np.linalg.svd(P, compute_uv=False)
+    value = float(s.sum())
+    if normalize:
+        n, c = P.shape
+        value /= np.sqrt(n * min(n, c))
+    return value
+
+
+def rankme(Z, *, epsilon=1e-7):
+    """Entropy effective rank of a representation (Garrido et al. 2023).
+
+    ``exp(-sum_k p_k log p_k)`` with ``p_k = sigma_k / sum_j sigma_j +
+    epsilon`` over the singular values ``sigma_k`` of ``Z`` (not centred, as
+    in the paper; ``0 log 0 = 0``). An all-zero ``Z`` (every unit dead) has effective rank 0.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_features)
+        Representations, e.g. the last hidden layer's activations.
+    epsilon : float, default=1e-7
+        Added to each normalised singular value (the paper's constant).
+
+    Returns
+    -------
+    rank : float
+        Between about 1 (rank-one representation) and ``min(n_samples,
+        n_features)`` (flat spectrum).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_ricci import rankme
+    >>> round(rankme(np.eye(4)), 3)  # four equal singular values
+    4.0
+    >>> round(rankme(np.outer(np.arange(1, 6), [1.0, 2.0, 3.0])), 3)  # rank one
+    1.0
+    """
+    Z = check_array(Z, dtype=np.float64, ensure_min_samples=1)
+    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not (
+        epsilon >= 0
+    ):
+        raise ValueError(
+            f"epsilon must be a float >= 0, got {epsilon!r}; pass e.g. epsilon=1e-7"
+        )
+    s = np.linalg.svd(Z, compute_uv=False)
+    total = s.sum()
+    if total == 0:
+        return 0.0
+    p = s / total + epsilon
+    p = p[p > 0]  # 0 log 0 = 0 (only with epsilon=0)
+    return float(np.exp(-np.sum(p * np.log(p))))
+
+
+class NuclearNormScorer(BaseEstimator):
+    """Score a fitted classifier by the nuclear norm of its predictions.
+
+    ``scorer(estimator, X, y=None)`` returns
+    :func:`nuclear_norm_score` of ``estimator.predict_proba(X)``: high when
+    the predictions are confident *and* spread over the classes (Deng et al.,
+    ICML 2023, and Deng et al. 2025, who use it to rank models without
+    labels). Greater is better. Needs only ``predict_proba``, so it works for
+    any probabilistic classifier, not only ReLU networks.
+
+    Parameters
+    ----------
+    normalize : bool, default=True
+        Divide by ``sqrt(n_samples * min(n_samples, n_classes))`` (see
+        :func:`nuclear_norm_score`); ranking on one ``X`` is the same either
+        way.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_moons
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sk_ricci import NuclearNormScorer
+    >>> X, y = make_moons(200, noise=0.1, random_state=0)
+    >>> clf = LogisticRegression().fit(X, y)
+    >>> bool(0.5 <= NuclearNormScorer()(clf, X) <= 1.0)
+    True
+    """
+
+    def __init__(self, *, normalize=True):
+        self.normalize = normalize
+
+    def __call__(self, estimator, X, y=None):
+        """Nuclear-norm score of ``estimator`` on ``X`` (greater is better)."""
+        if not hasattr(estimator, "predict_proba"):
+            raise TypeError(
+                f"NuclearNormScorer needs an estimator with predict_proba; got "
+                f"{type(estimator).__name__}. Use a probabilistic classifier."
+            )
+        proba = np.asarray(estimator.predict_proba(_inputs_of(X)))
+        return nuclear_norm_score(proba, normalize=self.normalize)
+
+
+class RankMeScorer(BaseEstimator):
+    """Score a fitted ReLU network by the effective rank of a hidden layer.
+
+    ``scorer(estimator, X, y=None)`` captures the activations of ``X`` with
+    :func:`sk_ricci.nn.layer_activations` and returns :func:`rankme` of the
+    chosen hidden layer (the last by default), Garrido et al.'s RankMe
+    (ICML 2023). Greater is better.
+
+    Parameters
+    ----------
+    layer : int, default=-1
+        Which hidden layer (a position as in ``layer_activations(...,
+        layers=[layer])``; -1 is the last).
+    epsilon : float, default=1e-7
+        See :func:`rankme`.
+    batch_size : int, default=1024
+        Batch size of the activation capture.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_moons
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> from sk_ricci import RankMeScorer
+    >>> X, y = make_moons(200, noise=0.1, random_state=0)
+    >>> clf = MLPClassifier((16,) * 3, max_iter=300, random_state=0).fit(X, y)
+    >>> 1.0 <= RankMeScorer()(clf, X) <= 16.0
+    True
+    """
+
+    def __init__(self, *, layer=-1, epsilon=1e-7, batch_size=1024):
+        self.layer = layer
+        self.epsilon = epsilon
+        self.batch_size = batch_size
+
+    def __call__(self, estimator, X, y=None):
+        """RankMe of ``estimator``'s hidden layer on ``X`` (greater is better)."""
+        from .nn import layer_activations
+
+        if isinstance(self.layer, bool) or not isinstance(self.layer, numbers.Integral):
+            raise TypeError(
+                f"layer must be an int (a hidden-layer position, -1 for the "
+                f"last); got {self.layer!r}"
+            )
+        (Z,) = layer_activations(
+            estimator, _inputs_of(X), layers=[int(self.layer)],
+            batch_size=self.batch_size,
+        )
+        return rankme(Z, epsilon=self.epsilon)

@@ -1,0 +1,254 @@
+"""Selection: RicciFlowScorer's local statistics, scales and input layer, and
+the selection benchmark (benchmarks/bench_selection.py) on a smoke run."""
+
+import importlib.util
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+from sklearn.base import clone
+from sklearn.datasets import make_moons
+
+from sk_ricci import RicciFlowScorer, local_ricci_flow, ricci_flow
+from sk_ricci.nn import ReLUMLPClassifier, layer_activations
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_selection.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_selection", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_moons(120, noise=0.2, random_state=3)
+
+
+@pytest.fixture(scope="module")
+def net(data):
+    X, y = data
+    return ReLUMLPClassifier(hidden_layer_sizes=(12,) * 6, max_epochs=6,
+                             random_state=0, validation_fraction=None).fit(X, y)
+
+
+# -- RicciFlowScorer options -------------------------------------------------------
+
+
+@pytest.mark.parametrize("connect", [None, "mst"])
+@pytest.mark.parametrize("curvature", ["forman", "approx_ollivier"])
+def test_local_statistics_equal_local_ricci_flow(net, data, connect, curvature):
+    X, _ = data
+    layers = layer_activations(net, X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = local_ricci_flow(layers, 15, connect=connect, curvature=curvature)
+        coefs = res.coefficients[np.isfinite(res.coefficients)]
+        assert coefs.size > 0
+        mean = RicciFlowScorer(15, statistic="local_mean", connect=connect,
+                               curvature=curvature)(net, X)
+        share = RicciFlowScorer(15, statistic="local_share_negative",
+                                connect=connect, curvature=curvature)(net, X)
+    # independent reductions of the per-point coefficients
+    assert mean == pytest.approx(-coefs.mean(), abs=1e-12)
+    assert share == pytest.approx(np.mean(coefs < 0), abs=1e-12)
+
+
+def test_list_of_scales_is_the_mean_of_the_statistic(net, data):
+    X, _ = data
+    layers = layer_activations(net, X)
+    singles = [-ricci_flow(layers, k, connect="mst").coefficient for k in (8, 12, 20)]
+    rho = {"statistic": "rho", "curvature": "forman"}
+    scorer = RicciFlowScorer([8, 12, 20], connect="mst", **rho)
+    assert scorer(net, X) == pytest.approx(sum(singles) / 3, abs=1e-12)
+    # a float share in the list resolves per fold: round(0.1 * 120) = 12
+    assert RicciFlowScorer([8, 0.1, 20], connect="mst", **rho)(net, X) == pytest.approx(
+        sum(singles) / 3, abs=1e-12)
+    results = scorer.measure(net, X)
+    assert [r.n_neighbors for r in results] == [8, 12, 20]
+    local = RicciFlowScorer((10, 20), statistic="local_share_negative",
+                            connect="mst", curvature="forman")
+    expected = np.mean([
+        np.mean(c[np.isfinite(c)] < 0) for c in (
+            local_ricci_flow(layers, k, connect="mst").coefficients
+            for k in (10, 20))])
+    assert local(net, X) == pytest.approx(expected, abs=1e-12)
+
+
+def test_include_input_prepends_X_as_layer_zero(net, data):
+    X, _ = data
+    layers = layer_activations(net, X)
+    expected = -ricci_flow([X] + layers, 15, connect="mst").coefficient
+    without = -ricci_flow(layers, 15, connect="mst").coefficient
+    rho = {"statistic": "rho", "curvature": "forman", "connect": "mst"}
+    assert RicciFlowScorer(15, include_input=True, **rho)(net, X) == (
+        pytest.approx(expected, abs=1e-12))
+    assert RicciFlowScorer(15, **rho)(net, X) == pytest.approx(without, abs=1e-12)
+    assert expected != without
+    res = RicciFlowScorer(15, include_input=True, **rho).measure(net, X)
+    assert res.n_layers == len(layers) + 1
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    ({"n_neighbors": []}, ValueError, "empty list"),
+    ({"n_neighbors": [10, "a"]}, TypeError, "must be an int"),
+    ({"n_neighbors": [10, 0]}, ValueError, "must be >= 1"),
+    ({"include_input": "yes"}, TypeError, "include_input must be True or False"),
+    ({"statistic": "local"}, ValueError, "statistic='local' is not supported"),
+])
+def test_bad_new_options_fail_at_construction(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        RicciFlowScorer(**kwargs)
+
+
+def test_set_params_is_validated_at_call(net, data):
+    X, _ = data
+    scorer = RicciFlowScorer(10).set_params(statistic="nope")
+    with pytest.raises(ValueError, match="statistic='nope' is not supported"):
+        scorer(net, X)
+
+
+def test_clone_keeps_list_of_scales_and_new_options():
+    scorer = RicciFlowScorer([10, 30], statistic="local_share_negative",
+                             connect=None, include_input=True)
+    twin = clone(scorer)
+    assert twin.get_params() == scorer.get_params()
+    assert " ".join(repr(twin).split()) == (  # scikit-learn wraps long reprs
+        "RicciFlowScorer(connect=None, include_input=True, n_neighbors=[10, 30], "
+        "statistic='local_share_negative')")
+
+
+# -- the benchmark -----------------------------------------------------------------
+
+
+def test_analyse_cell_against_hand_values(bench):
+    # NaN ranks last: scores (3, 1, 2, NaN) -> ranks (4, 2, 3, 1)
+    acc = np.array([0.9, 0.5, 0.7, 0.6])
+    res = bench.analyse_cell(np.array([3.0, 1.0, 2.0, np.nan]), acc, 200, seed=0)
+    assert res["spearman"] == pytest.approx(
+        spearmanr([4, 2, 3, 1], [4, 1, 3, 2]).statistic)
+    assert res["picked"] == 0.9 and res["best"] == 0.9 and res["n_nan"] == 1
+    assert res["median"] == pytest.approx(0.65)
+    assert -1 <= res["lo"] <= res["spearman"] <= res["hi"] <= 1
+    # ties at the top: the expected test accuracy of a random pick among them
+    res = bench.analyse_cell(np.array([1.0, 1.0, 0.0]), np.array([0.8, 0.6, 0.5]),
+                             50, seed=0)
+    assert res["picked"] == pytest.approx(0.7)
+    # a constant statistic has no ranking
+    assert np.isnan(bench.analyse_cell(np.ones(4), acc, 50, seed=0)["spearman"])
+
+
+def test_benchmark_statistic_is_the_scorer_on_the_same_layers(bench):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(70, 3))
+    hidden, h = [], X
+    for i in range(6):
+        h = np.maximum(h @ rng.normal(size=(h.shape[1], 9)) + 0.1, 0) + 0.01 * i
+        hidden.append(h)
+    memo = bench._Memo(hidden, X)
+    flows = [(n, s) for n, fam, s in bench.statistic_table() if fam == "flow"]
+    assert any(s.get("statistic", "").startswith("local") for _, s in flows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, spec in flows:
+            scorer = RicciFlowScorer(**spec)
+            layers = [X] + hidden if scorer.include_input else hidden
+            expected = scorer.score_layers(layers)
+            got = memo.value(spec)
+            assert got == pytest.approx(expected, abs=1e-12, nan_ok=True), name
+
+
+def test_quick_benchmark_table(bench, tmp_path):
+    cells, summary = bench.main(["--quick", "--problems", "A", "--n-boot", "50",
+                                 "--out", str(tmp_path)])
+    stats = [name for name, _, _ in bench.statistic_table()]
+    assert set(summary) == set(stats)
+    assert len(cells) == len(stats) * len(bench.POOLS)
+    for c in cells:
+        assert np.isnan(c["spearman"]) or -1 <= c["spearman"] <= 1
+        assert c["lo"] <= c["hi"] or np.isnan(c["lo"])
+        assert 0 <= c["picked"] <= c["best"] <= 1
+        assert c["median"] <= c["best"]
+    text = (tmp_path / "selection_table.md").read_text()
+    for name in stats:  # one summary row per statistic
+        assert re.search(rf"^\| {name} \| (flow|baseline|labelled) \|", text, re.MULTILINE)
+    # validation accuracy sees labels; the untrained controls are near chance
+    assert summary["val_accuracy"]["median"] > 0
+    # recomputing from the cache trains nothing and gives the same numbers
+    cells2, _ = bench.main(["--quick", "--problems", "A", "--n-boot", "50",
+                            "--out", str(tmp_path), "--recompute"])
+    assert "trained this run: 0" in (tmp_path / "selection_table.md").read_text()
+    for a, b in zip(cells, cells2):
+        assert a.keys() == b.keys()
+        for key in a:
+            assert a[key] == b[key] or (
+                isinstance(a[key], float) and np.isnan(a[key]) and np.isnan(b[key]))
+
+
+def test_default_is_the_statistic_the_benchmark_chose(net, data):
+    # RicciFlowScorer() = mean local coefficient, approximate Ollivier
+    # curvature, MST-connected graphs, k = 50 (docs/selection.md), negated
+    X, _ = data
+    layers = layer_activations(net, X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = local_ricci_flow(layers, 50, connect="mst", curvature="approx_ollivier")
+        score = RicciFlowScorer()(net, X)
+    coefs = res.coefficients[np.isfinite(res.coefficients)]
+    assert score == pytest.approx(-coefs.mean(), abs=1e-12)
+    params = RicciFlowScorer().get_params()
+    assert (params["n_neighbors"], params["statistic"], params["connect"],
+            params["curvature"], params["include_input"]) == (
+        50, "local_mean", "mst", "approx_ollivier", False)
+
+
+@pytest.mark.parametrize("statistic", ["rho", "local_mean", "local_share_negative"])
+def test_too_few_layers_is_a_clear_error(data, statistic):
+    X, y = data
+    shallow = ReLUMLPClassifier(hidden_layer_sizes=(8, 8), max_epochs=1,
+                                random_state=0, validation_fraction=None).fit(X, y)
+    with pytest.raises(ValueError, match="at least 3 layers"):
+        RicciFlowScorer(10, statistic=statistic)(shallow, X)
+    # the input layer makes a third layer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = RicciFlowScorer(10, statistic=statistic, include_input=True)(shallow, X)
+    assert np.isnan(value) or -1 <= value <= 1
+
+
+def test_nan_inputs_are_rejected(net, data):
+    X, _ = data
+    X = X.copy()
+    X[3, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        RicciFlowScorer(10)(net, X)
+
+
+def test_local_statistics_on_disconnected_graphs_use_the_defined_points():
+    # two far-apart clusters: without the MST, the layer graphs at small k are
+    # disconnected; local coefficients stay defined within each cluster
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(size=(40, 2)), 100 + rng.normal(size=(40, 2))]
+    y = np.r_[np.zeros(40), np.ones(40)]
+    clf = MLPClassifier((8,) * 5, max_iter=50, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = local_ricci_flow(layer_activations(clf, X), 5, connect=None)
+        score = RicciFlowScorer(5, statistic="local_mean", connect=None,
+                                curvature="forman")(clf, X)
+    coefs = res.coefficients[np.isfinite(res.coefficients)]
+    assert coefs.size > 0  # defined within each cluster
+    assert score == pytest.approx(-coefs.mean(), abs=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # the global coefficient is undefined on the same graphs
+        assert np.isnan(RicciFlowScorer(5, statistic="rho", connect=None,
+                                        curvature="forman")(clf, X))
