@@ -317,6 +317,7 @@ def test_analysis_counts_and_k_star_by_construction(tmp_path):
         "expected": 8, "trained": 8, "passed": 5, "below_threshold": 3,
         "no_k_star": 0, "disconnected": 1, "connected": 4, "analysed": 3,
         "negative": 3, "undefined_rho": 1,
+        "diverged": 0, "not_in_config": 0,
     }
     a, b = analysis.groups
     assert (a["problem"], b["problem"]) == ("A", "B")
@@ -697,6 +698,7 @@ def test_analysis_without_passing_networks(serial, config, tmp_path):
         "expected": 8, "trained": 8, "passed": 0, "below_threshold": 8,
         "no_k_star": 0, "disconnected": 0, "connected": 0, "analysed": 0,
         "negative": 0, "undefined_rho": 0,
+        "diverged": 0, "not_in_config": 0,
     }
     for g in analysis.groups:
         assert g["n_passed"] == g["n_analysed"] == 0 and g["k_star"] is None
