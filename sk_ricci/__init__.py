@@ -35,6 +35,7 @@ from ._graph import KNNGraph, graph_from_neighbors, kneighbors, knn_graph
 from ._local import LocalRicciFlowResult, local_ricci_flow
 from ._scorer import RicciFlowScorer
 from .exceptions import (
+    AdjustedCoefficientWarning,
     DisconnectedGraphError,
     DisconnectedGraphWarning,
     SkRicciWarning,
@@ -44,6 +45,7 @@ from .exceptions import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AdjustedCoefficientWarning",
     "AggregatedCoefficient",
     "DisconnectedGraphError",
     "DisconnectedGraphWarning",
