@@ -289,3 +289,37 @@ def test_study_batches_cover_every_network_once():
             keys = {(n.problem, n.architecture, n.depth) for n in batch}
             assert len(keys) == 1
     assert len(_batches(nets, 1)) == 12  # one per (problem, architecture, depth)
+
+
+def test_callbacks_and_routed_parameters_are_not_dropped(data):
+    """Networks with callbacks or skorch's routed parameters train through
+    skorch's own loop: the callbacks run and the routed parameters take
+    effect, exactly as in a lone fit."""
+    from skorch.callbacks import Callback
+
+    X, y = data
+    kw = {"hidden_layer_sizes": (12, 12, 12), "max_epochs": 3}
+
+    class CountEpochs(Callback):
+        def initialize(self):
+            self.epochs = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs += 1
+
+    counter = CountEpochs()
+    ests = [
+        ReLUMLPClassifier(random_state=0, **kw),
+        ReLUMLPClassifier(random_state=1, callbacks=[counter], **kw),
+        ReLUMLPClassifier(random_state=2, optimizer="sgd",
+                          optimizer__momentum=0.9, **kw),
+    ]
+    fit_many(ests, X, y)
+    ran = [cb for _, cb in ests[1].net_.callbacks_ if isinstance(cb, CountEpochs)]
+    assert len(ran) == 1 and ran[0].epochs == 3
+    assert ests[2].net_.optimizer_.param_groups[0]["momentum"] == 0.9
+    lone = ReLUMLPClassifier(random_state=2, optimizer="sgd",
+                             optimizer__momentum=0.9, **kw).fit(X, y)
+    _assert_same_network(lone, ests[2], X)
+    _assert_same_network(ReLUMLPClassifier(random_state=0, **kw).fit(X, y), ests[0], X)

@@ -243,8 +243,13 @@ def fit_many(estimators, X, y, *, max_networks=None):
     checked = [est._check_params(X32.shape[0]) for est in estimators]
     groups = {}
     for est, (_, optimizer_cls, _, _) in zip(estimators, checked):
-        if optimizer_cls not in _BUILTIN_OPTIMIZERS:
-            # a custom optimizer class: no batched update for it
+        if (
+            optimizer_cls not in _BUILTIN_OPTIMIZERS
+            or est.callbacks
+            or est._passthrough_params()
+        ):
+            # a custom optimizer class has no batched update, and callbacks or
+            # skorch's routed parameters need skorch's own training loop
             est.fit(X, y)
             continue
         spec = _Spec(est, X32, y_encoded, classes, X32.shape[1])
