@@ -69,7 +69,9 @@ def test_rank_architectures_example(tmp_path, capsys):
         validation_fraction=0.0, random_state=0,
     )).fit(X_train[train], y_train[train])
     acc = accuracy_score(y_train[test], net.predict(X_train[test]))
-    flow = RicciFlowScorer(n_neighbors=0.05, connect="mst")(net, X_train[test])
+    flow = RicciFlowScorer(
+        n_neighbors=0.05, statistic="rho", connect="mst", curvature="forman"
+    )(net, X_train[test])
     assert res["split0_test_accuracy"][i] == pytest.approx(acc, abs=1e-12)
     assert res["split0_test_flow"][i] == pytest.approx(flow, abs=1e-9)
 

@@ -330,10 +330,12 @@ def test_scorer_rho_does_not_warn_about_adjusted_coefficients():
     clf, X = _fitted(4)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UndefinedCoefficientWarning)
-        score = RicciFlowScorer(8, connect="mst")(clf, X)
+        score = RicciFlowScorer(8, statistic="rho", connect="mst",
+                                curvature="forman")(clf, X)
     assert np.isfinite(score)
     with pytest.warns(UndefinedCoefficientWarning, match="adjusted"):
-        RicciFlowScorer(8, connect="mst", statistic="adjusted_paper")(clf, X)
+        RicciFlowScorer(8, connect="mst", statistic="adjusted_paper",
+                        curvature="forman")(clf, X)
 
 
 def test_scorer_of_a_depth_3_network_is_nan_not_plus_minus_1():
@@ -341,7 +343,8 @@ def test_scorer_of_a_depth_3_network_is_nan_not_plus_minus_1():
 
     clf, X = _fitted(3)
     with pytest.warns(UndefinedCoefficientWarning, match="2 points"):
-        assert np.isnan(RicciFlowScorer(8, connect="mst")(clf, X))
+        assert np.isnan(RicciFlowScorer(8, statistic="rho", connect="mst",
+                                        curvature="forman")(clf, X))
 
 
 # --------------------------------------------------------------------------- #

@@ -57,7 +57,8 @@ def hand_activations(est, X):
 
 
 def neg_rho_by_hand(est, X, n_neighbors):
-    """The score a RicciFlowScorer(n_neighbors, connect="mst") should give:
+    """The score RicciFlowScorer(n_neighbors, statistic="rho", connect="mst",
+    curvature="forman") should give:
     minus rho of the flow of the hand-captured activations."""
     k = n_neighbors if isinstance(n_neighbors, int) else round(n_neighbors * len(X))
     return -ricci_flow(hand_activations(est, X), k, connect="mst").coefficient
@@ -203,7 +204,7 @@ def test_grid_search_multimetric_is_reproducible_and_parallel_safe():
 
 def test_single_metric_grid_search_and_cross_validate(data):
     X, y = data
-    scorer = RicciFlowScorer(10, connect="mst")
+    scorer = RicciFlowScorer(10, statistic="rho", connect="mst", curvature="forman")
     search = GridSearchCV(small_net(), {"depth": [5, 6]}, scoring=scorer,
                           cv=KFold(3)).fit(X, y)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
@@ -235,7 +236,8 @@ def test_halving_grid_search(data):
     X, y = data
     search = HalvingGridSearchCV(
         small_net(), {"depth": [5, 6], "architecture": ["narrow", "wide"]},
-        scoring=RicciFlowScorer(0.1, connect="mst"), cv=KFold(3), factor=2,
+        scoring=RicciFlowScorer(0.1, statistic="rho", connect="mst",
+                                curvature="forman"), cv=KFold(3), factor=2,
         min_resources=60, random_state=0,
     ).fit(X, y)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
