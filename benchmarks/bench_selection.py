@@ -25,6 +25,11 @@ accuracy, with a bootstrap 95% interval (networks resampled, fixed seed), and
 the test accuracy of the network the statistic picks (its maximum; ties
 averaged; NaN scores rank last, as scikit-learn's searches rank them).
 
+The networks of one problem that share their training labels (all but the
+label-noise variants) train together with ``sk_ricci.nn.fit_many``, which
+gives each exactly the weights a lone ``fit`` gives it (``--one-at-a-time``
+trains them one by one instead, with the same results).
+
 Every network's validation activations, probabilities and accuracies are
 cached under ``--out`` (default ``benchmarks/_out/selection``), so statistics
 can be recomputed without retraining (``--recompute``); each statistic's value
@@ -154,23 +159,38 @@ def pool_specs(quick):
     return specs
 
 
-def train_one(spec, data, problem_index):
-    import torch
+def _seed(spec, problem_index):
+    return 10_000 * problem_index + 100 * spec["id"] + spec["seed"]
 
-    from sk_ricci.nn import ReLUMLPClassifier, layer_activations
 
-    X_tr, y_tr, X_val, y_val, X_te, y_te = data
-    seed = 10_000 * problem_index + 100 * spec["id"] + spec["seed"]
+def _labels(spec, y_tr, seed):
+    """The training labels of one network (``noise`` of them flipped)."""
     y_fit = y_tr.copy()
     if spec["noise"] > 0:
         rng = np.random.default_rng(seed)
         flip = rng.random(len(y_fit)) < spec["noise"]
         y_fit[flip] = 1 - y_fit[flip]
-    clf = ReLUMLPClassifier(
+    return y_fit
+
+
+def _classifier(spec, seed):
+    from sk_ricci.nn import ReLUMLPClassifier
+
+    return ReLUMLPClassifier(
         architecture=spec["architecture"], depth=spec["depth"],
         max_epochs=max(1, spec["epochs"]), validation_fraction=None,
         random_state=seed,
-    ).fit(X_tr, y_fit)
+    )
+
+
+def _record(clf, spec, seed, data):
+    """Validation activations, probabilities and accuracies of a fitted
+    network; an untrained control gets fresh initial weights first."""
+    import torch
+
+    from sk_ricci.nn import layer_activations
+
+    _, _, X_val, y_val, X_te, y_te = data
     if not spec["trained"]:
         clf.module_.reset_parameters(torch.Generator().manual_seed(seed))
     layers = layer_activations(clf, X_val)
@@ -180,6 +200,48 @@ def train_one(spec, data, problem_index):
         "val_accuracy": float(clf.score(X_val, y_val)),
         "test_accuracy": float(clf.score(X_te, y_te)),
     }
+
+
+def train_one(spec, data, problem_index):
+    """Train one network alone with ``fit`` and return its record."""
+    X_tr, y_tr = data[:2]
+    seed = _seed(spec, problem_index)
+    clf = _classifier(spec, seed).fit(X_tr, _labels(spec, y_tr, seed))
+    return _record(clf, spec, seed, data)
+
+
+def iter_train_many(specs, data, problem_index):
+    """``(spec, record)`` for every spec, each record as :func:`train_one`
+    gives it, yielded as each group of networks finishes.
+
+    The networks that share their training labels (every network but the
+    label-noise variants, each of which has its own flipped labels) train
+    together with :func:`sk_ricci.nn.fit_many`, which batches those of one
+    shape and number of epochs and gives each network exactly the weights a
+    lone ``fit`` gives it.
+    """
+    from sk_ricci.nn import fit_many
+
+    X_tr, y_tr = data[:2]
+    groups = {}
+    for spec in specs:
+        seed = _seed(spec, problem_index)
+        y_fit = _labels(spec, y_tr, seed)
+        key = (y_fit.dtype.str, y_fit.tobytes())
+        groups.setdefault(key, (y_fit, []))[1].append(
+            (spec, seed, _classifier(spec, seed)))
+    for y_fit, members in groups.values():
+        fit_many([clf for _, _, clf in members], X_tr, y_fit)
+        for spec, seed, clf in members:
+            yield spec, _record(clf, spec, seed, data)
+
+
+def train_many(specs, data, problem_index):
+    """Records of ``specs``, in order, as :func:`train_one` gives them
+    (trained together, see :func:`iter_train_many`)."""
+    records = {spec["id"]: record for spec, record
+               in iter_train_many(specs, data, problem_index)}
+    return [records[spec["id"]] for spec in specs]
 
 
 def cache_path(out, problem, spec):
@@ -523,6 +585,10 @@ def main(argv=None):
     p.add_argument("--n-boot", type=int, default=None,
                    help="bootstrap resamples (default 1000; 100 with --quick)")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument("--one-at-a-time", action="store_true",
+                   help="train each network alone with fit (the reference; "
+                        "default: networks sharing their labels train together "
+                        "with fit_many, with identical results)")
     args = p.parse_args(argv)
     import torch
 
@@ -540,16 +606,24 @@ def main(argv=None):
         if data is None:
             continue
         X_val = np.asarray(data[2], dtype=np.float64)
+        missing = [spec for spec in specs
+                   if not cache_path(out, problem, spec).exists()]
+        if missing and args.recompute:
+            raise SystemExit(f"--recompute: {cache_path(out, problem, missing[0])} "
+                             "missing; run without it")
+        if missing:
+            t = time.perf_counter()
+            problem_index = PROBLEMS.index(problem)
+            trained = (((spec, train_one(spec, data, problem_index))
+                        for spec in missing) if args.one_at_a_time
+                       else iter_train_many(missing, data, problem_index))
+            for spec, record in trained:  # saved as each group finishes
+                save_net(cache_path(out, problem, spec), record, spec)
+            train_s += time.perf_counter() - t
+            n_trained += len(missing)
         rows = []
         for spec in specs:
             path = cache_path(out, problem, spec)
-            if not path.exists():
-                if args.recompute:
-                    raise SystemExit(f"--recompute: {path} missing; run without it")
-                t = time.perf_counter()
-                save_net(path, train_one(spec, data, PROBLEMS.index(problem)), spec)
-                train_s += time.perf_counter() - t
-                n_trained += 1
             record = load_net(path)
             t = time.perf_counter()
             stats_path = path.with_suffix(".stats.json")

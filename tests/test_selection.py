@@ -164,6 +164,64 @@ def test_benchmark_statistic_is_the_scorer_on_the_same_layers(bench):
             assert got == pytest.approx(expected, abs=1e-12, nan_ok=True), name
 
 
+def test_batched_training_gives_the_lone_fits_records(bench, monkeypatch):
+    import sk_ricci.nn
+
+    calls = []
+    fit_many = sk_ricci.nn.fit_many
+
+    def spy(estimators, X, y, **kwargs):
+        calls.append((len(estimators), np.asarray(y).copy()))
+        return fit_many(estimators, X, y, **kwargs)
+
+    monkeypatch.setattr(sk_ricci.nn, "fit_many", spy)
+    data = bench.load_problem("A", True, None)
+    specs = bench.pool_specs(True)
+    assert {s["pool"] for s in specs} == {"under_training", "label_noise",
+                                          "architecture", "control"}
+    batched = bench.train_many(specs, data, 0)
+    # one fit_many call per label variant: the clean labels and each noisy one
+    noisy = [s for s in specs if s["noise"] > 0]
+    assert len(calls) == 1 + len(noisy)
+    assert calls[0][0] == len(specs) - len(noisy)
+    np.testing.assert_array_equal(calls[0][1], data[1])
+    assert all(n == 1 and (y != data[1]).any() for n, y in calls[1:])
+    for spec, got in zip(specs, batched):
+        lone = bench.train_one(spec, data, 0)  # ReLUMLPClassifier.fit, alone
+        assert got.keys() == lone.keys()
+        assert len(got["layers"]) == len(lone["layers"]) == spec["depth"]
+        for a, b in zip(got["layers"], lone["layers"]):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(got["proba"], lone["proba"])
+        assert got["val_accuracy"] == lone["val_accuracy"]
+        assert got["test_accuracy"] == lone["test_accuracy"]
+    # the untrained controls stay untrained: near chance, unlike the trained
+    accuracy = {s["pool"]: r["test_accuracy"] for s, r in zip(specs, batched)}
+    assert accuracy["architecture"] > accuracy["control"]
+
+
+def test_batched_run_caches_what_one_at_a_time_caches(bench, tmp_path):
+    args = ["--quick", "--problems", "A", "--n-boot", "20"]
+    cells, _ = bench.main(args + ["--out", str(tmp_path / "batched")])
+    lone, _ = bench.main(args + ["--out", str(tmp_path / "lone"), "--one-at-a-time"])
+    files = sorted(p.name for p in (tmp_path / "lone" / "cache" / "A").iterdir())
+    assert len(files) == 2 * len(bench.pool_specs(True))  # .npz and .stats.json
+    assert files == sorted(
+        p.name for p in (tmp_path / "batched" / "cache" / "A").iterdir())
+    for name in files:
+        a, b = (tmp_path / d / "cache" / "A" / name for d in ("batched", "lone"))
+        if name.endswith(".npz"):
+            with np.load(a) as da, np.load(b) as db:
+                assert da.files == db.files
+                for key in da.files:
+                    np.testing.assert_array_equal(da[key], db[key])
+        else:
+            assert a.read_text() == b.read_text()
+    assert (tmp_path / "batched" / "networks.csv").read_text() == (
+        tmp_path / "lone" / "networks.csv").read_text()
+    assert len(cells) == len(lone)
+
+
 def test_quick_benchmark_table(bench, tmp_path):
     cells, summary = bench.main(["--quick", "--problems", "A", "--n-boot", "50",
                                  "--out", str(tmp_path)])
