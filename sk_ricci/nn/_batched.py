@@ -173,11 +173,15 @@ def fit_many(estimators, X, y, *, max_networks=None):
     :func:`~sk_ricci.nn.layer_activations` and
     :class:`~sk_ricci.RicciFlowScorer` work as after ``fit``.
 
-    Compared with one ``fit`` per network, the weights agree to float32
-    rounding: batched and single matrix products sum in different orders, so
-    after a few epochs weights differ by about 1e-6 (relative) and the
-    predictions agree. Networks whose ``optimizer`` is a custom
-    ``torch.optim.Optimizer`` subclass are fitted one by one with ``fit``.
+    On CPU, each network's weights, optimizer state, history and predictions
+    equal those of one ``fit`` per network exactly (the tests compare them
+    with zero tolerance): the weights are stored as ``nn.Linear`` stores
+    them, and the products whose batched kernels would round differently
+    (the single-output layer and its gradient, the sigmoid) run one network
+    at a time. Other devices are not checked for exact equality. Networks
+    whose ``optimizer`` is a custom ``torch.optim.Optimizer`` subclass, or
+    that have ``callbacks`` or skorch's routed parameters (``module__*``,
+    ``optimizer__*``, ...), are fitted one by one with ``fit``.
     ``verbose`` is ignored (no per-epoch log is printed), and each epoch's
     ``dur`` in ``history_`` is the group's epoch time divided by its number of
     networks.
