@@ -396,7 +396,7 @@ def knn_graph(
     return graphs[0] if scalar else graphs
 
 
-class KNNGraph(TransformerMixin, BaseEstimator):
+class KNNGraph(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Transformer twin of :func:`knn_graph`.
 
     ``transform(X)`` returns the kNN graph of the rows of ``X`` themselves
@@ -404,6 +404,12 @@ class KNNGraph(TransformerMixin, BaseEstimator):
     ``KNeighborsTransformer``, which links new points to the fitted ones):
     the graph of a test set is what the Ricci-flow analysis needs. ``fit``
     only validates and records ``n_features_in_``.
+
+    The output is always a sparse graph: :meth:`set_output` is accepted (so
+    that ``make_pipeline(KNNGraph(5), RicciCurvature()).set_output(
+    transform="pandas")`` gives a DataFrame from the last step) but leaves
+    this step's sparse output as it is, since a DataFrame of an n x n graph
+    would be dense.
 
     Parameters
     ----------
@@ -462,6 +468,26 @@ class KNNGraph(TransformerMixin, BaseEstimator):
         _resolve_algorithm(self.algorithm, X.shape[0], 1)
         _check_metric(self.metric)
         self.n_samples_fit_ = X.shape[0]
+        return self
+
+    def set_output(self, *, transform=None):
+        """Accept a pipeline's output setting; the graph stays sparse.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            Checked, then ignored: the output of this step is always a
+            scipy sparse matrix (see the class docstring).
+
+        Returns
+        -------
+        self : KNNGraph
+        """
+        if transform not in (None, "default", "pandas", "polars"):
+            raise ValueError(
+                f"transform must be None, 'default', 'pandas' or 'polars', got "
+                f"{transform!r}"
+            )
         return self
 
     def transform(self, X):

@@ -291,3 +291,25 @@ def test_plot_flow_by_layer():
         plot_flow_by_layer([res, other], labels=["x"])
     with pytest.raises(ValueError, match="results is empty"):
         plot_flow_by_layer([])
+
+
+def test_pipeline_with_pandas_output_keeps_the_graph_sparse():
+    """KNNGraph -> RicciCurvature under set_output(transform="pandas"): the
+    graph step stays sparse, the last step gives a DataFrame with the same
+    values as the default output."""
+    import pandas as pd
+    import scipy.sparse as sp
+    from sklearn.pipeline import make_pipeline
+
+    from sk_ricci import KNNGraph, RicciCurvature
+
+    X = np.random.RandomState(0).normal(size=(50, 3))
+    default = make_pipeline(KNNGraph(5), RicciCurvature()).fit_transform(X)
+    pipe = make_pipeline(KNNGraph(5), RicciCurvature()).set_output(transform="pandas")
+    frame = pipe.fit_transform(X)
+    assert isinstance(frame, pd.DataFrame)
+    np.testing.assert_array_equal(frame.to_numpy(), default)
+    assert list(frame.columns) == list(pipe[-1].get_feature_names_out())
+    assert sp.issparse(KNNGraph(5).set_output(transform="pandas").fit_transform(X))
+    with pytest.raises(ValueError, match="transform must be None"):
+        KNNGraph(5).set_output(transform="arrow")
