@@ -380,15 +380,24 @@ class StudyConfig:
             return self.thresholds[problem]
         return float(paper_accuracy_threshold(STUDY_PROBLEMS[problem][2]))
 
-    def n_neighbors_grid(self, problem, n_test):
-        """The k grid of ``problem`` for a test set of ``n_test`` points."""
+    def n_neighbors_grid(self, problem, n_test, X_test=None):
+        """The k grid of ``problem`` for a test set of ``n_test`` points.
+
+        The paper's grid (when ``n_neighbors`` does not set one) is rescaled
+        to ``n_test``; given the input test set ``X_test``, it starts at the
+        smallest k for which the kNN graph of ``X_test`` is connected, as the
+        paper's grids do (:func:`sk_ricci.datasets.paper_n_neighbors_grid`).
+        """
         from .datasets import paper_n_neighbors_grid
 
         grid = self.n_neighbors
         if isinstance(grid, dict):
             grid = grid.get(problem)
         if grid is None:
-            grid = paper_n_neighbors_grid(STUDY_PROBLEMS[problem][2], n_samples=n_test)
+            grid = paper_n_neighbors_grid(
+                STUDY_PROBLEMS[problem][2], n_samples=n_test, X=X_test,
+                symmetrize=self.symmetrize,
+            )
             if not grid:
                 raise StudyConfigError(
                     f"the paper's grid scaled to n_test={n_test} is empty for "

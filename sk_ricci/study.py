@@ -579,7 +579,9 @@ def run_study(
     data, grids = {}, {}
     for problem in pending:
         data[problem] = load_problem(problem, config)
-        grids[problem] = config.n_neighbors_grid(problem, len(data[problem][3]))
+        grids[problem] = config.n_neighbors_grid(
+            problem, len(data[problem][3]), X_test=data[problem][2]
+        )
     output.mkdir(parents=True, exist_ok=True)
     if saved is None:
         _write_config(output, config, len(nets))
