@@ -169,8 +169,10 @@ class StudyConfig:
         problems not listed use :func:`sk_ricci.datasets.paper_accuracy_threshold`.
     n_neighbors : list of int, dict or None, default=None
         The k grid: None uses :func:`sk_ricci.datasets.paper_n_neighbors_grid`
-        scaled to the test-set size (k < n_test); a list applies to every
-        problem; a dict maps problems to lists (others use the paper's grid).
+        scaled to the test-set size (k < n_test) and started, as the paper's
+        grids are, at the smallest k for which the kNN graph of the input test
+        set is connected; a list applies to every problem; a dict maps
+        problems to lists (others use the paper's grid).
     symmetrize : {"sum", "max", "min"}, default="sum"
         Graph convention; "sum" is the authors' R script (PAPER_SPEC 2).
     connect : {None, "mst"}, default=None
