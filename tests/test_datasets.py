@@ -301,6 +301,24 @@ def test_paper_grid_starts_where_the_digits_input_graph_connects():
         paper_n_neighbors_grid("digits_1_7", X=X[0])
 
 
+def test_study_grid_starts_where_the_input_graph_connects():
+    from sk_ricci.study import StudyConfig
+
+    X, _ = load_digits_pair((6, 8))
+    X = X[::2]
+    k0 = paper_n_neighbors_grid("mnist_6_8", X=X)[0]
+    assert _connected_oracle(X, k0) and not _connected_oracle(X, k0 - 1)
+    cfg = StudyConfig(problems=["digits_6_8"])
+    assert cfg.n_neighbors_grid("digits_6_8", len(X), X_test=X)[0] == k0
+    # without the test set: the rescaled grid, as before
+    assert cfg.n_neighbors_grid("digits_6_8", len(X)) == paper_n_neighbors_grid(
+        "digits_6_8", n_samples=len(X)
+    )
+    # an explicit grid is kept as given
+    fixed = StudyConfig(problems=["digits_6_8"], n_neighbors=[2, 30])
+    assert fixed.n_neighbors_grid("digits_6_8", len(X), X_test=X) == [2, 30]
+
+
 def test_paper_grid_unchanged_when_input_never_connects():
     # two far clusters of 100 points: connected only from k = 100, beyond the
     # largest value of the rescaled grid (40), which is returned as it is
