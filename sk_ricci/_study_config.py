@@ -183,9 +183,10 @@ class StudyConfig:
     standardize : {"synthetic", "none", "all"}, default="synthetic"
         Which problems have their inputs standardised (mean 0, variance 1 per
         feature, fitted on the training split). The paper used raw pixels;
-        it gives no scale for its synthetic problems, and sk_ricci's spirals
-        span about [-14, 21], where most networks stay below the 99%
-        threshold after 50 epochs unless the inputs are standardised.
+        it gives no scale for its synthetic problems, and on sk_ricci's
+        spirals (about [-11, 12] x [0, 21] x [-11, 12]) half of the networks
+        miss the 99% threshold after 50 epochs unless the inputs are
+        standardised (docs/study.md).
     seed : int, default=0
         Base seed; the data of each problem and every network's seed derive
         from it and the names (see :func:`network_seed`).
