@@ -172,8 +172,10 @@ class StudyConfig:
         problems not listed use :func:`sk_ricci.datasets.paper_accuracy_threshold`.
     n_neighbors : list of int, dict or None, default=None
         The k grid: None uses :func:`sk_ricci.datasets.paper_n_neighbors_grid`
-        scaled to the test-set size (k < n_test); a list applies to every
-        problem; a dict maps problems to lists (others use the paper's grid).
+        scaled to the test-set size (k < n_test) and started, as the paper's
+        grids are, at the smallest k for which the kNN graph of the input test
+        set is connected; a list applies to every problem; a dict maps
+        problems to lists (others use the paper's grid).
     symmetrize : {"sum", "max", "min"}, default="sum"
         Graph convention; "sum" is the authors' R script (docs/method.md, section 1).
     connect : {None, "mst"}, default=None
@@ -184,9 +186,10 @@ class StudyConfig:
     standardize : {"synthetic", "none", "all"}, default="synthetic"
         Which problems have their inputs standardised (mean 0, variance 1 per
         feature, fitted on the training split). The paper used raw pixels;
-        it gives no scale for its synthetic problems, and sk_ricci's spirals
-        span about [-14, 21], where most networks stay below the 99%
-        threshold after 50 epochs unless the inputs are standardised.
+        it gives no scale for its synthetic problems, and on sk_ricci's
+        spirals (about [-11, 12] x [0, 21] x [-11, 12]) half of the networks
+        miss the 99% threshold after 50 epochs unless the inputs are
+        standardised (docs/study.md).
     seed : int, default=0
         Base seed; the data of each problem and every network's seed derive
         from it and the names (see :func:`network_seed`).
@@ -384,15 +387,24 @@ class StudyConfig:
             return self.thresholds[problem]
         return float(paper_accuracy_threshold(STUDY_PROBLEMS[problem][2]))
 
-    def n_neighbors_grid(self, problem, n_test):
-        """The k grid of ``problem`` for a test set of ``n_test`` points."""
+    def n_neighbors_grid(self, problem, n_test, X_test=None):
+        """The k grid of ``problem`` for a test set of ``n_test`` points.
+
+        The paper's grid (when ``n_neighbors`` does not set one) is rescaled
+        to ``n_test``; given the input test set ``X_test``, it starts at the
+        smallest k for which the kNN graph of ``X_test`` is connected, as the
+        paper's grids do (:func:`sk_ricci.datasets.paper_n_neighbors_grid`).
+        """
         from .datasets import paper_n_neighbors_grid
 
         grid = self.n_neighbors
         if isinstance(grid, dict):
             grid = grid.get(problem)
         if grid is None:
-            grid = paper_n_neighbors_grid(STUDY_PROBLEMS[problem][2], n_samples=n_test)
+            grid = paper_n_neighbors_grid(
+                STUDY_PROBLEMS[problem][2], n_samples=n_test, X=X_test,
+                symmetrize=self.symmetrize,
+            )
             if not grid:
                 raise StudyConfigError(
                     f"the paper's grid scaled to n_test={n_test} is empty for "

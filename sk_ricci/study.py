@@ -766,7 +766,9 @@ def _run_locked(config, output, n_jobs, backend, scheduler_address, quiet, overw
     data, grids = {}, {}
     for problem in pending:
         data[problem] = load_problem(problem, config)
-        grids[problem] = config.n_neighbors_grid(problem, len(data[problem][3]))
+        grids[problem] = config.n_neighbors_grid(
+            problem, len(data[problem][3]), X_test=data[problem][2]
+        )
     if saved is None:
         _write_config(output, config, len(nets))
     progress = _Progress(len(nets), len(nets) - len(todo), quiet=quiet)

@@ -115,7 +115,8 @@ def test_spirals_lie_on_their_parametrisation():
     X, y = make_entangled_spirals(4000, noise=0.0, random_state=0)
     x, h, z = X.T
     t = np.hypot(x, z)  # the radius equals the spiral parameter t
-    assert t.min() >= 1.5 * np.pi - 1e-9 and t.max() <= 4.5 * np.pi + 1e-9
+    assert t.min() >= 1.5 * np.pi - 1e-9 and t.max() <= 3.5 * np.pi + 1e-9
+    assert t.max() > 3.4 * np.pi  # one full turn per sheet
     assert h.min() >= 0 and h.max() <= 21
     sign = np.where(y == 0, 1.0, -1.0)
     np.testing.assert_allclose(x, sign * t * np.cos(t), atol=1e-9)
@@ -138,7 +139,7 @@ def test_spirals_sheets_stay_apart():
 
 def test_ellipsoids_in_box_geometry():
     X, y = make_ellipsoids_in_box(6001, noise=0.0, random_state=0)
-    axes = np.array([0.75, 0.5, 0.5])
+    axes = np.array([0.6, 0.4, 0.4])
     left = (((X - [-1.0, 0, 0]) / axes) ** 2).sum(axis=1)
     right = (((X - [1.0, 0, 0]) / axes) ** 2).sum(axis=1)
     inside = (left <= 1) | (right <= 1)
@@ -148,10 +149,16 @@ def test_ellipsoids_in_box_geometry():
         1500,
         1500,
     ]
-    # class 0 in the box, outside both ellipsoids enlarged 1.2 times
+    # class 0 in the box, outside both ellipsoids enlarged 1.5 times
     X0 = X[y == 0]
     assert (np.abs(X0) <= [2.0, 1.0, 1.0]).all()
-    assert (left[y == 0] > 1.2**2).all() and (right[y == 0] > 1.2**2).all()
+    assert (left[y == 0] > 1.5**2).all() and (right[y == 0] > 1.5**2).all()
+    # and it fills the box up to that shell: some points lie just outside it
+    assert min(left[y == 0].min(), right[y == 0].min()) < 1.6**2
+    # the empty shell keeps the classes at least 0.2 apart (short semi-axes 0.4)
+    from scipy.spatial import cKDTree
+
+    assert cKDTree(X[y == 1]).query(X0)[0].min() > 0.2
     # uniform in the box minus the enlarged ellipsoids: each half-box holds half
     assert abs((X0[:, 0] < 0).mean() - 0.5) < 0.03
     # uniform in the ellipsoid: P(level <= 0.5^2) = 0.5^3
@@ -261,6 +268,65 @@ def test_paper_n_neighbors_grid():
         paper_n_neighbors_grid("mnist_2_3")
     with pytest.raises(ValueError, match="n_samples"):
         paper_n_neighbors_grid("A", n_samples=1)
+
+
+def _connected_oracle(X, k):
+    """Is the undirected union kNN graph of X connected? (sklearn + scipy)"""
+    from scipy.sparse.csgraph import connected_components
+    from sklearn.neighbors import kneighbors_graph
+
+    A = kneighbors_graph(X, k, mode="connectivity", include_self=False)
+    return connected_components(A + A.T, directed=False, return_labels=False) == 1
+
+
+def test_paper_grid_starts_where_the_digits_input_graph_connects():
+    X, _ = load_digits_pair((1, 7))
+    X = X[::2]  # 181 images
+    n = len(X)
+    grid = paper_n_neighbors_grid("digits_1_7", X=X)
+    k0 = grid[0]
+    # independent check: the input graph is connected at the first k, not at k - 1
+    assert _connected_oracle(X, k0)
+    assert k0 > 1 and not _connected_oracle(X, k0 - 1)
+    # the rest is the rescaled paper grid above k0
+    scaled = paper_n_neighbors_grid("digits_1_7", n_samples=n)
+    assert grid[1:] == [k for k in scaled if k > k0]
+    assert scaled[0] < k0  # values below k0 were dropped
+    # "sum" has the same support as "max"; n_samples must agree with X
+    assert paper_n_neighbors_grid("digits_1_7", X=X, symmetrize="sum") == grid
+    assert paper_n_neighbors_grid("digits_1_7", n, X=X) == grid
+    with pytest.raises(ValueError, match="differs from the 181 rows of X"):
+        paper_n_neighbors_grid("digits_1_7", 100, X=X)
+    with pytest.raises(ValueError, match="X must be a 2-D array"):
+        paper_n_neighbors_grid("digits_1_7", X=X[0])
+
+
+def test_study_grid_starts_where_the_input_graph_connects():
+    from sk_ricci.study import StudyConfig
+
+    X, _ = load_digits_pair((6, 8))
+    X = X[::2]
+    k0 = paper_n_neighbors_grid("mnist_6_8", X=X)[0]
+    assert _connected_oracle(X, k0) and not _connected_oracle(X, k0 - 1)
+    cfg = StudyConfig(problems=["digits_6_8"])
+    assert cfg.n_neighbors_grid("digits_6_8", len(X), X_test=X)[0] == k0
+    # without the test set: the rescaled grid, as before
+    assert cfg.n_neighbors_grid("digits_6_8", len(X)) == paper_n_neighbors_grid(
+        "digits_6_8", n_samples=len(X)
+    )
+    # an explicit grid is kept as given
+    fixed = StudyConfig(problems=["digits_6_8"], n_neighbors=[2, 30])
+    assert fixed.n_neighbors_grid("digits_6_8", len(X), X_test=X) == [2, 30]
+
+
+def test_paper_grid_unchanged_when_input_never_connects():
+    # two far clusters of 100 points: connected only from k = 100, beyond the
+    # largest value of the rescaled grid (40), which is returned as it is
+    X = np.r_[np.arange(100.0), 1000 + np.arange(100.0)].reshape(-1, 1)
+    assert not _connected_oracle(X, 40)
+    expected = paper_n_neighbors_grid("A", n_samples=200)
+    assert expected[-1] == 40
+    assert paper_n_neighbors_grid("A", X=X) == expected
 
 
 def test_paper_accuracy_threshold():
