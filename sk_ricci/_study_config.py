@@ -140,6 +140,14 @@ def _check_k_list(values, name):
     return tuple(sorted(set(ks)))
 
 
+#: What the same configuration's result rows are made of beyond its fields:
+#: the synthetic generators and the default k grid. Part of the config hash,
+#: so that a study folder of an earlier version is never resumed with rows of
+#: another. 2: problems A and B recalibrated, each grid starts at the smallest
+#: k whose input graph is connected.
+RESULTS_VERSION = 2
+
+
 @dataclass(frozen=True)
 class StudyConfig:
     """Configuration of a Ricci-flow study; the defaults are the paper's.
@@ -354,8 +362,12 @@ class StudyConfig:
 
     @property
     def config_hash(self):
-        """SHA-256 (16 hex digits) of every field that changes the results."""
-        text = json.dumps(self.to_dict(hashed_only=True), sort_keys=True)
+        """SHA-256 (16 hex digits) of every field that changes the results,
+        and of :data:`RESULTS_VERSION`."""
+        text = json.dumps(
+            {**self.to_dict(hashed_only=True), "results_version": RESULTS_VERSION},
+            sort_keys=True,
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @classmethod

@@ -48,6 +48,7 @@ from ._study_config import (
     OUTPUT_FILES,
     PAPER_STUDY_PROBLEMS,  # noqa: F401 (re-exported)
     RESULTS_FILE,
+    RESULTS_VERSION,
     STANDARDIZE_OPTIONS,  # noqa: F401 (re-exported)
     STUDY_PROBLEMS,
     TIMING_COLUMNS,  # noqa: F401 (re-exported)
@@ -445,10 +446,15 @@ def _prepare_output(output, config, overwrite):
                 for k, v in (old_config if isinstance(old_config, dict) else {}).items()
                 if k not in ("data_home", "download")
             }
+            old["results_version"] = saved.get("results_version", 1)
+            new = {
+                **config.to_dict(hashed_only=True),
+                "results_version": RESULTS_VERSION,
+            }
             raise OutputFolderError(
                 f"output folder {str(output)!r} holds a study with a different "
                 f"configuration (config hash {saved_hash} != {config.config_hash}; "
-                f"{_describe_difference(old, config.to_dict(hashed_only=True))}); "
+                f"{_describe_difference(old, new)}); "
                 "pass a new --output folder, or --overwrite to delete its results"
             )
         return saved
@@ -467,6 +473,7 @@ def _write_config(output, config, n_networks):
     payload = {
         "config": config.to_dict(),
         "config_hash": config.config_hash,
+        "results_version": RESULTS_VERSION,
         "n_networks": n_networks,
         "sk_ricci_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

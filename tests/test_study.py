@@ -523,6 +523,34 @@ def test_folder_of_another_config_is_refused(serial, config):
         run_study(other, out, quiet=True)
 
 
+def test_folder_of_an_earlier_results_version_is_refused(serial, config, tmp_path):
+    """A folder written before the generators or the default k grid changed
+    (same fields, older results version) is not resumed with new rows."""
+    import hashlib
+
+    from sk_ricci.study import RESULTS_VERSION
+
+    out = serial[0]
+    for name in ("config.json", "results.jsonl"):
+        shutil.copy(out / name, tmp_path / name)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["results_version"] == RESULTS_VERSION
+    assert saved["config_hash"] == config.config_hash
+    # what an earlier version wrote: no results_version, the fields' hash alone
+    del saved["results_version"]
+    text = json.dumps(config.to_dict(hashed_only=True), sort_keys=True)
+    saved["config_hash"] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    assert saved["config_hash"] != config.config_hash
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    before = (tmp_path / "results.jsonl").read_bytes()
+    with pytest.raises(
+        OutputFolderError,
+        match=rf"different configuration .*results_version: 1 -> {RESULTS_VERSION}",
+    ):
+        run_study(config, tmp_path, quiet=True)
+    assert (tmp_path / "results.jsonl").read_bytes() == before
+
+
 def test_results_without_config_are_refused(tmp_path, config):
     (tmp_path / "results.jsonl").write_text("")
     with pytest.raises(OutputFolderError, match="no config.json"):
