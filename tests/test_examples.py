@@ -65,7 +65,7 @@ def test_rank_architectures_example(tmp_path, capsys):
     res = search.cv_results_
     i = [p["net__architecture"] for p in res["params"]].index("wide")
     net = make_pipeline(StandardScaler(), ReLUMLPClassifier(
-        architecture="wide", depth=5, max_epochs=60, lr=5e-3,
+        architecture="wide", depth=5, max_epochs=80, lr=2e-3,
         validation_fraction=0.0, random_state=0,
     )).fit(X_train[train], y_train[train])
     acc = accuracy_score(y_train[test], net.predict(X_train[test]))
