@@ -151,28 +151,35 @@ def test_symlinked_results_file_is_never_truncated(tiny_study, tmp_path):
 # 2. one study per output folder
 # --------------------------------------------------------------------------- #
 def test_second_study_on_a_busy_folder_fails_fast(tmp_path, capsys):
+    """While another process holds the folder's lock (as a running study does
+    for its whole run), a study on that folder fails at once with a one-line
+    error naming the folder and that process. The holder is a process that
+    takes the same lock and waits, so the test cannot race a study that
+    finishes early (batched training makes small studies very short)."""
     out = tmp_path / "busy"
-    flags = [f if f != "2" else "30" for f in TINY_FLAGS]  # 30 repeats
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sk_ricci.cli", "study", *flags, "--output",
-         str(out), "--no-report"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    out.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\n"
+         "from sk_ricci._study_config import _FolderLock\n"
+         "with _FolderLock(sys.argv[1]):\n"
+         "    print('locked', flush=True)\n"
+         "    time.sleep(120)\n",
+         str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        results = out / "results.jsonl"
-        while time.monotonic() < deadline and proc.poll() is None:
-            if results.exists() and results.read_bytes().count(b"\n") >= 1:
-                break
-            time.sleep(0.02)
-        assert proc.poll() is None, "the first study ended too early"
+        assert holder.stdout.readline().strip() == "locked"
         t0 = time.perf_counter()
-        assert main(["study", *flags, "--output", str(out), "--no-report"]) == 1
+        assert main(["study", *TINY_FLAGS, "--output", str(out), "--no-report"]) == 1
         assert time.perf_counter() - t0 < 10
-        _one_line_error(capsys, "study", str(out), f"process {proc.pid}")
+        _one_line_error(capsys, "study", str(out), f"process {holder.pid}")
+        assert not (out / "results.jsonl").exists()
     finally:
-        proc.kill()
-        proc.wait(timeout=30)
+        holder.kill()
+        holder.wait(timeout=30)
+    # once the holder is gone, the lock is free again
+    assert main(["study", *TINY_FLAGS, "--output", str(out), "--no-report"]) == 0
 
 
 # --------------------------------------------------------------------------- #
