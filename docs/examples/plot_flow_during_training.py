@@ -30,7 +30,8 @@ X, y = make_entangled_spirals(800, random_state=0)
 flow = EpochScoring(
     # k = 5% of the validation points; connect="mst" keeps every layer graph
     # connected, so the coefficient stays defined when classes separate
-    RicciFlowScorer(n_neighbors=0.05, connect="mst"),
+    RicciFlowScorer(n_neighbors=0.05, statistic="rho", connect="mst",
+                    curvature="forman"),
     name="valid_flow",
     lower_is_better=False,
 )
