@@ -36,8 +36,8 @@ __all__ = [
     "approx_ollivier_curvature",
     "degrees",
     "forman_curvature",
-    "ollivier_curvature",
     "node_curvature",
+    "ollivier_curvature",
     "total_curvature",
 ]
 
@@ -243,7 +243,7 @@ def _ollivier_edges(indptr, indices, data, alpha, solver=None):
     n = indptr.size - 1
     R = np.full(indices.size, np.nan)
     for x in range(n):
-        ys, edges, sx, sy_ptr, sy_all, cost_ptr, costs = ollivier_costs(
+        ys, edges, sx, _sy_ptr, _sy_all, cost_ptr, costs = ollivier_costs(
             indptr, indices, x
         )
         if ys.size == 0:

@@ -23,7 +23,6 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
-from skorch import NeuralNetBinaryClassifier, NeuralNetClassifier
 from skorch.dataset import ValidSplit
 from skorch.history import History
 
@@ -31,8 +30,7 @@ from sk_ricci.nn._classifier import (
     _MAX_SEED,
     _OPTIMIZERS,
     ReLUMLPClassifier,
-    _ArrayDataset,
-    _batch_loader,
+    _build_net,
 )
 from sk_ricci.nn._module import ReLUMLP
 
@@ -618,26 +616,11 @@ def _mark_best(records):
 def _finish(spec, X, y_encoded, classes):
     """Turn a trained spec into a fitted ReLUMLPClassifier (as ``fit`` leaves it)."""
     est = spec.estimator
-    if spec.binary:
-        net_cls, criterion = NeuralNetBinaryClassifier, torch.nn.BCEWithLogitsLoss
-    else:
-        net_cls, criterion = NeuralNetClassifier, torch.nn.CrossEntropyLoss
-    net = net_cls(
-        module=spec.module,
-        criterion=criterion,
-        optimizer=spec.optimizer_cls,
-        lr=est.lr,
-        max_epochs=est.max_epochs,
-        batch_size=est.batch_size,
-        train_split=spec.train_split,
-        dataset=_ArrayDataset,
-        iterator_train=_batch_loader,
-        iterator_valid=_batch_loader,
+    net = _build_net(
+        est, spec.binary, spec.module, spec.optimizer_cls, spec.train_split,
         iterator_train__shuffle=True,
         iterator_train__generator=spec.shuffle_generator,
         iterator_valid__generator=spec.valid_generator,
-        verbose=est.verbose,
-        device=est.device,
         **{f"optimizer__{key}": value for key, value in spec.optimizer_kwargs.items()},
     )
     net.initialize()

@@ -129,6 +129,33 @@ def _check_float32_range(X, name="X"):
     return X
 
 
+def _build_net(estimator, binary, module, optimizer_cls, train_split, **net_kwargs):
+    """The skorch net that ``ReLUMLPClassifier.fit`` trains and
+    :func:`~sk_ricci.nn.fit_many` fills in: the estimator's training settings,
+    the project's dataset and loaders, and ``net_kwargs`` (the loaders'
+    generators, ``optimizer__*`` and skorch's routed parameters)."""
+    if binary:
+        net_cls, criterion = NeuralNetBinaryClassifier, torch.nn.BCEWithLogitsLoss
+    else:
+        net_cls, criterion = NeuralNetClassifier, torch.nn.CrossEntropyLoss
+    return net_cls(
+        module=module,
+        criterion=criterion,
+        optimizer=optimizer_cls,
+        lr=estimator.lr,
+        max_epochs=estimator.max_epochs,
+        batch_size=estimator.batch_size,
+        train_split=train_split,
+        dataset=_ArrayDataset,
+        iterator_train=_batch_loader,
+        iterator_valid=_batch_loader,
+        callbacks=estimator.callbacks,
+        verbose=estimator.verbose,
+        device=estimator.device,
+        **net_kwargs,
+    )
+
+
 class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
     """ReLU network classifier trained the way the paper trained its networks.
 
@@ -500,12 +527,7 @@ class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
                 "depth=)."
             ) from None
 
-        if binary:
-            net_cls, criterion = NeuralNetBinaryClassifier, torch.nn.BCEWithLogitsLoss
-            y_torch = y_encoded.astype(np.float32)
-        else:
-            net_cls, criterion = NeuralNetClassifier, torch.nn.CrossEntropyLoss
-            y_torch = y_encoded.astype(np.int64)
+        y_torch = y_encoded.astype(np.float32 if binary else np.int64)
         train_split = (
             None
             if fraction is None
@@ -525,22 +547,7 @@ class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
             for key, value in routed.items()
             if not key.startswith("module__")
         )
-        net = net_cls(
-            module=module,
-            criterion=criterion,
-            optimizer=optimizer_cls,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            train_split=train_split,
-            dataset=_ArrayDataset,
-            iterator_train=_batch_loader,
-            iterator_valid=_batch_loader,
-            callbacks=self.callbacks,
-            verbose=self.verbose,
-            device=self.device,
-            **net_kwargs,
-        )
+        net = _build_net(self, binary, module, optimizer_cls, train_split, **net_kwargs)
         net.fit(X.astype(np.float32, copy=False), y_torch)
 
         self.classes_ = classes
