@@ -19,9 +19,7 @@ import time
 
 import numpy as np
 import torch
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 from skorch.dataset import ValidSplit
 from skorch.history import History
@@ -31,6 +29,8 @@ from sk_ricci.nn._classifier import (
     _OPTIMIZERS,
     ReLUMLPClassifier,
     _build_net,
+    _check_float32_range,
+    _encode_targets,
 )
 from sk_ricci.nn._module import ReLUMLP
 
@@ -226,16 +226,8 @@ def fit_many(estimators, X, y, *, max_networks=None):
     X_checked, y_checked = validate_data(
         first, X, y, dtype=[np.float32, np.float64], y_numeric=False
     )
-    check_classification_targets(y_checked)
-    encoder = LabelEncoder().fit(y_checked)
-    classes = encoder.classes_
-    if len(classes) < 2:
-        raise ValueError(
-            "ReLUMLPClassifier needs at least 2 classes in y; got 1 class: "
-            f"{classes.tolist()[0]!r}. Pass training data that contains every "
-            "class."
-        )
-    y_encoded = encoder.transform(y_checked)
+    _check_float32_range(X_checked)  # the networks compute in float32, as in fit
+    classes, y_encoded = _encode_targets(y_checked)
     for est in estimators[1:]:
         # sets n_features_in_ (and feature_names_in_) as fit does
         validate_data(est, X, y, dtype=[np.float32, np.float64], y_numeric=False)

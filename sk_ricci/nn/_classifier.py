@@ -116,6 +116,21 @@ def _check_passthrough(owner, params):
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
+def _encode_targets(y):
+    """``(classes, y_encoded)`` of classification targets with at least two
+    classes (what ``fit`` and :func:`~sk_ricci.nn.fit_many` train on)."""
+    check_classification_targets(y)
+    encoder = LabelEncoder().fit(y)
+    classes = encoder.classes_
+    if len(classes) < 2:
+        raise ValueError(
+            "ReLUMLPClassifier needs at least 2 classes in y; got 1 class: "
+            f"{classes.tolist()[0]!r}. Pass training data that contains every "
+            "class."
+        )
+    return classes, encoder.transform(y)
+
+
 def _check_float32_range(X, name="X"):
     """The network computes in float32: larger values would become inf."""
     if X.size:
@@ -468,19 +483,10 @@ class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
             self, X, y, dtype=[np.float32, np.float64], y_numeric=False
         )
         _check_float32_range(X)
-        check_classification_targets(y)
+        classes, y_encoded = _encode_targets(y)
         hidden_layer_sizes, optimizer_cls, optimizer_kwargs, fraction = (
             self._check_params(X.shape[0])
         )
-        encoder = LabelEncoder().fit(y)
-        classes = encoder.classes_
-        if len(classes) < 2:
-            raise ValueError(
-                "ReLUMLPClassifier needs at least 2 classes in y; got 1 class: "
-                f"{classes.tolist()[0]!r}. Pass training data that contains every "
-                "class."
-            )
-        y_encoded = encoder.transform(y)
         binary = len(classes) == 2
 
         # Three independent seeds, so that e.g. changing validation_fraction does
