@@ -4,6 +4,7 @@ __all__ = [
     "AdjustedCoefficientWarning",
     "DisconnectedGraphError",
     "DisconnectedGraphWarning",
+    "InvalidParameterError",
     "OutputFolderError",
     "ResultsFileWarning",
     "SkRicciWarning",
@@ -32,6 +33,14 @@ class DisconnectedGraphError(ValueError):
 
 class UndefinedCoefficientWarning(SkRicciWarning):
     """A coefficient is undefined (too few layers, or a constant series)."""
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter has a type or value it does not accept.
+
+    A ``ValueError`` and a ``TypeError``, as scikit-learn's own, so that code
+    catching either keeps working.
+    """
 
 
 class StudyConfigError(ValueError):
