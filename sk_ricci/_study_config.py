@@ -26,6 +26,7 @@ import numpy as np
 from ._flow import RicciFlowResult
 from ._validation import ALGORITHM_OPTIONS, SYMMETRIZE_OPTIONS
 from .datasets import PAPER_PROBLEMS
+from .datasets._problems import REGISTRY, resolve_problem
 from .exceptions import OutputFolderError, ResultsFileWarning, StudyConfigError
 
 #: The paper's architectures and depths (docs/study.md).
@@ -33,34 +34,11 @@ ARCHITECTURES = ("narrow", "wide", "bottleneck")
 DEPTHS = (5, 11)
 STANDARDIZE_OPTIONS = ("synthetic", "none", "all")
 
-#: Problems a study can use: name -> (source, class pair, paper problem).
-#: ``digits_*`` are scikit-learn's bundled 8x8 digits, an offline stand-in
-#: for the MNIST pairs (same grid and threshold as the MNIST pair).
-STUDY_PROBLEMS = {
-    "A": ("synthetic", None, "A"),
-    "B": ("synthetic", None, "B"),
-    "C": ("synthetic", None, "C"),
-    "mnist_1_7": ("mnist", (1, 7), "mnist_1_7"),
-    "mnist_6_8": ("mnist", (6, 8), "mnist_6_8"),
-    "fashion_sandal_boot": ("fashion", (5, 9), "fashion_sandal_boot"),
-    "fashion_shirt_coat": ("fashion", (6, 4), "fashion_shirt_coat"),
-    "digits_1_7": ("digits", (1, 7), "mnist_1_7"),
-    "digits_6_8": ("digits", (6, 8), "mnist_6_8"),
-}
-_ALIASES = {
-    "entangled_spirals": "A",
-    "ellipsoids_in_box": "B",
-    "intersecting_sheets": "C",
-    "mnist_1v7": "mnist_1_7",
-    "mnist_6v8": "mnist_6_8",
-    "sandal_boot": "fashion_sandal_boot",
-    "fashion_5_9": "fashion_sandal_boot",
-    "shirt_coat": "fashion_shirt_coat",
-    "coat_shirt": "fashion_shirt_coat",
-    "fashion_6_4": "fashion_shirt_coat",
-    "digits_1v7": "digits_1_7",
-    "digits_6v8": "digits_6_8",
-}
+#: Problems a study can use: name -> :class:`~sk_ricci.datasets.Problem` (the
+#: registry of :mod:`sk_ricci.datasets`). ``digits_*`` are scikit-learn's
+#: bundled 8x8 digits, an offline stand-in for the MNIST pairs (same grid and
+#: threshold as the MNIST pair).
+STUDY_PROBLEMS = REGISTRY
 #: The seven problems of the paper's study (the default ``problems``).
 PAPER_STUDY_PROBLEMS = PAPER_PROBLEMS
 
@@ -89,17 +67,7 @@ TIMING_COLUMNS = ("fit_time_s", "flow_time_s")
 def _canonical_problem(name):
     if not isinstance(name, str):
         raise StudyConfigError(f"problem names are strings, got {name!r}")
-    key = name.strip().replace("-", "_").replace(" ", "_")
-    if key.upper() in ("A", "B", "C"):
-        return key.upper()
-    key = key.lower()
-    key = _ALIASES.get(key, key)
-    if key not in STUDY_PROBLEMS:
-        raise StudyConfigError(
-            f"unknown problem {name!r}; expected one of {list(STUDY_PROBLEMS)} "
-            "(digits_* are the bundled 8x8 digits, usable offline)"
-        )
-    return key
+    return resolve_problem(name, error=StudyConfigError).name
 
 
 def _as_tuple(value, name):
@@ -397,7 +365,7 @@ class StudyConfig:
 
         if problem in self.thresholds:
             return self.thresholds[problem]
-        return float(paper_accuracy_threshold(STUDY_PROBLEMS[problem][2]))
+        return float(paper_accuracy_threshold(problem))
 
     def n_neighbors_grid(self, problem, n_test, X_test=None):
         """The k grid of ``problem`` for a test set of ``n_test`` points.
@@ -414,7 +382,7 @@ class StudyConfig:
             grid = grid.get(problem)
         if grid is None:
             grid = paper_n_neighbors_grid(
-                STUDY_PROBLEMS[problem][2], n_samples=n_test, X=X_test,
+                problem, n_samples=n_test, X=X_test,
                 symmetrize=self.symmetrize,
             )
             if not grid:

@@ -129,7 +129,7 @@ def load_problem(problem, config):
     """
     problem = _canonical_problem(problem)
     X_train, y_train, X_test, y_test = _load_raw(problem, config)
-    source = STUDY_PROBLEMS[problem][0]
+    source = STUDY_PROBLEMS[problem].source
     if config.standardize == "all" or (
         config.standardize == "synthetic" and source == "synthetic"
     ):
@@ -145,7 +145,7 @@ def _load_raw(problem, config):
 
     from . import datasets
 
-    source, pair, _ = STUDY_PROBLEMS[problem]
+    source, pair = STUDY_PROBLEMS[problem].source, STUDY_PROBLEMS[problem].pair
     seed = _data_seed(config.seed, problem)
     n_train, n_test = config.n_train, config.n_test
     if source in ("synthetic", "digits"):

@@ -35,10 +35,20 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
+from ._problems import (
+    PAPER_PROBLEMS,
+    REGISTRY,
+    SYNTHETIC_PROBLEMS,
+    Problem,
+    find_problem,
+    resolve_problem,
+)
+
 __all__ = [
     "PAPER_PROBLEMS",
     "PROBLEMS",
     "PROBLEM_NAMES",
+    "Problem",
     "get_data_home",
     "load_digits_pair",
     "load_fashion_mnist_pair",
@@ -50,28 +60,14 @@ __all__ = [
     "paper_accuracy_threshold",
     "paper_n_neighbors_grid",
     "read_idx",
+    "resolve_problem",
 ]
 
 #: Short names of the synthetic problems, in the paper's order.
-PROBLEMS = ("A", "B", "C")
+PROBLEMS = SYNTHETIC_PROBLEMS
 
 #: Long name of each synthetic problem.
-PROBLEM_NAMES = {
-    "A": "entangled_spirals",
-    "B": "ellipsoids_in_box",
-    "C": "intersecting_sheets",
-}
-
-#: Canonical names of the seven problems of the paper's study.
-PAPER_PROBLEMS = (
-    "A",
-    "B",
-    "C",
-    "mnist_1_7",
-    "mnist_6_8",
-    "fashion_sandal_boot",
-    "fashion_shirt_coat",
-)
+PROBLEM_NAMES = {name: REGISTRY[name].long_name for name in PROBLEMS}
 
 # Problem A: spiral parameter range (one full turn from the start of
 # scikit-learn's make_swiss_roll) and height. The make_swiss_roll range
@@ -421,15 +417,10 @@ _MAKERS = {
 
 def _synthetic_key(name):
     """'A'/'a'/'entangled_spirals'/'entangled-spirals' -> 'A'; None if unknown."""
-    if not isinstance(name, str):
+    problem = find_problem(name)
+    if problem is None or problem.source != "synthetic":
         return None
-    key = name.strip().replace("-", "_").replace(" ", "_")
-    if key.upper() in _MAKERS:
-        return key.upper()
-    for short, long in PROBLEM_NAMES.items():
-        if key.lower() in (long, f"make_{long}"):
-            return short
-    return None
+    return problem.name
 
 
 def make_problem(name, n_samples=2000, *, noise=None, random_state=None, shuffle=True):
@@ -488,73 +479,8 @@ def make_problem(name, n_samples=2000, *, noise=None, random_state=None, shuffle
 # --------------------------------------------------------------------------- #
 # Paper settings
 # --------------------------------------------------------------------------- #
-_PAPER_GRID_SYNTHETIC = (
-    6,
-    7,
-    9,
-    10,
-    15,
-    18,
-    20,
-    30,
-    50,
-    90,
-    100,
-    120,
-    140,
-    150,
-    160,
-    180,
-    200,
-)
-_PAPER_GRID_IMAGES = (10, 20, 30, 50, 90, 100, 120, 150, 250, 350, 500)
-_PAPER_N_TEST = {"synthetic": 1000, "images": 2000}
-
-_PROBLEM_ALIASES = {
-    "mnist_1_7": ("mnist_1v7", "mnist_1_vs_7", "mnist_17", "digits_1_7"),
-    "mnist_6_8": ("mnist_6v8", "mnist_6_vs_8", "mnist_68", "digits_6_8"),
-    "fashion_sandal_boot": (
-        "sandal_boot",
-        "sandal_vs_ankle_boot",
-        "fashion_mnist_sandal_boot",
-        "fashion_5_9",
-        "fashion_mnist_5_9",
-    ),
-    "fashion_shirt_coat": (
-        "shirt_coat",
-        "coat_shirt",
-        "fashion_coat_shirt",
-        "shirt_vs_coat",
-        "fashion_mnist_shirt_coat",
-        "fashion_6_4",
-        "fashion_4_6",
-        "fashion_mnist_6_4",
-    ),
-}
-_PAPER_THRESHOLDS = {
-    "A": 0.99,
-    "B": 0.99,
-    "C": 0.91,
-    "mnist_1_7": 0.99,
-    "mnist_6_8": 0.99,
-    "fashion_sandal_boot": 0.98,
-    "fashion_shirt_coat": 0.90,
-}
-
-
-def _paper_key(problem):
-    key = _synthetic_key(problem)
-    if key is not None:
-        return key
-    if isinstance(problem, str):
-        name = problem.strip().lower().replace("-", "_").replace(" ", "_")
-        for canonical, aliases in _PROBLEM_ALIASES.items():
-            if name == canonical or name in aliases:
-                return canonical
-    raise ValueError(
-        f"unknown problem={problem!r}; expected one of {list(PAPER_PROBLEMS)} "
-        "(or a long synthetic name such as 'entangled_spirals')"
-    )
+def _paper_problem(problem):
+    return resolve_problem(problem)
 
 
 def paper_n_neighbors_grid(problem, n_samples=None, *, X=None, symmetrize="max"):
@@ -611,9 +537,8 @@ def paper_n_neighbors_grid(problem, n_samples=None, *, X=None, symmetrize="max")
     >>> paper_n_neighbors_grid("A", X=X)[:5]   # the graph of X is connected from k = 4
     [4, 6, 7, 9, 10]
     """
-    key = _paper_key(problem)
-    kind = "synthetic" if key in PROBLEMS else "images"
-    grid = _PAPER_GRID_SYNTHETIC if kind == "synthetic" else _PAPER_GRID_IMAGES
+    spec = _paper_problem(problem)
+    grid = spec.paper_grid
     if X is not None:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2:
@@ -631,12 +556,12 @@ def paper_n_neighbors_grid(problem, n_samples=None, *, X=None, symmetrize="max")
     if n_samples is None:
         return list(grid)
     n_samples = _check_n_samples(n_samples)
-    scale = n_samples / _PAPER_N_TEST[kind]
+    scale = n_samples / spec.paper_n_test
     scaled = sorted({round(k * scale) for k in grid})
     scaled = [k for k in scaled if 1 <= k < n_samples]
     if X is None or not scaled:
         return scaled
-    from ._flow import smallest_connected_n_neighbors
+    from .._flow import smallest_connected_n_neighbors
 
     k_min = smallest_connected_n_neighbors(
         X, max_n_neighbors=scaled[-1], symmetrize=symmetrize
@@ -669,7 +594,7 @@ def paper_accuracy_threshold(problem):
     >>> paper_accuracy_threshold("C"), paper_accuracy_threshold("shirt_coat")
     (0.91, 0.9)
     """
-    return _PAPER_THRESHOLDS[_paper_key(problem)]
+    return _paper_problem(problem).threshold
 
 
 # --------------------------------------------------------------------------- #
