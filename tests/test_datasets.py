@@ -9,6 +9,7 @@ import hashlib
 import io
 import os
 import struct
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,11 @@ import pytest
 from scipy.stats import norm
 from sklearn.neighbors import KNeighborsClassifier
 
-from sk_ricci import datasets
 from sk_ricci.datasets import (
     PAPER_PROBLEMS,
     PROBLEM_NAMES,
     PROBLEMS,
+    _fetch,
     get_data_home,
     load_digits_pair,
     load_fashion_mnist_pair,
@@ -579,15 +580,15 @@ def test_download_offline(tmp_path, monkeypatch):
         calls.append(url)
         return io.BytesIO(served[url.rsplit("/", 1)[1]])
 
-    monkeypatch.setattr(datasets.urllib.request, "urlopen", fake_urlopen)
-    monkeypatch.setitem(datasets._N_IMAGES, "test", 20)
+    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    monkeypatch.setitem(_fetch._N_IMAGES, "test", 20)
     # unknown checksum: every mirror is rejected, nothing is left behind
     with pytest.raises(OSError, match="MD5"):
         load_mnist_pair(data_home=tmp_path, download=True)
     assert list(tmp_path.iterdir()) == []
     md5 = {name: hashlib.md5(data).hexdigest() for name, data in served.items()}
     for name, digest in md5.items():
-        monkeypatch.setitem(datasets._IMAGE_SETS["mnist"]["md5"], name, digest)
+        monkeypatch.setitem(_fetch._IMAGE_SETS["mnist"]["md5"], name, digest)
     calls.clear()
     X, y = load_mnist_pair((1, 7), data_home=tmp_path, download=True)
     assert X.shape == (4, 784) and y.tolist() == [0, 1, 0, 1]
