@@ -289,17 +289,22 @@ def test_ricci_curvature_rejects_non_square_input():
 def test_ricci_curvature_list_n_neighbors_is_rejected_cleanly():
     # regression: a list used to crash with AttributeError in transform
     X = np.random.RandomState(0).normal(size=(20, 3))
-    with pytest.raises(TypeError, match=r"RicciCurvature takes one int "
-                       r"n_neighbors, got \[3, 5\]"):
+    with pytest.raises(TypeError, match=r"RicciCurvature: n_neighbors must be "
+                       r"None or an int >= 1; got list \[3, 5\]\. Pass None"):
         RicciCurvature(n_neighbors=[3, 5]).fit(X)
 
 
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"symmetrize": "mean"}, "symmetrize='mean' is not supported"),
-        ({"connect": "knn"}, "connect='knn' is not supported"),
-        ({"algorithm": "kd_tree"}, "algorithm='kd_tree' is not supported"),
+        ({"symmetrize": "mean"},
+         "RicciCurvature: symmetrize must be one of 'max', 'min', 'sum'; "
+         "got str 'mean'"),
+        ({"connect": "knn"}, "RicciCurvature: connect must be one of None, 'mst'"),
+        ({"algorithm": "kd_tree"},
+         "RicciCurvature: algorithm must be one of 'auto', 'brute', 'nndescent'"),
+        ({"augmented": "yes"},
+         r"RicciCurvature: augmented must be a bool \(True or False\)"),
     ],
 )
 def test_ricci_curvature_bad_params(params, match):
@@ -573,7 +578,7 @@ def test_ricci_flow_rejects_unknown_curvature():
     from sk_ricci import ricci_flow
 
     X = np.random.RandomState(0).normal(size=(20, 2))
-    with pytest.raises(ValueError, match="curvature='wasserstein' is not "
-                       "supported; expected one of 'forman', 'augmented_forman', "
-                       "'approx_ollivier', 'ollivier'"):
+    with pytest.raises(ValueError, match="ricci_flow: curvature must be one of "
+                       "'forman', 'augmented_forman', 'approx_ollivier', "
+                       "'ollivier'; got str 'wasserstein'"):
         ricci_flow([X, X, X], 3, curvature="wasserstein")
