@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 
 from sk_ricci import (
     KNNGraph,
@@ -281,6 +282,38 @@ def test_ricci_curvature_augmented_on_graph():
     assert_allclose(out, np.tile([4.0, 20.0, 5.0], (5, 1)))
 
 
+@pytest.mark.parametrize("connect", [None, "mst"])
+def test_ricci_curvature_fit_transform_builds_the_graph_once(monkeypatch, connect):
+    # regression: fit built the kNN graph only to check the input, so
+    # fit_transform built it twice; fit alone builds none
+    import sk_ricci._curvature as curvature_module
+
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    est = RicciCurvature(n_neighbors=5, connect=connect)
+    expected = clone(est).fit(X).transform(X)
+    calls = []
+    original = curvature_module.knn_graph
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(curvature_module, "knn_graph", spy)
+    assert_array_equal(est.fit_transform(X), expected)
+    assert len(calls) == 1
+    est.fit(X)
+    assert len(calls) == 1
+    assert_array_equal(est.transform(X), expected)
+    assert len(calls) == 2
+    # fit still checks the points without building the graph
+    with pytest.raises(ValueError, match="n_neighbors=40 must be smaller than "
+                       "n_samples=40"):
+        RicciCurvature(n_neighbors=40).fit(X)
+    with pytest.raises(ValueError, match="NaN"):
+        RicciCurvature(n_neighbors=5).fit(np.r_[X, [[np.nan, 0, 0]]])
+    assert len(calls) == 2
+
+
 def test_ricci_curvature_rejects_non_square_input():
     with pytest.raises(ValueError, match="expects a square adjacency matrix"):
         RicciCurvature().fit(np.zeros((4, 3)))
@@ -298,8 +331,8 @@ def test_ricci_curvature_list_n_neighbors_is_rejected_cleanly():
     "params, match",
     [
         ({"symmetrize": "mean"},
-         "RicciCurvature: symmetrize must be one of 'max', 'min', 'sum'; "
-         "got str 'mean'"),
+         ("RicciCurvature: symmetrize must be one of 'max', 'min', 'sum'; "
+         "got str 'mean'")),
         ({"connect": "knn"}, "RicciCurvature: connect must be one of None, 'mst'"),
         ({"algorithm": "kd_tree"},
          "RicciCurvature: algorithm must be one of 'auto', 'brute', 'nndescent'"),

@@ -709,10 +709,10 @@ def test_bad_n_neighbors(n_neighbors, exc, match):
         ({"symmetrize": "or"},
          "ricci_flow: symmetrize must be one of 'max', 'min', 'sum'; got str 'or'"),
         ({"curvature": "wasserstein"},
-         "curvature must be one of 'forman', 'augmented_forman', "
-         "'approx_ollivier', 'ollivier'; got str 'wasserstein'"),
-        ({"connect": "knn"}, "connect must be one of None, 'mst'; got str 'knn'. "
-         "Pass connect=\"mst\""),
+         ("curvature must be one of 'forman', 'augmented_forman', "
+         "'approx_ollivier', 'ollivier'; got str 'wasserstein'")),
+        ({"connect": "knn"}, ("connect must be one of None, 'mst'; got str 'knn'. "
+         "Pass connect=\"mst\"")),
         ({"on_disconnected": "drop"},
          "on_disconnected must be one of 'nan', 'raise'; got str 'drop'"),
         ({"algorithm": "kd_tree"},

@@ -525,8 +525,8 @@ def test_knngraph_transform_checks_features():
          "KNNGraph: symmetrize must be one of 'max', 'min', 'sum'; got str 'avg'"),
         ({"connect": "full"}, "KNNGraph: connect must be one of None, 'mst'"),
         ({"algorithm": "ball_tree"},
-         "KNNGraph: algorithm must be one of 'auto', 'brute', 'nndescent'; "
-         "got str 'ball_tree'"),
+         ("KNNGraph: algorithm must be one of 'auto', 'brute', 'nndescent'; "
+         "got str 'ball_tree'")),
         ({"n_jobs": 0}, "KNNGraph: n_jobs must be None or a non-zero int"),
         ({"random_state": 1.5}, "KNNGraph: random_state must be None or an int"),
     ],

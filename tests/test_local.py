@@ -360,8 +360,8 @@ def test_too_few_points_for_n_neighbors():
     "kw, match",
     [
         ({"curvature": "ricci"},
-         "local_ricci_flow: curvature must be one of 'forman', "
-         "'augmented_forman', 'approx_ollivier', 'ollivier'; got str 'ricci'"),
+         ("local_ricci_flow: curvature must be one of 'forman', "
+         "'augmented_forman', 'approx_ollivier', 'ollivier'; got str 'ricci'")),
         ({"symmetrize": "mean"},
          "local_ricci_flow: symmetrize must be one of 'max', 'min', 'sum'"),
         ({"connect": "knn"}, "local_ricci_flow: connect must be one of None, 'mst'"),

@@ -154,10 +154,10 @@ def test_n_neighbors_larger_than_the_fold(fitted, data):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"n_neighbors": 0}, r"n_neighbors must be an int >= 1 or a float in \(0, 1\) "
-     r".*; got int 0\. Pass an int such as 30, a float share"),
-    ({"n_neighbors": 1.5}, r"n_neighbors must be an int >= 1 or a float in \(0, 1\) "
-     r".*; got float 1\.5"),
+    ({"n_neighbors": 0}, (r"n_neighbors must be an int >= 1 or a float in \(0, 1\) "
+     r".*; got int 0\. Pass an int such as 30, a float share")),
+    ({"n_neighbors": 1.5}, (r"n_neighbors must be an int >= 1 or a float in \(0, 1\) "
+     r".*; got float 1\.5")),
     ({"n_neighbors": "10"}, r"n_neighbors must be an int .*; got str '10'"),
     ({"n_neighbors": True}, r"n_neighbors must be an int .*; got bool True"),
     ({"n_neighbors": 5, "statistic": "z"},

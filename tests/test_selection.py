@@ -109,8 +109,8 @@ _SCALES = (
     ({"include_input": "yes"}, TypeError,
      r"RicciFlowScorer: include_input must be a bool \(True or False\); got str"),
     ({"statistic": "local"}, ValueError,
-     "RicciFlowScorer: statistic must be one of 'rho', 'adjusted_paper', "
-     "'adjusted_fisher', 'local_mean', 'local_share_negative'; got str 'local'"),
+     ("RicciFlowScorer: statistic must be one of 'rho', 'adjusted_paper', "
+     "'adjusted_fisher', 'local_mean', 'local_share_negative'; got str 'local'")),
     ({"batch_size": 0}, ValueError, "RicciFlowScorer: batch_size must be an int >= 1"),
     ({"n_jobs": 0}, ValueError, "RicciFlowScorer: n_jobs must be None or a non-zero"),
     ({"random_state": "0"}, TypeError, "RicciFlowScorer: random_state must be"),
