@@ -422,10 +422,10 @@ default="forman"
     random_state : int, RandomState instance or None, default=None
         Seed of the approximate search.
     n_jobs : int, default=None
-        Threads (None: 1, -1: all cores). Up to 4,096 samples with the exact
-        search, whole layers run in threads, one core each; above, every
-        numba kernel (neighbour search, minimum spanning tree, geodesic sums)
-        splits its work. Results do not depend on it. On 2 cores, scoring
+        Threads (None: 1, -1: all cores, -2: all but one). Up to 4,096 samples
+        with the exact search, whole layers run in threads, one core each;
+        above, every numba kernel (neighbour search, minimum spanning tree,
+        geodesic sums) splits its work. Results do not depend on it. On 2 cores, scoring
         the 11 layers of 1,000 points at k = 200 takes 0.039 s with
         ``n_jobs=2`` against 0.054 s on one thread.
     layer_names : list of str, default=None

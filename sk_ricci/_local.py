@@ -302,7 +302,7 @@ default="forman"
         search is seeded with 0, so results are reproducible.
     n_jobs : int, default=None
         Threads of the neighbour search and the distance search (None: 1,
-        -1: all cores). Results do not depend on it.
+        -1: all cores, -2: all but one). Results do not depend on it.
 
     Returns
     -------
