@@ -55,7 +55,7 @@ from scipy.stats import rankdata, spearmanr
 
 import sk_ricci
 from sk_ricci import RicciFlowScorer, nuclear_norm_score, rankme
-from sk_ricci._flow import check_flow_options
+from sk_ricci._options import FlowOptions
 from sk_ricci._scorer import flow_statistic
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -272,7 +272,7 @@ def load_net(path):
 
 def _curvature_available(name):
     try:
-        check_flow_options("max", name, None, "nan", "auto")
+        FlowOptions(curvature=name)
     except (ValueError, TypeError):
         return False
     return True

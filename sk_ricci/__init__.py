@@ -10,6 +10,7 @@ matplotlib in :mod:`sk_ricci.plotting`, and pynndescent is imported only when
 an approximate neighbour search runs.
 """
 
+from ._aggregate import AggregatedCoefficient, aggregated_ricci_coefficient
 from ._baselines import NuclearNormScorer, RankMeScorer, nuclear_norm_score, rankme
 from ._curvature import (
     RicciCurvature,
@@ -20,20 +21,17 @@ from ._curvature import (
     ollivier_curvature,
     total_curvature,
 )
-from ._flow import (
-    AggregatedCoefficient,
-    RicciFlow,
-    RicciFlowResult,
-    ScaleSelection,
-    aggregated_ricci_coefficient,
-    ricci_flow,
-    select_n_neighbors,
-    smallest_connected_n_neighbors,
-)
+from ._estimator import RicciFlow
+from ._flow import RicciFlowResult, ricci_flow
 from ._geodesics import GeodesicMass, geodesic_mass
 from ._graph import KNNGraph, graph_from_neighbors, kneighbors, knn_graph
 from ._local import LocalRicciFlowResult, local_ricci_flow
 from ._scorer import RicciFlowScorer
+from ._select import (
+    ScaleSelection,
+    select_n_neighbors,
+    smallest_connected_n_neighbors,
+)
 from .exceptions import (
     AdjustedCoefficientWarning,
     DisconnectedGraphError,

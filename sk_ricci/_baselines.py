@@ -17,10 +17,13 @@ multi-metric ``GridSearchCV``:
 """
 
 import numbers
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_array
+
+from ._param_validation import Boolean, Interval, ValidatedMixin
 
 __all__ = ["NuclearNormScorer", "RankMeScorer", "nuclear_norm_score", "rankme"]
 
@@ -80,6 +83,9 @@ def nuclear_norm_score(proba, *, normalize=True):
     return value
 
 
+_EPSILON = Interval(numbers.Real, 0, None)
+
+
 def rankme(Z, *, epsilon=1e-7):
     """Entropy effective rank of a representation (Garrido et al. 2023).
 
@@ -110,9 +116,7 @@ def rankme(Z, *, epsilon=1e-7):
     1.0
     """
     Z = check_array(Z, dtype=np.float64, ensure_min_samples=1)
-    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not (
-        epsilon >= 0
-    ):
+    if not _EPSILON.is_satisfied_by(epsilon):
         raise ValueError(
             f"epsilon must be a float >= 0, got {epsilon!r}; pass e.g. epsilon=1e-7"
         )
@@ -125,7 +129,7 @@ def rankme(Z, *, epsilon=1e-7):
     return float(np.exp(-np.sum(p * np.log(p))))
 
 
-class NuclearNormScorer(BaseEstimator):
+class NuclearNormScorer(ValidatedMixin, BaseEstimator):
     """Score a fitted classifier by the nuclear norm of its predictions.
 
     ``scorer(estimator, X, y=None)`` returns
@@ -153,11 +157,15 @@ class NuclearNormScorer(BaseEstimator):
     True
     """
 
+    _parameter_constraints: ClassVar[dict] = {"normalize": [Boolean()]}
+
     def __init__(self, *, normalize=True):
         self.normalize = normalize
+        self._validate_params()  # fail at construction, as RicciFlowScorer
 
     def __call__(self, estimator, X, y=None):
         """Nuclear-norm score of ``estimator`` on ``X`` (greater is better)."""
+        self._validate_params()
         if not hasattr(estimator, "predict_proba"):
             raise TypeError(
                 f"NuclearNormScorer needs an estimator with predict_proba; got "
@@ -167,7 +175,7 @@ class NuclearNormScorer(BaseEstimator):
         return nuclear_norm_score(proba, normalize=self.normalize)
 
 
-class RankMeScorer(BaseEstimator):
+class RankMeScorer(ValidatedMixin, BaseEstimator):
     """Score a fitted ReLU network by the effective rank of a hidden layer.
 
     ``scorer(estimator, X, y=None)`` captures the activations of ``X`` with
@@ -196,20 +204,28 @@ class RankMeScorer(BaseEstimator):
     True
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "layer": [Interval(numbers.Integral, None, None)],
+        "epsilon": [_EPSILON],
+        "batch_size": [Interval(numbers.Integral, 1, None)],
+    }
+    _parameter_fixes: ClassVar[dict] = {
+        "layer": "Pass a hidden-layer position, -1 for the last.",
+        "epsilon": "Pass e.g. epsilon=1e-7.",
+        "batch_size": "Pass e.g. batch_size=1024.",
+    }
+
     def __init__(self, *, layer=-1, epsilon=1e-7, batch_size=1024):
         self.layer = layer
         self.epsilon = epsilon
         self.batch_size = batch_size
+        self._validate_params()  # fail at construction, as RicciFlowScorer
 
     def __call__(self, estimator, X, y=None):
         """RankMe of ``estimator``'s hidden layer on ``X`` (greater is better)."""
         from .nn import layer_activations
 
-        if isinstance(self.layer, bool) or not isinstance(self.layer, numbers.Integral):
-            raise TypeError(
-                f"layer must be an int (a hidden-layer position, -1 for the "
-                f"last); got {self.layer!r}"
-            )
+        self._validate_params()
         (Z,) = layer_activations(
             estimator, _inputs_of(X), layers=[int(self.layer)],
             batch_size=self.batch_size,

@@ -10,12 +10,14 @@ a distance-weighted graph (scikit-learn's ``kneighbors_graph(...,
 mode="distance")``) is refused, since its weights are not multiplicities.
 """
 
+from typing import ClassVar
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._graph import _check_scalar_n_neighbors, knn_graph
+from ._graph import ONE_N_NEIGHBORS, _validate_points, knn_graph
 from ._kernels import forman_total
 from ._local_kernels import (
     edge_approx_ollivier,
@@ -23,13 +25,9 @@ from ._local_kernels import (
     edge_triangles,
     ollivier_costs,
 )
-from ._validation import (
-    ALGORITHM_OPTIONS,
-    CONNECT_OPTIONS,
-    SYMMETRIZE_OPTIONS,
-    check_graph,
-    check_option,
-)
+from ._options import FLOW_CONSTRAINTS, FLOW_FIXES
+from ._param_validation import Boolean, ValidatedMixin
+from ._validation import CURVATURE_KINDS, check_graph, check_option
 
 __all__ = [
     "RicciCurvature",
@@ -177,10 +175,6 @@ def _total_curvature(G, augmented=False):
         total += 1.5 * float(G.multiply(_common_neighbours(G)).sum())
     return float(total)
 
-
-#: edge curvatures of :func:`sk_ricci.ricci_flow` and
-#: :func:`sk_ricci.local_ricci_flow` (``curvature=``)
-CURVATURE_KINDS = ("forman", "augmented_forman", "approx_ollivier", "ollivier")
 
 #: idleness of the exact Ollivier-Ricci curvature in the flows
 #: (``curvature="ollivier"``): the random walk stays put with probability 1/2
@@ -382,7 +376,7 @@ def ollivier_curvature(G, *, alpha=0.5):
     return _edge_matrix(G, _edge_curvature(G, "ollivier", float(alpha)))
 
 
-class RicciCurvature(TransformerMixin, BaseEstimator):
+class RicciCurvature(ValidatedMixin, TransformerMixin, BaseEstimator):
     """Per-sample Forman-Ricci curvature features.
 
     Input is either a precomputed graph (``n_neighbors=None``, for example the
@@ -428,6 +422,19 @@ class RicciCurvature(TransformerMixin, BaseEstimator):
 
     _feature_names = ("degree", "curvature_sum", "curvature_mean")
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_neighbors": [None, *ONE_N_NEIGHBORS],
+        "symmetrize": FLOW_CONSTRAINTS["symmetrize"],
+        "connect": FLOW_CONSTRAINTS["connect"],
+        "augmented": [Boolean()],
+        "algorithm": FLOW_CONSTRAINTS["algorithm"],
+    }
+    _parameter_fixes: ClassVar[dict] = {
+        **FLOW_FIXES,
+        "n_neighbors": "Pass None when X is a graph (e.g. from KNNGraph), or one "
+        "int such as n_neighbors=10 to build it from points.",
+    }
+
     def __init__(
         self, n_neighbors=None, *, symmetrize="max", connect=None, augmented=False,
         algorithm="auto",
@@ -438,51 +445,63 @@ class RicciCurvature(TransformerMixin, BaseEstimator):
         self.augmented = augmented
         self.algorithm = algorithm
 
-    def _graph(self, X, reset):
-        if self.n_neighbors is None:
-            if not sp.issparse(X):
-                X = np.asarray(X)
-                if X.ndim != 2 or X.shape[0] != X.shape[1]:
-                    raise ValueError(
-                        "RicciCurvature(n_neighbors=None) expects a square "
-                        f"adjacency matrix, got shape {X.shape}; put KNNGraph "
-                        "before it in the pipeline or set n_neighbors to build "
-                        "the graph from points"
-                    )
-            G = check_graph(X, name="X")
-            if reset:
-                self.n_features_in_ = G.shape[1]
-            return G
-        X = validate_data(self, X, dtype=np.float64, reset=reset)
-        _check_scalar_n_neighbors(self, X.shape[0])
+    def _check_graph_input(self, X, reset):
+        if not sp.issparse(X):
+            X = np.asarray(X)
+            if X.ndim != 2 or X.shape[0] != X.shape[1]:
+                raise ValueError(
+                    "RicciCurvature(n_neighbors=None) expects a square "
+                    f"adjacency matrix, got shape {X.shape}; put KNNGraph "
+                    "before it in the pipeline or set n_neighbors to build "
+                    "the graph from points"
+                )
+        G = check_graph(X, name="X")
+        if reset:
+            self.n_features_in_ = G.shape[1]
+        return G
+
+    def _points_graph(self, X):
         return knn_graph(
             X, self.n_neighbors, symmetrize=self.symmetrize, connect=self.connect,
             algorithm=self.algorithm,
         )
 
-    def _check_params(self):
-        check_option(self.symmetrize, SYMMETRIZE_OPTIONS, "symmetrize")
-        check_option(self.connect, CONNECT_OPTIONS, "connect")
-        check_option(self.algorithm, ALGORITHM_OPTIONS, "algorithm")
+    def _fit(self, X, build):
+        """Validate parameters and input; return the graph of ``X`` when
+        ``build`` (or when ``X`` is one), else None."""
+        self._validate_params()
+        if self.n_neighbors is None:
+            return self._check_graph_input(X, reset=True)
+        X = _validate_points(self, X)
+        return self._points_graph(X) if build else None
 
-    def fit(self, X, y=None):
-        """Validate parameters and the input."""
-        self._check_params()
-        self._graph(X, reset=True)
-        return self
-
-    def transform(self, X):
-        """Per-sample curvature features, shape (n_samples, 3)."""
-        check_is_fitted(self, "n_features_in_")
-        G = self._graph(X, reset=False)
+    def _features(self, G):
         d = np.asarray(G.sum(axis=1)).ravel()
         s = node_curvature(G, reduce="sum", augmented=self.augmented)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(d > 0, s / np.where(d > 0, d, 1), 0.0)
         return np.column_stack([d, s, mean])
 
+    def fit(self, X, y=None):
+        """Validate parameters and the input (no graph is built)."""
+        self._fit(X, build=False)
+        return self
+
+    def transform(self, X):
+        """Per-sample curvature features, shape (n_samples, 3)."""
+        check_is_fitted(self, "n_features_in_")
+        if self.n_neighbors is None:
+            G = self._check_graph_input(X, reset=False)
+        else:
+            G = self._points_graph(
+                validate_data(self, X, dtype=np.float64, reset=False)
+            )
+        return self._features(G)
+
     def fit_transform(self, X, y=None):
-        return self.fit(X).transform(X)
+        """:meth:`fit` then :meth:`transform` of ``X``, building its graph
+        once."""
+        return self._features(self._fit(X, build=True))
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns."""

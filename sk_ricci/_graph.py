@@ -1,8 +1,10 @@
 """Points -> sparse k-nearest-neighbour graphs (docs/method.md, section 1)."""
 
 import functools
+import numbers
 import threading
 from contextlib import contextmanager, nullcontext
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,6 +22,8 @@ from ._kernels import (
     symmetric_knn_csr,
     thread_limit,
 )
+from ._options import FLOW_CONSTRAINTS, FLOW_FIXES
+from ._param_validation import Interval, Options, ValidatedMixin
 from ._validation import (
     ALGORITHM_OPTIONS,
     CONNECT_OPTIONS,
@@ -49,15 +53,22 @@ def _check_metric(metric):
         )
 
 
-def _check_scalar_n_neighbors(estimator, n_samples):
-    ks, scalar = check_n_neighbors(estimator.n_neighbors, n_samples)
-    if not scalar:
-        raise TypeError(
-            f"{type(estimator).__name__} takes one int n_neighbors, got "
-            f"{estimator.n_neighbors!r}; for a grid of k from one neighbour "
-            "search use sk_ricci.knn_graph(X, [k1, k2, ...])"
-        )
-    return ks[0]
+#: ``n_neighbors`` of the point estimators (:class:`KNNGraph`,
+#: :class:`~sk_ricci.RicciCurvature`): one scale
+ONE_N_NEIGHBORS = [Interval(numbers.Integral, 1, None)]
+ONE_N_NEIGHBORS_FIX = (
+    "Pass one int such as n_neighbors=10; for a grid of k from one neighbour "
+    "search use sk_ricci.knn_graph(X, [k1, k2, ...])."
+)
+
+
+def _validate_points(estimator, X):
+    """``fit``'s data checks of an estimator built on points: ``X`` as a
+    finite float64 array of at least 2 rows (recording ``n_features_in_``),
+    and ``n_neighbors`` below its number of rows."""
+    X = check_points(validate_data(estimator, X, dtype=np.float64))
+    check_n_neighbors(estimator.n_neighbors, X.shape[0])
+    return X
 
 
 def _resolve_algorithm(algorithm, n_samples, n_neighbors):
@@ -396,7 +407,9 @@ def knn_graph(
     return graphs[0] if scalar else graphs
 
 
-class KNNGraph(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class KNNGraph(
+    ValidatedMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
+):
     """Transformer twin of :func:`knn_graph`.
 
     ``transform(X)`` returns the kNN graph of the rows of ``X`` themselves
@@ -426,7 +439,7 @@ class KNNGraph(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     random_state : int, RandomState instance or None, default=None
         Seed of the approximate search.
     n_jobs : int, default=None
-        Threads (None: 1, -1: all cores).
+        Threads (None: 1, -1: all cores, -2: all but one).
 
     Attributes
     ----------
@@ -446,6 +459,22 @@ class KNNGraph(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     ((20, 20), True)
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_neighbors": ONE_N_NEIGHBORS,
+        "symmetrize": FLOW_CONSTRAINTS["symmetrize"],
+        "connect": FLOW_CONSTRAINTS["connect"],
+        "algorithm": FLOW_CONSTRAINTS["algorithm"],
+        "metric": [Options(("euclidean",))],
+        "random_state": FLOW_CONSTRAINTS["random_state"],
+        "n_jobs": FLOW_CONSTRAINTS["n_jobs"],
+    }
+    _parameter_fixes: ClassVar[dict] = {
+        **FLOW_FIXES,
+        "n_neighbors": ONE_N_NEIGHBORS_FIX,
+        "metric": "sk_ricci builds Euclidean kNN graphs, as the paper does; "
+        "transform the points first for another distance.",
+    }
+
     def __init__(
         self, n_neighbors=10, *, symmetrize="max", connect=None, algorithm="auto",
         metric="euclidean", random_state=None, n_jobs=None,
@@ -460,13 +489,8 @@ class KNNGraph(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
     def fit(self, X, y=None):
         """Validate parameters and ``X``; record ``n_features_in_``."""
-        X = validate_data(self, X, dtype=np.float64)
-        check_points(X)
-        _check_scalar_n_neighbors(self, X.shape[0])
-        check_option(self.symmetrize, SYMMETRIZE_OPTIONS, "symmetrize")
-        check_option(self.connect, CONNECT_OPTIONS, "connect")
-        _resolve_algorithm(self.algorithm, X.shape[0], 1)
-        _check_metric(self.metric)
+        self._validate_params()
+        X = _validate_points(self, X)
         self.n_samples_fit_ = X.shape[0]
         return self
 

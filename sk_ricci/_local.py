@@ -7,23 +7,20 @@ correlated with how far its neighbours move apart in the next layer. See
 ``docs/method.md``, section "Local Ricci coefficients".
 """
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._curvature import CURVATURE_KINDS, _edge_curvature
+from ._curvature import _edge_curvature
 from ._graph import _kneighbors_sq, add_edges
 from ._kernels import euclidean_mst, n_threads, symmetric_knn_csr, thread_limit
 from ._local_kernels import row_means, target_distances
+from ._options import FlowOptions
 from ._validation import (
-    ALGORITHM_OPTIONS,
-    CONNECT_OPTIONS,
     SYMMETRIZE_OPTIONS,
     check_layers,
     check_n_neighbors,
-    check_option,
     unit_scale,
     warn,
 )
@@ -177,16 +174,19 @@ def _pearson_finite(x, y):
     return float(_columnwise_pearson(x[keep, None], y[keep, None])[0])
 
 
-def _layer_graphs(X, ks, symmetrize, connect, algorithm, random_state, n_jobs):
+def _layer_graphs(X, ks, options):
     """CSR arrays (indptr, indices, data) of one layer's graph for every k,
-    from one neighbour search (the same graphs as :func:`sk_ricci.ricci_flow`)."""
+    from one neighbour search (the same graphs as :func:`sk_ricci.ricci_flow`
+    with the same ``options``, a :class:`FlowOptions`)."""
+    connect, n_jobs = options.connect, options.n_jobs
     X, _ = unit_scale(X)  # exact; extreme magnitudes would under/overflow
     sort = len(set(ks)) > 1 or connect == "mst"
     idx, sqd = _kneighbors_sq(
-        X, max(ks), algorithm, "euclidean", random_state, n_jobs, sort
+        X, max(ks), options.algorithm, "euclidean", options.random_state, n_jobs,
+        sort,
     )
     mst = euclidean_mst(X, idx, sqd, n_jobs) if connect == "mst" else None
-    mode = SYMMETRIZE_OPTIONS.index(symmetrize)
+    mode = SYMMETRIZE_OPTIONS.index(options.symmetrize)
     idx = np.ascontiguousarray(idx, dtype=np.int64)
     n = X.shape[0]
     out = []
@@ -302,7 +302,7 @@ default="forman"
         search is seeded with 0, so results are reproducible.
     n_jobs : int, default=None
         Threads of the neighbour search and the distance search (None: 1,
-        -1: all cores). Results do not depend on it.
+        -1: all cores, -2: all but one). Results do not depend on it.
 
     Returns
     -------
@@ -326,6 +326,17 @@ default="forman"
     >>> bool(-1 <= res.mean <= 1)
     True
     """
+    options = FlowOptions.checked(
+        "local_ricci_flow", symmetrize=symmetrize, connect=connect,
+        curvature=curvature, algorithm=algorithm, random_state=0, n_jobs=n_jobs,
+    )
+    return _local_ricci_flow(layers, n_neighbors, options)
+
+
+def _local_ricci_flow(layers, n_neighbors, options):
+    """:func:`local_ricci_flow` with its options checked (a
+    :class:`FlowOptions`; its ``random_state`` seeds the approximate search
+    and ``on_disconnected`` is not used)."""
     layers = check_layers(layers)
     L = len(layers)
     if L < 3:
@@ -334,24 +345,26 @@ default="forman"
             "curvature and the expansion over the L-1 >= 2 layer transitions and "
             "needs at least 3 layers (the paper uses 5 and 11)"
         )
-    n = layers[0].shape[0]
-    ks, scalar = check_n_neighbors(n_neighbors, n)
-    check_option(symmetrize, SYMMETRIZE_OPTIONS, "symmetrize")
-    check_option(connect, CONNECT_OPTIONS, "connect")
-    check_option(curvature, CURVATURE_KINDS, "curvature")
-    check_option(algorithm, ALGORITHM_OPTIONS, "algorithm")
-    if n_jobs is not None and not isinstance(n_jobs, numbers.Integral):
-        raise TypeError(f"n_jobs must be None or an int, got {n_jobs!r}")
-    threads = n_threads(n_jobs)
+    ks, scalar = check_n_neighbors(n_neighbors, layers[0].shape[0])
+    S, E = _local_measures(layers, ks, options)
+    results = [_local_result(k, S[j], E[j], options) for j, k in enumerate(ks)]
+    return results[0] if scalar else results
+
+
+def _local_measures(layers, ks, options):
+    """Scalar curvatures S and expansions E, of shape (n_scales, n_layers - 1,
+    n_samples), from one neighbour search per layer."""
+    L, n = len(layers), layers[0].shape[0]
+    threads = n_threads(options.n_jobs)
     parallel = threads > 1 and n >= _MIN_PARALLEL_SAMPLES
     S = np.empty((len(ks), L - 1, n))
     E = np.empty((len(ks), L - 1, n))
     prev = None
     for l, X in enumerate(layers):
-        graphs = _layer_graphs(X, ks, symmetrize, connect, algorithm, 0, n_jobs)
+        graphs = _layer_graphs(X, ks, options)
         for j, graph in enumerate(graphs):
             if l < L - 1:
-                S[j, l] = _scalar_curvature(graph, curvature)
+                S[j, l] = _scalar_curvature(graph, options.curvature)
             if prev is not None:
                 if parallel:
                     with thread_limit(threads):
@@ -359,22 +372,23 @@ default="forman"
                 else:
                     E[j, l - 1] = _expansion(prev[j], graph, False)
         prev = graphs
-    results = []
-    for j, k in enumerate(ks):
-        coefs = _columnwise_pearson(S[j], E[j])
-        _undefined_warning(coefs, S[j], E[j], k)
-        layer_coefs = np.array(
-            [_pearson_finite(S[j, l], E[j, l]) for l in range(L - 1)]
-        )
-        defined = coefs[~np.isnan(coefs)]
-        mean = float(defined.mean()) if defined.size else np.nan
-        share = float((defined < 0).mean()) if defined.size else np.nan
-        results.append(
-            LocalRicciFlowResult(
-                n_neighbors=k, scalar_curvature=S[j], expansion=E[j],
-                coefficients=coefs, layer_coefficients=layer_coefs, mean=mean,
-                share_negative=share, curvature=curvature, symmetrize=symmetrize,
-                connect=connect,
-            )
-        )
-    return results[0] if scalar else results
+    return S, E
+
+
+def _local_result(k, S, E, options):
+    """The :class:`LocalRicciFlowResult` at scale ``k`` from its scalar
+    curvatures ``S`` and expansions ``E`` (n_layers - 1, n_samples)."""
+    coefs = _columnwise_pearson(S, E)
+    _undefined_warning(coefs, S, E, k)
+    layer_coefs = np.array(
+        [_pearson_finite(S[l], E[l]) for l in range(S.shape[0])]
+    )
+    defined = coefs[~np.isnan(coefs)]
+    mean = float(defined.mean()) if defined.size else np.nan
+    share = float((defined < 0).mean()) if defined.size else np.nan
+    return LocalRicciFlowResult(
+        n_neighbors=k, scalar_curvature=S, expansion=E, coefficients=coefs,
+        layer_coefficients=layer_coefs, mean=mean, share_negative=share,
+        curvature=options.curvature, symmetrize=options.symmetrize,
+        connect=options.connect,
+    )

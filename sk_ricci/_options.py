@@ -11,7 +11,6 @@ signatures keep them as keywords; inside, they travel as one validated
 import dataclasses
 import numbers
 
-from ._curvature import CURVATURE_KINDS
 from ._param_validation import (
     Interval,
     IntList,
@@ -20,7 +19,12 @@ from ._param_validation import (
     RandomState,
     validate_params,
 )
-from ._validation import ALGORITHM_OPTIONS, CONNECT_OPTIONS, SYMMETRIZE_OPTIONS
+from ._validation import (
+    ALGORITHM_OPTIONS,
+    CONNECT_OPTIONS,
+    CURVATURE_KINDS,
+    SYMMETRIZE_OPTIONS,
+)
 
 ON_DISCONNECTED_OPTIONS = ("nan", "raise")
 
@@ -41,7 +45,8 @@ N_NEIGHBORS_CONSTRAINTS = [Interval(numbers.Integral, 1, None), IntList(1)]
 FLOW_FIXES = {
     "connect": 'Pass connect="mst" to join disconnected kNN graphs along the '
     "Euclidean minimum spanning tree, or connect=None for the paper's graphs.",
-    "n_jobs": "Pass None (one thread), a positive int, or -1 for all cores.",
+    "n_jobs": "Pass None (one thread), a positive int, or a negative int "
+    "counting back from all cores (-1 all, -2 all but one).",
     "random_state": "Pass an int seed such as random_state=0.",
 }
 
@@ -83,6 +88,13 @@ default="forman"
     def replace(self, **changes):
         """A copy with ``changes`` applied (validated again)."""
         return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def checked(cls, owner, **options):
+        """The options, with ``owner`` (the function or estimator they were
+        passed to) named in the error message of a bad value."""
+        validate_params(options, FLOW_CONSTRAINTS, owner, fixes=FLOW_FIXES)
+        return cls(**options)
 
     @classmethod
     def from_params(cls, params):

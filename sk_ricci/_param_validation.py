@@ -20,9 +20,11 @@ import numpy as np
 from .exceptions import InvalidParameterError
 
 __all__ = [
+    "Boolean",
     "Constraint",
     "IntList",
     "Interval",
+    "ListOf",
     "NJobs",
     "Options",
     "RandomState",
@@ -144,6 +146,35 @@ class IntList(Constraint):
 
     def __str__(self):
         return f"a non-empty list of ints >= {self.low}"
+
+
+class Boolean(Constraint):
+    """True or False (a Python or NumPy bool; not 0, 1 or a string)."""
+
+    def is_satisfied_by(self, value):
+        return isinstance(value, (bool, np.bool_))
+
+    def __str__(self):
+        return "a bool (True or False)"
+
+
+class ListOf(Constraint):
+    """A non-empty list or tuple whose every item satisfies one of
+    ``constraints`` (arrays, strings and other iterables are refused)."""
+
+    def __init__(self, constraints):
+        self.constraints = list(constraints)
+
+    def is_satisfied_by(self, value):
+        return (
+            isinstance(value, (list, tuple))
+            and len(value) > 0
+            and all(any(_satisfies(v, c) for c in self.constraints) for v in value)
+        )
+
+    def __str__(self):
+        items = " or ".join(_describe(c) for c in self.constraints)
+        return f"a non-empty list of ({items})"
 
 
 def _describe(constraint):

@@ -2,12 +2,16 @@
 
 import numbers
 import warnings
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
 from ._baselines import _inputs_of
-from ._flow import check_flow_options, ricci_flow
+from ._flow import _ricci_flow
+from ._local import _local_ricci_flow
+from ._options import FLOW_CONSTRAINTS, FLOW_FIXES, FlowOptions
+from ._param_validation import Boolean, Interval, ListOf, Options, ValidatedMixin
 from ._validation import check_option
 from .exceptions import AdjustedCoefficientWarning
 
@@ -49,19 +53,14 @@ def flow_statistic(result, statistic):
     raise AssertionError(statistic)  # pragma: no cover
 
 
-def _local_ricci_flow():
-    try:
-        from . import local_ricci_flow
-    except ImportError:  # pragma: no cover - present in released versions
-        raise ImportError(
-            "statistic='local_mean' and 'local_share_negative' need "
-            "sk_ricci.local_ricci_flow, which this installation lacks; use "
-            "statistic='rho'"
-        ) from None
-    return local_ricci_flow
+#: one scale: an int k, or a float share of the scored samples
+_ONE_SCALE = [
+    Interval(numbers.Integral, 1, None),
+    Interval(numbers.Real, 0, 1, closed="neither"),
+]
 
 
-class RicciFlowScorer(BaseEstimator):
+class RicciFlowScorer(ValidatedMixin, BaseEstimator):
     """Score a fitted ReLU network by how strongly it behaves like Ricci flow.
 
     ``scorer(estimator, X, y=None)`` captures the hidden-layer activations of
@@ -175,6 +174,21 @@ class RicciFlowScorer(BaseEstimator):
     ('rho', 'forman')
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_neighbors": [*_ONE_SCALE, ListOf(_ONE_SCALE)],
+        "statistic": [Options(STATISTIC_OPTIONS)],
+        "include_input": [Boolean()],
+        "batch_size": [Interval(numbers.Integral, 1, None)],
+        **FLOW_CONSTRAINTS,
+    }
+    _parameter_fixes: ClassVar[dict] = {
+        **FLOW_FIXES,
+        "n_neighbors": "Pass an int such as 30, a float share of the scored "
+        "samples such as 0.05, or a non-empty list of scales such as "
+        "[10, 30, 50].",
+        "batch_size": "Pass e.g. batch_size=1024.",
+    }
+
     def __init__(
         self,
         n_neighbors=50,
@@ -203,54 +217,21 @@ class RicciFlowScorer(BaseEstimator):
         self.batch_size = batch_size
         # fail at construction, not deep inside a grid search (the arguments
         # are stored unchanged, so clone and set_params work as usual)
-        self._check_params()
+        self._validate_params()
 
-    def _check_params(self):
-        check_option(self.statistic, STATISTIC_OPTIONS, "statistic")
-        check_flow_options(
-            self.symmetrize, self.curvature, self.connect, self.on_disconnected,
-            self.algorithm,
-        )
-        if not isinstance(self.include_input, (bool, np.bool_)):
-            raise TypeError(
-                f"include_input must be True or False, got {self.include_input!r}"
-            )
-        self._resolve_k(None)
-
-    def _scales(self):
+    def _scales(self, n_samples):
+        """The scales as ints for ``n_samples`` scored samples (parameters
+        already validated)."""
         k = self.n_neighbors
-        if isinstance(k, (list, tuple)):
-            if len(k) == 0:
-                raise ValueError(
-                    "n_neighbors is an empty list; pass an int such as 30 or a "
-                    "non-empty list of scales such as [10, 30, 50]"
-                )
-            return list(k)
-        return [k]
+        return [
+            self._resolve_k(v, n_samples)
+            for v in (k if isinstance(k, (list, tuple)) else [k])
+        ]
 
-    def _resolve_k(self, n_samples):
-        resolved = [self._resolve_one_k(k, n_samples) for k in self._scales()]
-        return None if n_samples is None else resolved
-
-    def _resolve_one_k(self, k, n_samples):
-        if isinstance(k, bool) or not isinstance(k, numbers.Real):
-            raise TypeError(
-                f"n_neighbors must be an int >= 1, a float in (0, 1) or a list "
-                f"of them, got {type(k).__name__} {k!r}"
-            )
-        if isinstance(k, numbers.Integral):
-            k = int(k)
-            if k < 1:
-                raise ValueError(f"n_neighbors={k} must be >= 1")
-        elif not 0 < k < 1:
-            raise ValueError(
-                f"n_neighbors={k} as a float is a share of the scored samples "
-                "and must lie in (0, 1); pass an int for a fixed k"
-            )
-        if n_samples is None:
-            return None
-        if not isinstance(k, int):
+    def _resolve_k(self, k, n_samples):
+        if not isinstance(k, numbers.Integral):
             k = max(1, round(k * n_samples))
+        k = int(k)
         if k >= n_samples:
             raise ValueError(
                 f"RicciFlowScorer(n_neighbors={self.n_neighbors}) needs more than "
@@ -287,27 +268,17 @@ class RicciFlowScorer(BaseEstimator):
             global statistics, :func:`~sk_ricci.local_ricci_flow`'s result for
             the local ones.
         """
-        self._check_params()
-        ks = self._resolve_k(np.asarray(layers[0]).shape[0])
+        self._validate_params()
+        ks = self._scales(np.asarray(layers[0]).shape[0])
+        options = FlowOptions.from_params(self.get_params(deep=False))
         if self.statistic in _LOCAL:
-            local_ricci_flow = _local_ricci_flow()
-            return [
-                local_ricci_flow(
-                    layers, k, symmetrize=self.symmetrize, connect=self.connect,
-                    curvature=self.curvature, algorithm=self.algorithm,
-                    n_jobs=self.n_jobs,
-                )
-                for k in ks
-            ]
+            # the local flow seeds its approximate search with 0
+            options = options.replace(random_state=0)
+            return [_local_ricci_flow(layers, k, options) for k in ks]
         with warnings.catch_warnings():
             if self.statistic == "rho":  # the adjusted forms are not used
                 warnings.simplefilter("ignore", AdjustedCoefficientWarning)
-            results = ricci_flow(
-                layers, ks if len(ks) > 1 else ks[0], symmetrize=self.symmetrize,
-                curvature=self.curvature, connect=self.connect,
-                on_disconnected=self.on_disconnected, algorithm=self.algorithm,
-                random_state=self.random_state, n_jobs=self.n_jobs,
-            )
+            results = _ricci_flow(layers, ks if len(ks) > 1 else ks[0], options)
         return list(results) if len(ks) > 1 else [results]
 
     def score_layers(self, layers):
@@ -318,9 +289,11 @@ class RicciFlowScorer(BaseEstimator):
     def measure(self, estimator, X):
         """The flow result behind the score (a list of them for a list of
         scales)."""
+        self._validate_params()
         results = self.measure_layers(self._layers(estimator, X))
         return results if isinstance(self.n_neighbors, (list, tuple)) else results[0]
 
     def __call__(self, estimator, X, y=None):
         """Flow strength of ``estimator`` on ``X`` (greater is better)."""
+        self._validate_params()
         return self.score_layers(self._layers(estimator, X))

@@ -1,6 +1,5 @@
 """Input checks shared by the graph, curvature, geodesic and flow modules."""
 
-import numbers
 import os
 import sys
 import warnings
@@ -9,10 +8,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._kernels import csr_symmetric
+from ._param_validation import _is_int
 
 SYMMETRIZE_OPTIONS = ("max", "min", "sum")
 ALGORITHM_OPTIONS = ("auto", "brute", "nndescent")
 CONNECT_OPTIONS = (None, "mst")
+#: edge curvatures of :func:`sk_ricci.ricci_flow` and
+#: :func:`sk_ricci.local_ricci_flow` (``curvature=``)
+CURVATURE_KINDS = ("forman", "augmented_forman", "approx_ollivier", "ollivier")
 
 
 def check_points(X, *, name="X", min_samples=2):
@@ -98,9 +101,7 @@ def unit_scale(X):
 def check_n_neighbors(n_neighbors, n_samples, *, name="n_neighbors"):
     """Validate one or several ``n_neighbors``; return them as a list of ints
     (order kept) and whether a scalar was passed."""
-    scalar = isinstance(n_neighbors, numbers.Integral) and not isinstance(
-        n_neighbors, bool
-    )
+    scalar = _is_int(n_neighbors)
     values = [n_neighbors] if scalar else n_neighbors
     try:
         values = list(values)
@@ -113,7 +114,7 @@ def check_n_neighbors(n_neighbors, n_samples, *, name="n_neighbors"):
         raise ValueError(f"{name} is an empty list; pass at least one value")
     out = []
     for v in values:
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        if not _is_int(v):
             raise TypeError(
                 f"{name} must contain ints, got {type(v).__name__} {v!r}"
             )

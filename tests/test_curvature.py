@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 
 from sk_ricci import (
     KNNGraph,
@@ -281,6 +282,38 @@ def test_ricci_curvature_augmented_on_graph():
     assert_allclose(out, np.tile([4.0, 20.0, 5.0], (5, 1)))
 
 
+@pytest.mark.parametrize("connect", [None, "mst"])
+def test_ricci_curvature_fit_transform_builds_the_graph_once(monkeypatch, connect):
+    # regression: fit built the kNN graph only to check the input, so
+    # fit_transform built it twice; fit alone builds none
+    import sk_ricci._curvature as curvature_module
+
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    est = RicciCurvature(n_neighbors=5, connect=connect)
+    expected = clone(est).fit(X).transform(X)
+    calls = []
+    original = curvature_module.knn_graph
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(curvature_module, "knn_graph", spy)
+    assert_array_equal(est.fit_transform(X), expected)
+    assert len(calls) == 1
+    est.fit(X)
+    assert len(calls) == 1
+    assert_array_equal(est.transform(X), expected)
+    assert len(calls) == 2
+    # fit still checks the points without building the graph
+    with pytest.raises(ValueError, match="n_neighbors=40 must be smaller than "
+                       "n_samples=40"):
+        RicciCurvature(n_neighbors=40).fit(X)
+    with pytest.raises(ValueError, match="NaN"):
+        RicciCurvature(n_neighbors=5).fit(np.r_[X, [[np.nan, 0, 0]]])
+    assert len(calls) == 2
+
+
 def test_ricci_curvature_rejects_non_square_input():
     with pytest.raises(ValueError, match="expects a square adjacency matrix"):
         RicciCurvature().fit(np.zeros((4, 3)))
@@ -289,17 +322,22 @@ def test_ricci_curvature_rejects_non_square_input():
 def test_ricci_curvature_list_n_neighbors_is_rejected_cleanly():
     # regression: a list used to crash with AttributeError in transform
     X = np.random.RandomState(0).normal(size=(20, 3))
-    with pytest.raises(TypeError, match=r"RicciCurvature takes one int "
-                       r"n_neighbors, got \[3, 5\]"):
+    with pytest.raises(TypeError, match=r"RicciCurvature: n_neighbors must be "
+                       r"None or an int >= 1; got list \[3, 5\]\. Pass None"):
         RicciCurvature(n_neighbors=[3, 5]).fit(X)
 
 
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"symmetrize": "mean"}, "symmetrize='mean' is not supported"),
-        ({"connect": "knn"}, "connect='knn' is not supported"),
-        ({"algorithm": "kd_tree"}, "algorithm='kd_tree' is not supported"),
+        ({"symmetrize": "mean"},
+         ("RicciCurvature: symmetrize must be one of 'max', 'min', 'sum'; "
+         "got str 'mean'")),
+        ({"connect": "knn"}, "RicciCurvature: connect must be one of None, 'mst'"),
+        ({"algorithm": "kd_tree"},
+         "RicciCurvature: algorithm must be one of 'auto', 'brute', 'nndescent'"),
+        ({"augmented": "yes"},
+         r"RicciCurvature: augmented must be a bool \(True or False\)"),
     ],
 )
 def test_ricci_curvature_bad_params(params, match):
@@ -573,7 +611,7 @@ def test_ricci_flow_rejects_unknown_curvature():
     from sk_ricci import ricci_flow
 
     X = np.random.RandomState(0).normal(size=(20, 2))
-    with pytest.raises(ValueError, match="curvature='wasserstein' is not "
-                       "supported; expected one of 'forman', 'augmented_forman', "
-                       "'approx_ollivier', 'ollivier'"):
+    with pytest.raises(ValueError, match="ricci_flow: curvature must be one of "
+                       "'forman', 'augmented_forman', 'approx_ollivier', "
+                       "'ollivier'; got str 'wasserstein'"):
         ricci_flow([X, X, X], 3, curvature="wasserstein")

@@ -610,9 +610,26 @@ def test_ricci_flow_estimator_clone_and_pickle():
     results_equal(clone(est).fit(layers).result_, est.result_)
 
 
-def test_ricci_flow_estimator_rejects_list():
-    with pytest.raises(TypeError, match="one int n_neighbors"):
-        RicciFlow(n_neighbors=[5, 6]).fit(make_layers(seed=0))
+def test_ricci_flow_estimator_rejects_list_before_computing(monkeypatch):
+    # regression: fit measured the whole flow at every k of the list, then
+    # refused the list of results
+    import sk_ricci._flow as flow_module
+
+    calls = []
+    original = flow_module._measure_layers
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(flow_module, "_measure_layers", spy)
+    layers = make_layers(seed=0)
+    with pytest.raises(TypeError, match=r"RicciFlow: n_neighbors must be an int "
+                       r">= 1; got list \[5, 6\]\. Pass one int"):
+        RicciFlow(n_neighbors=[5, 6]).fit(layers)
+    assert calls == []
+    RicciFlow(n_neighbors=5).fit(layers)  # the spy does see a valid fit
+    assert calls == [1]
 
 
 def test_ricci_flow_estimator_on_disconnected_raise():
@@ -689,11 +706,19 @@ def test_bad_n_neighbors(n_neighbors, exc, match):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"symmetrize": "or"}, "symmetrize='or' is not supported"),
-        ({"curvature": "wasserstein"}, "curvature='wasserstein' is not supported"),
-        ({"connect": "knn"}, "connect='knn' is not supported"),
-        ({"on_disconnected": "drop"}, "on_disconnected='drop' is not supported"),
-        ({"algorithm": "kd_tree"}, "algorithm='kd_tree' is not supported"),
+        ({"symmetrize": "or"},
+         "ricci_flow: symmetrize must be one of 'max', 'min', 'sum'; got str 'or'"),
+        ({"curvature": "wasserstein"},
+         ("curvature must be one of 'forman', 'augmented_forman', "
+         "'approx_ollivier', 'ollivier'; got str 'wasserstein'")),
+        ({"connect": "knn"}, ("connect must be one of None, 'mst'; got str 'knn'. "
+         "Pass connect=\"mst\"")),
+        ({"on_disconnected": "drop"},
+         "on_disconnected must be one of 'nan', 'raise'; got str 'drop'"),
+        ({"algorithm": "kd_tree"},
+         "algorithm must be one of 'auto', 'brute', 'nndescent'; got str 'kd_tree'"),
+        ({"n_jobs": 0}, "n_jobs must be None or a non-zero int"),
+        ({"random_state": -1}, "random_state must be None or an int in [0, 2**32"),
     ],
 )
 def test_bad_options(kwargs, match):

@@ -519,11 +519,16 @@ def test_knngraph_transform_checks_features():
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"n_neighbors": 0}, "n_neighbors=0 must be >= 1"),
+        ({"n_neighbors": 0}, "KNNGraph: n_neighbors must be an int >= 1; got int 0"),
         ({"n_neighbors": 30}, "must be smaller than n_samples=30"),
-        ({"symmetrize": "avg"}, "symmetrize='avg' is not supported"),
-        ({"connect": "full"}, "connect='full' is not supported"),
-        ({"algorithm": "ball_tree"}, "algorithm='ball_tree' is not supported"),
+        ({"symmetrize": "avg"},
+         "KNNGraph: symmetrize must be one of 'max', 'min', 'sum'; got str 'avg'"),
+        ({"connect": "full"}, "KNNGraph: connect must be one of None, 'mst'"),
+        ({"algorithm": "ball_tree"},
+         ("KNNGraph: algorithm must be one of 'auto', 'brute', 'nndescent'; "
+         "got str 'ball_tree'")),
+        ({"n_jobs": 0}, "KNNGraph: n_jobs must be None or a non-zero int"),
+        ({"random_state": 1.5}, "KNNGraph: random_state must be None or an int"),
     ],
 )
 def test_knngraph_validates_in_fit(params, match):
@@ -536,8 +541,9 @@ def test_knngraph_validates_in_fit(params, match):
 def test_knngraph_rejects_list_n_neighbors():
     # regression: a list used to be accepted and transform returned a list
     X = np.random.RandomState(0).normal(size=(30, 3))
-    with pytest.raises(TypeError, match=r"KNNGraph takes one int n_neighbors, "
-                       r"got \[3, 5\]"):
+    with pytest.raises(TypeError, match=r"KNNGraph: n_neighbors must be an int "
+                       r">= 1; got list \[3, 5\]\. Pass one int such as "
+                       r"n_neighbors=10; for a grid of k .*knn_graph"):
         KNNGraph(n_neighbors=[3, 5]).fit(X)
 
 
@@ -631,7 +637,8 @@ def test_metric_error_is_consistent(algorithm):
     with pytest.raises(ValueError, match="metric='manhattan' is not supported") as e:
         kneighbors(X_OK, 2, metric="manhattan", algorithm=algorithm)
     assert "nndescent" not in str(e.value)
-    with pytest.raises(ValueError, match="metric='cosine' is not supported"):
+    with pytest.raises(ValueError, match="KNNGraph: metric must be one of "
+                       "'euclidean'; got str 'cosine'. sk_ricci builds Euclidean"):
         KNNGraph(n_neighbors=2, metric="cosine").fit(X_OK)
 
 

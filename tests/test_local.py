@@ -359,11 +359,17 @@ def test_too_few_points_for_n_neighbors():
 @pytest.mark.parametrize(
     "kw, match",
     [
-        ({"curvature": "ricci"}, "curvature='ricci' is not supported"),
-        ({"symmetrize": "mean"}, "symmetrize='mean' is not supported"),
-        ({"connect": "knn"}, "connect='knn' is not supported"),
-        ({"algorithm": "kd_tree"}, "algorithm='kd_tree' is not supported"),
-        ({"n_jobs": 0}, "n_jobs=0 is not valid"),
+        ({"curvature": "ricci"},
+         ("local_ricci_flow: curvature must be one of 'forman', "
+         "'augmented_forman', 'approx_ollivier', 'ollivier'; got str 'ricci'")),
+        ({"symmetrize": "mean"},
+         "local_ricci_flow: symmetrize must be one of 'max', 'min', 'sum'"),
+        ({"connect": "knn"}, "local_ricci_flow: connect must be one of None, 'mst'"),
+        ({"algorithm": "kd_tree"},
+         "local_ricci_flow: algorithm must be one of 'auto', 'brute', 'nndescent'"),
+        ({"n_jobs": 0},
+         "local_ricci_flow: n_jobs must be None or a non-zero int .*; got int 0"),
+        ({"n_jobs": 1.5}, "local_ricci_flow: n_jobs must be None or a non-zero int"),
     ],
 )
 def test_bad_options(kw, match):

@@ -8,8 +8,10 @@ import pytest
 
 from sk_ricci._options import FlowOptions
 from sk_ricci._param_validation import (
+    Boolean,
     Interval,
     IntList,
+    ListOf,
     NJobs,
     Options,
     RandomState,
@@ -30,6 +32,11 @@ from sk_ricci.exceptions import InvalidParameterError, StudyConfigError
         (NJobs(), [1, -1, -2, 8], [0, 1.0, True, None]),
         (RandomState(), [0, 2**32 - 1, np.random.RandomState(0)], [-1, 2**32, 1.5]),
         (IntList(1), [[1, 2], (3,), np.array([4, 5])], [[], [0], [1.5], 3, "12", [True]]),
+        (Boolean(), [True, False, np.bool_(True)], [0, 1, "yes", None]),
+        (ListOf([Interval(numbers.Integral, 1, None),
+                 Interval(numbers.Real, 0, 1, closed="neither")]),
+         [[3], (3, 0.5), [np.int64(2), np.float64(0.1)]],
+         [[], (), [0], [1.5], [True], np.array([3]), "3", 3, [[3]]]),
     ],
 )
 def test_constraints_accept_and_reject(constraint, good, bad):
@@ -40,6 +47,10 @@ def test_constraints_accept_and_reject(constraint, good, bad):
 
 
 def test_interval_descriptions():
+    assert str(Boolean()) == "a bool (True or False)"
+    assert str(ListOf([Interval(numbers.Integral, 1, None), None])) == (
+        "a non-empty list of (an int >= 1 or None)"
+    )
     assert str(Interval(numbers.Integral, 1, None)) == "an int >= 1"
     assert str(Interval(numbers.Real, 0, 1, closed="left")) == "a float in [0, 1)"
     assert str(Interval(numbers.Real, None, 0, closed="neither")) == "a float < 0"
@@ -79,3 +90,16 @@ def test_flow_options_defaults_frozen_and_validated():
     assert FlowOptions(n_jobs=-2).n_jobs == -2
     got = FlowOptions.from_params({"curvature": "ollivier", "n_neighbors": 5, "statistic": "rho"})
     assert got == FlowOptions(curvature="ollivier")
+
+
+def test_flow_options_checked_names_its_owner():
+    opts = FlowOptions.checked("ricci_flow", connect="mst", n_jobs=-2)
+    assert opts == FlowOptions(connect="mst", n_jobs=-2)
+    with pytest.raises(InvalidParameterError, match=(
+        r"^ricci_flow: n_jobs must be None or a non-zero int \(-1 for all cores, "
+        r"-2 for all but one\); got int 0\. Pass None \(one thread\), a positive "
+        r"int, or a negative int counting back from all cores \(-1 all, -2 all "
+        r"but one\)\.$")):
+        FlowOptions.checked("ricci_flow", n_jobs=0)
+    with pytest.raises(InvalidParameterError, match="^select_n_neighbors: symmetrize"):
+        FlowOptions.checked("select_n_neighbors", symmetrize="avg")

@@ -548,7 +548,8 @@ def test_select_n_neighbors_checks_x_rows_with_an_explicit_grid():
 def test_n_jobs_of_the_wrong_type_is_a_clear_error(n_jobs):
     rng = np.random.RandomState(0)
     layers = [rng.normal(size=(30, 3)) for _ in range(4)]
-    with pytest.raises(TypeError, match=rf"n_jobs must be None or an int.*{n_jobs!r}"):
+    with pytest.raises(TypeError, match=rf"ricci_flow: n_jobs must be None or a "
+                       rf"non-zero int.*; got {type(n_jobs).__name__} {n_jobs!r}"):
         ricci_flow(layers, 5, n_jobs=n_jobs)
     with pytest.raises(TypeError, match="n_jobs must be None or an int"):
         geodesic_mass(knn_graph(layers[0], 5), n_jobs=n_jobs)

@@ -154,12 +154,18 @@ def test_n_neighbors_larger_than_the_fold(fitted, data):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"n_neighbors": 0}, "must be >= 1"),
-    ({"n_neighbors": 1.5}, r"must lie in \(0, 1\)"),
-    ({"n_neighbors": "10"}, "must be an int"),
-    ({"n_neighbors": 5, "statistic": "z"}, "statistic='z' is not supported"),
-    ({"n_neighbors": 5, "connect": "knn"}, "connect='knn' is not supported"),
-    ({"n_neighbors": 5, "on_disconnected": "drop"}, "on_disconnected='drop'"),
+    ({"n_neighbors": 0}, (r"n_neighbors must be an int >= 1 or a float in \(0, 1\) "
+     r".*; got int 0\. Pass an int such as 30, a float share")),
+    ({"n_neighbors": 1.5}, (r"n_neighbors must be an int >= 1 or a float in \(0, 1\) "
+     r".*; got float 1\.5")),
+    ({"n_neighbors": "10"}, r"n_neighbors must be an int .*; got str '10'"),
+    ({"n_neighbors": True}, r"n_neighbors must be an int .*; got bool True"),
+    ({"n_neighbors": 5, "statistic": "z"},
+     "RicciFlowScorer: statistic must be one of 'rho', .*; got str 'z'"),
+    ({"n_neighbors": 5, "connect": "knn"},
+     "RicciFlowScorer: connect must be one of None, 'mst'; got str 'knn'"),
+    ({"n_neighbors": 5, "on_disconnected": "drop"},
+     "on_disconnected must be one of 'nan', 'raise'; got str 'drop'"),
 ])
 def test_bad_parameters_fail_at_construction(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):

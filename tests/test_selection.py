@@ -95,14 +95,31 @@ def test_include_input_prepends_X_as_layer_zero(net, data):
     assert res.n_layers == len(layers) + 1
 
 
+_SCALES = (
+    r"RicciFlowScorer: n_neighbors must be an int >= 1 or a float in \(0, 1\) or "
+    r"a non-empty list of \(an int >= 1 or a float in \(0, 1\)\)"
+)
+
+
 @pytest.mark.parametrize("kwargs,error,match", [
-    ({"n_neighbors": []}, ValueError, "empty list"),
-    ({"n_neighbors": [10, "a"]}, TypeError, "must be an int"),
-    ({"n_neighbors": [10, 0]}, ValueError, "must be >= 1"),
-    ({"include_input": "yes"}, TypeError, "include_input must be True or False"),
-    ({"statistic": "local"}, ValueError, "statistic='local' is not supported"),
+    ({"n_neighbors": []}, ValueError, _SCALES + r"; got list \[\]\. Pass an int"),
+    ({"n_neighbors": [10, "a"]}, TypeError, _SCALES + r"; got list \[10, 'a'\]"),
+    ({"n_neighbors": [10, 0]}, ValueError, _SCALES + r"; got list \[10, 0\]"),
+    ({"n_neighbors": (10, 0.5)}, None, None),
+    ({"include_input": "yes"}, TypeError,
+     r"RicciFlowScorer: include_input must be a bool \(True or False\); got str"),
+    ({"statistic": "local"}, ValueError,
+     ("RicciFlowScorer: statistic must be one of 'rho', 'adjusted_paper', "
+     "'adjusted_fisher', 'local_mean', 'local_share_negative'; got str 'local'")),
+    ({"batch_size": 0}, ValueError, "RicciFlowScorer: batch_size must be an int >= 1"),
+    ({"n_jobs": 0}, ValueError, "RicciFlowScorer: n_jobs must be None or a non-zero"),
+    ({"random_state": "0"}, TypeError, "RicciFlowScorer: random_state must be"),
+    ({"curvature": "ricci"}, ValueError, "RicciFlowScorer: curvature must be one of"),
 ])
 def test_bad_new_options_fail_at_construction(kwargs, error, match):
+    if error is None:  # a valid value, for contrast
+        assert RicciFlowScorer(**kwargs).get_params()["n_neighbors"] == (10, 0.5)
+        return
     with pytest.raises(error, match=match):
         RicciFlowScorer(**kwargs)
 
@@ -110,7 +127,7 @@ def test_bad_new_options_fail_at_construction(kwargs, error, match):
 def test_set_params_is_validated_at_call(net, data):
     X, _ = data
     scorer = RicciFlowScorer(10).set_params(statistic="nope")
-    with pytest.raises(ValueError, match="statistic='nope' is not supported"):
+    with pytest.raises(ValueError, match="statistic must be one of .*; got str 'nope'"):
         scorer(net, X)
 
 
