@@ -138,14 +138,19 @@ def test_relumlp_generator_reproducible_and_global_rng_untouched():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"architecture": "huge"}, "architecture must be one of .* got 'huge'"),
-        ({"depth": 0}, "depth must be a positive int .* got 0"),
-        ({"depth": 2.5}, "depth must be a positive int .* got 2.5"),
-        ({"hidden_layer_sizes": (10, 0)}, "entry 1 is 0"),
-        ({"hidden_layer_sizes": ()}, "at least one width"),
-        ({"hidden_layer_sizes": "abc"}, "entry 0 is 'a'"),
-        ({"input_dim": 0}, "input_dim must be a positive int; got 0"),
-        ({"n_outputs": -1}, "n_outputs must be a positive int; got -1"),
+        (
+            {"architecture": "huge"},
+            "ReLUMLP: architecture must be one of 'narrow', 'wide', 'bottleneck'; "
+            "got str 'huge'. Pass one of these presets",
+        ),
+        ({"depth": 0}, "depth must be an int >= 1; got int 0. Pass the number"),
+        ({"depth": 2.5}, "depth must be an int >= 1; got float 2.5"),
+        ({"hidden_layer_sizes": (10, 0)}, r"ints >= 1; got tuple \(10, 0\). Pass"),
+        ({"hidden_layer_sizes": ()}, r"non-empty list of ints >= 1; got tuple \(\)"),
+        ({"hidden_layer_sizes": "abc"}, "ints >= 1; got str 'abc'"),
+        ({"hidden_layer_sizes": (4, True)}, r"got tuple \(4, True\)"),
+        ({"input_dim": 0}, "ReLUMLP: input_dim must be an int >= 1; got int 0"),
+        ({"n_outputs": -1}, "ReLUMLP: n_outputs must be an int >= 1; got int -1"),
     ],
 )
 def test_relumlp_bad_arguments(kwargs, match):
@@ -599,8 +604,9 @@ def test_classifier_one_class():
             "1.5. Pass e.g. validation_fraction=0.2",
         ),
         ({"validation_fraction": 0.99}, "leaving none to train on"),
-        ({"lr": -1.0}, r"lr must be a float in \(0, inf\); got float -1.0. Pass a"),
-        ({"lr": np.inf}, r"lr must be a float in \(0, inf\); got float inf"),
+        ({"lr": -1.0}, "lr must be a finite float > 0; got float -1.0. Pass a"),
+        ({"lr": np.inf}, "lr must be a finite float > 0; got float inf"),
+        ({"lr": np.nan}, "lr must be a finite float > 0; got float nan"),
         ({"max_epochs": 0}, "max_epochs must be an int >= 1; got int 0. Pass e.g."),
         ({"batch_size": 2.5}, "batch_size must be an int >= 1; got float 2.5"),
         ({"verbose": -1}, "verbose must be an int >= 0; got int -1. Pass verbose=0"),
@@ -625,7 +631,7 @@ def test_classifier_bad_params(params, match):
 
 def test_classifier_params_checked_before_the_data():
     # a bad parameter is reported even when the data are unusable too
-    with pytest.raises(ValueError, match="lr must be a float in"):
+    with pytest.raises(ValueError, match="lr must be a finite float > 0"):
         ReLUMLPClassifier(lr=0).fit(np.full((5, 2), np.nan), np.zeros(5))
     with pytest.raises(ValueError, match="unexpected parameter 'lrr'"):
         ReLUMLPClassifier(lrr=0.1).fit(np.full((5, 2), np.nan), np.zeros(5))
@@ -699,6 +705,8 @@ def test_classifier_module_routing_changes_the_module():
         ReLUMLPClassifier(**base, module__input_dim=5).fit(X, y)
     with pytest.raises(TypeError, match="a module__ parameter does not fit ReLUMLP"):
         ReLUMLPClassifier(**base, module__dropout=0.5).fit(X, y)
+    with pytest.raises(ValueError, match="ReLUMLP: depth must be an int >= 1; got int 0"):
+        ReLUMLPClassifier(**base, module__depth=0).fit(X, y)
 
 
 def test_classifier_optimizer_routing_reaches_the_optimizer():

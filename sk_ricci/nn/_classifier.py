@@ -16,6 +16,7 @@ from torch.utils.data import (
 )
 
 from sk_ricci._param_validation import ValidatedMixin
+from sk_ricci.exceptions import InvalidParameterError
 from sk_ricci.nn._module import ReLUMLP, _resolve_hidden_layer_sizes
 from sk_ricci.nn._params import (
     _PARAMETER_CONSTRAINTS,
@@ -404,6 +405,8 @@ class ReLUMLPClassifier(ValidatedMixin, ClassifierMixin, BaseEstimator):
         generator = torch.Generator().manual_seed(seed)
         try:
             return ReLUMLP(n_features, n_outputs, generator=generator, **module_kwargs)
+        except InvalidParameterError:
+            raise  # a bad module__ value: ReLUMLP's own message says which
         except TypeError as exc:
             raise TypeError(
                 f"a module__ parameter does not fit ReLUMLP: {exc}. module__* "

@@ -16,11 +16,15 @@ from sklearn.utils import check_random_state
 from sk_ricci._param_validation import (
     Constraint,
     Interval,
-    IntList,
     Options,
     RandomState,
 )
-from sk_ricci.nn._module import _ARCHITECTURES
+from sk_ricci.nn._module import (
+    _POSITIVE_INT,
+    _WIDTH_CONSTRAINTS,
+    _WIDTH_FIXES,
+    _Names,
+)
 
 # Optimizer name -> (class, keyword arguments). RMSprop and Adam use keras'
 # defaults (rho=0.9, epsilon=1e-7), which is what the paper trained with; torch's
@@ -75,23 +79,6 @@ def _check_routed(owner, routed):
         )
 
 
-class _Names(Constraint):
-    """One of a few names: any ``str`` (``numpy.str_`` too), compared
-    case-insensitively when ``ignore_case``."""
-
-    def __init__(self, names, *, ignore_case=False):
-        self.names, self.ignore_case = tuple(names), ignore_case
-
-    def is_satisfied_by(self, value):
-        if not isinstance(value, str):
-            return False
-        return (value.lower() if self.ignore_case else value) in self.names
-
-    def __str__(self):
-        text = "one of " + ", ".join(repr(name) for name in self.names)
-        return text + " (in any case)" if self.ignore_case else text
-
-
 class _InstanceOf(Constraint):
     """An instance of one of ``types``, described by ``label``."""
 
@@ -116,6 +103,16 @@ class _SubclassOf(Constraint):
 
     def __str__(self):
         return self.label
+
+
+class _FiniteInterval(Interval):
+    """An :class:`Interval` of finite numbers."""
+
+    def is_satisfied_by(self, value):
+        return super().is_satisfied_by(value) and math.isfinite(value)
+
+    def __str__(self):
+        return "a finite " + super().__str__().removeprefix("a ")
 
 
 def _optimizer_spec(optimizer):
@@ -150,15 +147,11 @@ def _draw_seeds(random_state):
     return tuple(int(seed) for seed in rng.randint(_MAX_SEED, size=3))
 
 
-_POSITIVE_INT = Interval(Integral, 1, None)
-
 # What each parameter accepts (checked first thing in fit and fit_many) and how
 # to fix a bad value.
 _PARAMETER_CONSTRAINTS = {
-    "hidden_layer_sizes": [None, _POSITIVE_INT, IntList(1)],
-    "architecture": [_Names(_ARCHITECTURES)],
-    "depth": [_POSITIVE_INT],
-    "lr": [Interval(Real, 0, math.inf, closed="neither")],  # inf trains a NaN net
+    **_WIDTH_CONSTRAINTS,
+    "lr": [_FiniteInterval(Real, 0, None, closed="neither")],  # inf trains NaNs
     "max_epochs": [_POSITIVE_INT],
     "batch_size": [_POSITIVE_INT],
     "optimizer": [
@@ -180,16 +173,7 @@ _PARAMETER_CONSTRAINTS = {
     ],
 }
 _PARAMETER_FIXES = {
-    "hidden_layer_sizes": (
-        "Pass e.g. hidden_layer_sizes=(50, 25, 50), or hidden_layer_sizes=None "
-        "to use the architecture preset."
-    ),
-    "architecture": (
-        "Pass one of these presets, or give explicit widths with "
-        "hidden_layer_sizes=(...)."
-    ),
-    "depth": "Pass the number of hidden layers, e.g. depth=5 or depth=11 as in "
-    "the paper.",
+    **_WIDTH_FIXES,
     "lr": "Pass a positive learning rate such as lr=1e-3.",
     "max_epochs": "Pass e.g. max_epochs=50.",
     "batch_size": "Pass e.g. batch_size=32.",
