@@ -151,7 +151,9 @@ def fit_many(estimators, X, y, *, max_networks=None):
     parameters ``fit`` uses, holding the trained module, the optimizer state
     and the per-epoch ``history_``; ``predict``, ``predict_proba``,
     :func:`~sk_ricci.nn.layer_activations` and
-    :class:`~sk_ricci.RicciFlowScorer` work as after ``fit``.
+    :class:`~sk_ricci.RicciFlowScorer` work as after ``fit``. Every
+    network's parameters are checked as ``fit`` checks them, all before any
+    network trains.
 
     On CPU, each network's weights, optimizer state, history and predictions
     equal those of one ``fit`` per network exactly (the tests compare them
@@ -210,8 +212,9 @@ def fit_many(estimators, X, y, *, max_networks=None):
     derived = [est._derived_params(X32.shape[0]) for est in estimators]
     groups = {}
     for est, params in zip(estimators, derived):
+        _, optimizer_cls, _, _ = params
         if (
-            params[1] not in _BUILTIN_OPTIMIZERS
+            optimizer_cls not in _BUILTIN_OPTIMIZERS
             or est.callbacks
             or est._passthrough_params()
         ):

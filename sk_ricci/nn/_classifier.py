@@ -428,6 +428,12 @@ class ReLUMLPClassifier(ValidatedMixin, ClassifierMixin, BaseEstimator):
         -------
         self : ReLUMLPClassifier
             The fitted classifier.
+
+        Raises
+        ------
+        ~sk_ricci.exceptions.InvalidParameterError
+            A parameter has a type or value it does not accept, checked before
+            anything else (a ``ValueError`` and a ``TypeError``).
         """
         self._check_params()
         X, y = validate_data(
