@@ -1,7 +1,6 @@
 """Hidden-layer outputs of a fitted network: the input of the Ricci flow."""
 
 import numbers
-from numbers import Integral
 
 import numpy as np
 import torch
@@ -12,7 +11,6 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch import NeuralNet
 from torch import nn
 
-from sk_ricci._param_validation import Interval, validate_params
 from sk_ricci._validation import warn
 from sk_ricci.exceptions import SkRicciWarning
 from sk_ricci.nn._classifier import ReLUMLPClassifier
@@ -206,12 +204,15 @@ default="hidden"
     ...                   layers=lambda name, m: isinstance(m, nn.Linear)).names
     ['3', '5']
     """
-    validate_params(
-        {"batch_size": batch_size},
-        {"batch_size": [Interval(Integral, 1, None)]},
-        "layer_activations",
-        fixes={"batch_size": "Pass e.g. batch_size=1024."},
-    )
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, numbers.Integral)
+        or batch_size < 1
+    ):
+        raise ValueError(
+            f"batch_size must be a positive int; got {batch_size!r}. Pass e.g. "
+            "batch_size=1024."
+        )
     selection = _parse_layers(layers)
     if isinstance(estimator, Pipeline):
         return _pipeline_activations(estimator, X, layers, batch_size)
