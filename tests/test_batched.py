@@ -231,15 +231,28 @@ def test_bad_input_is_a_clear_error(data):
         fit_many(3, X, y)
     with pytest.raises(ValueError, match=r"estimators\[1\] is the same object"):
         fit_many([est, est], X, y)
-    with pytest.raises(ValueError, match="max_networks must be a positive int"):
+    with pytest.raises(
+        ValueError, match="fit_many: max_networks must be None or an int >= 1; got int 0"
+    ):
         fit_many([est], X, y, max_networks=0)
     with pytest.raises(ValueError, match="at least 2 classes"):
         fit_many([est], X, np.zeros(len(y)))
     with pytest.raises(ValueError, match="beyond the float32 range"):
         fit_many([est], X * 1e39, y)  # as fit rejects it
-    with pytest.raises(ValueError, match="lr must be a float > 0"):
+    with pytest.raises(ValueError, match="lr must be a finite float > 0"):
         fit_many([est, ReLUMLPClassifier(lr=-1.0)], X, y)
     assert not hasattr(est, "net_")  # checked before anything trains
+    # every network's parameters, routed ones included, are checked before any
+    # network trains (one with routed parameters trains alone, with fit)
+    routed = ReLUMLPClassifier(max_epochs=1, optimizer__momentum=0.5, optimizer="sgd")
+    with pytest.raises(ValueError, match="unexpected parameter 'optimizer_momentum'"):
+        fit_many([routed, ReLUMLPClassifier(optimizer_momentum=0.5)], X, y)
+    with pytest.raises(ValueError, match="module__n_outputs cannot be set"):
+        fit_many([routed, ReLUMLPClassifier(module__n_outputs=3)], X, y)
+    assert not hasattr(routed, "n_features_in_")  # before the data, too
+    with pytest.raises(ValueError, match="leaving none to train on"):
+        fit_many([routed, ReLUMLPClassifier(validation_fraction=0.999)], X, y)
+    assert not hasattr(routed, "net_")
 
 
 # --------------------------------------------------------------------------- #

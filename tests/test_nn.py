@@ -138,14 +138,19 @@ def test_relumlp_generator_reproducible_and_global_rng_untouched():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"architecture": "huge"}, "architecture must be one of .* got 'huge'"),
-        ({"depth": 0}, "depth must be a positive int .* got 0"),
-        ({"depth": 2.5}, "depth must be a positive int .* got 2.5"),
-        ({"hidden_layer_sizes": (10, 0)}, "entry 1 is 0"),
-        ({"hidden_layer_sizes": ()}, "at least one width"),
-        ({"hidden_layer_sizes": "abc"}, "entry 0 is 'a'"),
-        ({"input_dim": 0}, "input_dim must be a positive int; got 0"),
-        ({"n_outputs": -1}, "n_outputs must be a positive int; got -1"),
+        (
+            {"architecture": "huge"},
+            "ReLUMLP: architecture must be one of 'narrow', 'wide', 'bottleneck'; "
+            "got str 'huge'. Pass one of these presets",
+        ),
+        ({"depth": 0}, "depth must be an int >= 1; got int 0. Pass the number"),
+        ({"depth": 2.5}, "depth must be an int >= 1; got float 2.5"),
+        ({"hidden_layer_sizes": (10, 0)}, r"ints >= 1; got tuple \(10, 0\). Pass"),
+        ({"hidden_layer_sizes": ()}, r"non-empty list of ints >= 1; got tuple \(\)"),
+        ({"hidden_layer_sizes": "abc"}, "ints >= 1; got str 'abc'"),
+        ({"hidden_layer_sizes": (4, True)}, r"got tuple \(4, True\)"),
+        ({"input_dim": 0}, "ReLUMLP: input_dim must be an int >= 1; got int 0"),
+        ({"n_outputs": -1}, "ReLUMLP: n_outputs must be an int >= 1; got int -1"),
     ],
 )
 def test_relumlp_bad_arguments(kwargs, match):
@@ -568,22 +573,89 @@ def test_classifier_one_class():
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"architecture": "deep"}, "architecture must be one of"),
-        ({"depth": -1}, "depth must be a positive int"),
-        ({"hidden_layer_sizes": (4, -2)}, "entry 1 is -2"),
-        ({"optimizer": "lbfgs"}, "optimizer must be one of .* got 'lbfgs'"),
-        ({"validation_fraction": 1.5}, r"validation_fraction must be a float in \[0"),
+        (
+            {"architecture": "deep"},
+            "ReLUMLPClassifier: architecture must be one of 'narrow', 'wide', "
+            "'bottleneck'; got str 'deep'. Pass one of these presets",
+        ),
+        ({"depth": -1}, "depth must be an int >= 1; got int -1. Pass the number"),
+        (
+            {"hidden_layer_sizes": (4, -2)},
+            r"hidden_layer_sizes must be None or an int >= 1 or a non-empty list "
+            r"of ints >= 1; got tuple \(4, -2\). Pass e.g.",
+        ),
+        ({"hidden_layer_sizes": ()}, r"non-empty list of ints >= 1; got tuple \(\)"),
+        (
+            {"optimizer": "lbfgs"},
+            r"optimizer must be one of 'rmsprop', 'adam', 'sgd' \(in any case\) "
+            "or a torch.optim.Optimizer subclass; got str 'lbfgs'. Pass e.g. "
+            "optimizer='rmsprop'",
+        ),
+        ({"optimizer": torch.nn.Linear}, "Optimizer subclass; got type"),
+        (
+            {"validation_fraction": 1.5},
+            r"validation_fraction must be a float in \[0, 1\) or None; got float "
+            "1.5. Pass e.g. validation_fraction=0.2",
+        ),
         ({"validation_fraction": 0.99}, "leaving none to train on"),
-        ({"lr": -1.0}, "lr must be a float > 0; got -1.0"),
-        ({"max_epochs": 0}, "max_epochs must be an int >= 1; got 0"),
-        ({"batch_size": 2.5}, "batch_size must be an int >= 1; got 2.5"),
-        ({"verbose": -1}, "verbose must be an int >= 0; got -1"),
+        ({"lr": -1.0}, "lr must be a finite float > 0; got float -1.0. Pass a"),
+        ({"lr": np.inf}, "lr must be a finite float > 0; got float inf"),
+        ({"lr": np.nan}, "lr must be a finite float > 0; got float nan"),
+        ({"max_epochs": 0}, "max_epochs must be an int >= 1; got int 0. Pass e.g."),
+        ({"batch_size": 2.5}, "batch_size must be an int >= 1; got float 2.5"),
+        ({"verbose": -1}, "verbose must be an int >= 0; got int -1. Pass verbose=0"),
+        ({"verbose": True}, "verbose must be an int >= 0; got bool True"),
+        ({"random_state": -1}, r"random_state must be None or an int in \[0, 2\*\*32"),
+        ({"device": 1.5}, "device must be a device name or torch.device or an int"),
+        ({"callbacks": "all"}, "callbacks must be None or a list of skorch callbacks"),
     ],
 )
 def test_classifier_bad_params(params, match):
+    from sk_ricci.exceptions import InvalidParameterError
+
     X, y = _binary_data()
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match=match) as info:
         ReLUMLPClassifier(max_epochs=1).set_params(**params).fit(X, y)
+    # the declared constraints raise scikit-learn's kind of error (a ValueError
+    # and a TypeError); only the check that needs n_samples is a plain one
+    assert isinstance(info.value, InvalidParameterError) == (
+        params != {"validation_fraction": 0.99}
+    )
+
+
+def test_classifier_params_checked_before_the_data():
+    # a bad parameter is reported even when the data are unusable too
+    with pytest.raises(ValueError, match="lr must be a finite float > 0"):
+        ReLUMLPClassifier(lr=0).fit(np.full((5, 2), np.nan), np.zeros(5))
+    with pytest.raises(ValueError, match="unexpected parameter 'lrr'"):
+        ReLUMLPClassifier(lrr=0.1).fit(np.full((5, 2), np.nan), np.zeros(5))
+
+
+def test_classifier_constraints_cover_every_parameter():
+    own = set(ReLUMLPClassifier().get_params(deep=False))
+    assert set(ReLUMLPClassifier._parameter_constraints) == own
+
+
+def test_classifier_accepts_what_it_accepted():
+    # names in any case and numpy strings, widths as one int or an array,
+    # an optimizer class and numpy numbers: all as before the declared checks
+    X, y = _binary_data()
+    base = {"max_epochs": 1, "random_state": 0}
+    for params in [
+        {"optimizer": "Adam"},
+        {"optimizer": torch.optim.Adagrad},
+        {"architecture": np.str_("narrow"), "depth": np.int64(2)},
+        {"hidden_layer_sizes": np.array([4, 3])},
+        {"hidden_layer_sizes": 5, "lr": np.float32(0.01), "validation_fraction": 0},
+        {"random_state": np.random.RandomState(0), "device": torch.device("cpu")},
+    ]:
+        clf = ReLUMLPClassifier(**{**base, **params}).fit(X, y)
+        assert clf.predict(X).shape == (60,)
+    clf = ReLUMLPClassifier(**base, optimizer="Adam").fit(X, y)
+    assert isinstance(clf.net_.optimizer_, torch.optim.Adam)
+    assert clf.net_.optimizer_.defaults["eps"] == 1e-7  # keras' default
+    widths = ReLUMLPClassifier(**base, hidden_layer_sizes=5).fit(X, y)
+    assert widths.module_.hidden_layer_sizes == (5,)
 
 
 # -- skorch's routed parameters ------------------------------------------------
@@ -627,6 +699,8 @@ def test_classifier_module_routing_changes_the_module():
         ReLUMLPClassifier(**base, module__input_dim=5).fit(X, y)
     with pytest.raises(TypeError, match="a module__ parameter does not fit ReLUMLP"):
         ReLUMLPClassifier(**base, module__dropout=0.5).fit(X, y)
+    with pytest.raises(ValueError, match="ReLUMLP: depth must be an int >= 1; got int 0"):
+        ReLUMLPClassifier(**base, module__depth=0).fit(X, y)
 
 
 def test_classifier_optimizer_routing_reaches_the_optimizer():

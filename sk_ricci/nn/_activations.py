@@ -14,6 +14,7 @@ from torch import nn
 from sk_ricci._validation import warn
 from sk_ricci.exceptions import SkRicciWarning
 from sk_ricci.nn._classifier import ReLUMLPClassifier
+from sk_ricci.nn._hooks import _record_batches
 
 _SUPPORTED = (
     "ReLUMLPClassifier, a fitted skorch NeuralNet, a torch.nn.Module, "
@@ -223,25 +224,29 @@ default="hidden"
         )
     if isinstance(estimator, (MLPClassifier, MLPRegressor)):
         return _mlp_activations(estimator, X, selection)
+    module = _torch_module(estimator)
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    X = check_array(X, dtype=[np.float64, np.float32], allow_nd=True)
+    n_features = _expected_n_features(module) if X.ndim == 2 else None
+    return _torch_activations(module, X, selection, batch_size, n_features)
+
+
+def _torch_module(estimator):
+    """The torch module of a fitted skorch net, or the module itself."""
     if isinstance(estimator, NeuralNet):
         if not getattr(estimator, "initialized_", False):
             raise NotFittedError(
                 f"This {type(estimator).__name__} is not initialized yet; call "
                 "fit (or initialize) before layer_activations."
             )
-        module = estimator.module_
-    elif isinstance(estimator, nn.Module):
-        module = estimator
-    else:
-        raise TypeError(
-            f"layer_activations expects {_SUPPORTED}; got an object of type "
-            f"{type(estimator).__name__}. Pass the fitted network itself."
-        )
-    if isinstance(X, torch.Tensor):
-        X = X.detach().cpu().numpy()
-    X = check_array(X, dtype=[np.float64, np.float32], allow_nd=True)
-    n_features = _expected_n_features(module) if X.ndim == 2 else None
-    return _torch_activations(module, X, selection, batch_size, n_features)
+        return estimator.module_
+    if isinstance(estimator, nn.Module):
+        return estimator
+    raise TypeError(
+        f"layer_activations expects {_SUPPORTED}; got an object of type "
+        f"{type(estimator).__name__}. Pass the fitted network itself."
+    )
 
 
 def _pipeline_activations(pipeline, X, layers, batch_size):
@@ -443,10 +448,6 @@ def _torch_targets(module, kind, value):
     return targets, ignored
 
 
-class _LayerOutputError(ValueError):
-    """A hooked module returned something that is not one tensor per sample."""
-
-
 def _torch_activations(module, X, selection, batch_size, n_features):
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(
@@ -456,113 +457,44 @@ def _torch_activations(module, X, selection, batch_size, n_features):
     kind, value = selection
     targets, ignored = _torch_targets(module, kind, value)
     if ignored:
-        if kind == "types":
-            what = f"the {', '.join(t.__name__ for t in value)} modules chosen"
-        else:
-            what = "torch.nn.ReLU modules"
-        warn(
-            f"layer_activations reads only {what}, so {len(ignored)} activation "
-            f"module(s) of {type(module).__name__} are left out: "
-            f"{_describe(ignored)}. To read them, pass layers= a type such as "
-            f"torch.nn.{type(ignored[0][1]).__name__}, a tuple of types, a list "
-            "of module names or a callable(name, module).",
-            SkRicciWarning,
-        )
-    parameter = next(module.parameters(), None)
-    if parameter is None:
-        device, dtype = torch.device("cpu"), torch.float32
-    else:
-        device = parameter.device
-        dtype = parameter.dtype if parameter.is_floating_point() else torch.float32
-
-    calls = []
-
-    def make_hook(name):
-        def record(_module, _input, output):
-            n_rows = calls_batch_size[0]
-            if not isinstance(output, torch.Tensor) or output.ndim == 0 or (
-                output.shape[0] != n_rows
-            ):
-                got = (
-                    f"shape {tuple(output.shape)}"
-                    if isinstance(output, torch.Tensor)
-                    else f"a {type(output).__name__}"
-                )
-                raise _LayerOutputError(
-                    f"module {name!r} ({type(_module).__name__}) returned {got}, "
-                    f"not one tensor with a first axis of {n_rows} samples; "
-                    "choose modules that output a (n_samples, ...) tensor."
-                )
-            calls.append(
-                (
-                    name,
-                    output.detach()
-                    .reshape(output.shape[0], -1)
-                    .to(device="cpu", dtype=torch.float64, copy=True),
-                )
-            )
-
-        return record
-
-    calls_batch_size = [0]
-    modes = [(m, m.training) for m in module.modules()]
-    handles = []
-    batches = []
+        _warn_ignored(module, kind, value, ignored)
     what = "selected modules" if kind in ("names", "types", "callable") else (
         "torch.nn.ReLU modules"
     )
-    try:
-        for name, target in targets:
-            handles.append(target.register_forward_hook(make_hook(name)))
-        module.eval()
-        with torch.no_grad():
-            for start in range(0, X.shape[0], batch_size):
-                batch = torch.as_tensor(
-                    X[start : start + batch_size], dtype=dtype, device=device
-                )
-                calls.clear()
-                calls_batch_size[0] = batch.shape[0]
-                try:
-                    module(batch)
-                except RuntimeError as exc:
-                    raise ValueError(
-                        f"The forward pass of {type(module).__name__} failed on X "
-                        f"of shape {X.shape}: {exc}. Check that X has the number "
-                        "of features (or the image shape) the network was built "
-                        "for."
-                    ) from exc
-                if not calls:
-                    raise ValueError(
-                        f"None of the {len(targets)} {what} of "
-                        f"{type(module).__name__} was called in its forward pass, "
-                        "so there is no hidden layer to read. Use the modules in "
-                        "forward (not torch.relu / F.relu calls)."
-                    )
-                if batches and [n for n, _ in calls] != [n for n, _ in batches[0]]:
-                    raise ValueError(
-                        f"The {what} were called {len(calls)} times on one batch "
-                        f"and {len(batches[0])} times on another (or in another "
-                        "order); layer_activations needs a fixed forward "
-                        "structure."
-                    )
-                batches.append(list(calls))
-    finally:
-        for handle in handles:
-            handle.remove()
-        for submodule, training in modes:
-            submodule.training = training
+    batches = _record_batches(module, X, targets, batch_size, what)
+    activations = _assemble(batches)
+    if kind == "positions":
+        return _select_positions(activations, value)
+    return activations
+
+
+def _warn_ignored(module, kind, value, ignored):
+    if kind == "types":
+        what = f"the {', '.join(t.__name__ for t in value)} modules chosen"
+    else:
+        what = "torch.nn.ReLU modules"
+    warn(
+        f"layer_activations reads only {what}, so {len(ignored)} activation "
+        f"module(s) of {type(module).__name__} are left out: "
+        f"{_describe(ignored)}. To read them, pass layers= a type such as "
+        f"torch.nn.{type(ignored[0][1]).__name__}, a tuple of types, a list "
+        "of module names or a callable(name, module).",
+        SkRicciWarning,
+    )
+
+
+def _assemble(batches):
+    """One array per call, the batches stacked; a module called ``k`` times
+    gives layers ``name#1`` ... ``name#k``."""
     call_names = [name for name, _ in batches[0]]
     names, seen = [], {}
     for name in call_names:
         seen[name] = seen.get(name, 0) + 1
         names.append(f"{name}#{seen[name]}" if call_names.count(name) > 1 else name)
-    activations = LayerActivations(
+    return LayerActivations(
         [
             torch.cat([batch[i][1] for batch in batches]).numpy()
             for i in range(len(call_names))
         ],
         names,
     )
-    if kind == "positions":
-        return _select_positions(activations, value)
-    return activations

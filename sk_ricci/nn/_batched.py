@@ -13,35 +13,31 @@ nothing is shared or reduced across networks, so a network's numbers depend
 only on its own seed and settings.
 """
 
-import itertools
-import numbers
 import time
+from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
-from skorch.dataset import ValidSplit
 from skorch.history import History
 
+from sk_ricci._param_validation import Interval, validate_params
 from sk_ricci.nn._classifier import (
-    _MAX_SEED,
-    _OPTIMIZERS,
     ReLUMLPClassifier,
     _build_net,
     _check_float32_range,
     _encode_targets,
+    _train_split,
 )
-from sk_ricci.nn._module import ReLUMLP
+from sk_ricci.nn._params import _OPTIMIZERS, _draw_seeds
+from sk_ricci.nn._stacked import (
+    _losses,
+    _Optimizer,
+    _output_grad,
+    _StackedNets,
+)
 
 __all__ = ["fit_many"]
-
-# Each network's block of the flat parameter, gradient and optimizer buffers is
-# padded to a multiple of this many floats (256 bytes), so every block starts
-# at the same offset modulo the SIMD width and the vectorised element-wise
-# kernels treat every network's numbers alike, whatever its position in the
-# batch. The padding holds zeros that stay zero (zero gradient, zero update).
-_BLOCK = 64
 
 _BUILTIN_OPTIMIZERS = {cls: name for name, (cls, _) in _OPTIMIZERS.items()}
 
@@ -49,11 +45,9 @@ _BUILTIN_OPTIMIZERS = {cls: name for name, (cls, _) in _OPTIMIZERS.items()}
 class _Spec:
     """Everything one network needs, drawn exactly as ``fit`` draws it."""
 
-    def __init__(self, estimator, X, y_encoded, classes, n_features):
+    def __init__(self, estimator, derived, X, classes):
         self.estimator = estimator
-        sizes, optimizer_cls, optimizer_kwargs, fraction = estimator._check_params(
-            X.shape[0]
-        )
+        sizes, optimizer_cls, optimizer_kwargs, fraction = derived
         self.hidden_layer_sizes = sizes
         self.optimizer_cls = optimizer_cls
         self.optimizer_kwargs = optimizer_kwargs
@@ -66,27 +60,15 @@ class _Spec:
         self.binary = len(classes) == 2
         self.n_outputs = 1 if self.binary else len(classes)
         # the same three seeds, drawn in the same order, as ReLUMLPClassifier.fit
-        rng = check_random_state(estimator.random_state)
-        init_seed, split_seed, shuffle_seed = (
-            int(seed) for seed in rng.randint(_MAX_SEED, size=3)
+        init_seed, split_seed, shuffle_seed = _draw_seeds(estimator.random_state)
+        self.module = estimator._build_module(
+            X.shape[1], self.n_outputs, sizes, init_seed, {}
         )
-        self.split_seed = split_seed
-        self.module = ReLUMLP(
-            n_features,
-            self.n_outputs,
-            sizes,
-            generator=torch.Generator().manual_seed(init_seed),
-        )
-        n_samples = X.shape[0]
-        if fraction is None:
-            self.train_split = None
-            self.train_idx = np.arange(n_samples)
-            self.valid_idx = None
+        self.train_split = _train_split(fraction, split_seed)
+        if self.train_split is None:
+            self.train_idx, self.valid_idx = np.arange(X.shape[0]), None
         else:
-            self.train_split = ValidSplit(
-                fraction, stratified=False, random_state=split_seed
-            )
-            train, valid = self.train_split(np.arange(n_samples))
+            train, valid = self.train_split(np.arange(X.shape[0]))
             self.train_idx = np.asarray(train.indices)
             self.valid_idx = np.asarray(valid.indices)
         self.shuffle_generator = torch.Generator().manual_seed(shuffle_seed)
@@ -135,15 +117,15 @@ def _check_estimators(estimators, max_networks):
                 "sklearn.base.clone(estimator) for every copy."
             )
         seen[id(est)] = i
-    if max_networks is not None and (
-        not isinstance(max_networks, numbers.Integral)
-        or isinstance(max_networks, bool)
-        or max_networks < 1
-    ):
-        raise ValueError(
-            f"max_networks must be a positive int or None; got {max_networks!r}. "
-            "Pass e.g. max_networks=64, or None to train each group at once."
-        )
+    validate_params(
+        {"max_networks": max_networks},
+        {"max_networks": [None, Interval(Integral, 1, None)]},
+        "fit_many",
+        fixes={
+            "max_networks": "Pass e.g. max_networks=64, or None to train each "
+            "group at once."
+        },
+    )
     return estimators
 
 
@@ -169,7 +151,9 @@ def fit_many(estimators, X, y, *, max_networks=None):
     parameters ``fit`` uses, holding the trained module, the optimizer state
     and the per-epoch ``history_``; ``predict``, ``predict_proba``,
     :func:`~sk_ricci.nn.layer_activations` and
-    :class:`~sk_ricci.RicciFlowScorer` work as after ``fit``.
+    :class:`~sk_ricci.RicciFlowScorer` work as after ``fit``. Every
+    network's parameters are checked as ``fit`` checks them, all before any
+    network trains.
 
     On CPU, each network's weights, optimizer state, history and predictions
     equal those of one ``fit`` per network exactly (the tests compare them
@@ -222,21 +206,13 @@ def fit_many(estimators, X, y, *, max_networks=None):
     2
     """
     estimators = _check_estimators(estimators, max_networks)
-    first = estimators[0]
-    X_checked, y_checked = validate_data(
-        first, X, y, dtype=[np.float32, np.float64], y_numeric=False
-    )
-    _check_float32_range(X_checked)  # the networks compute in float32, as in fit
-    classes, y_encoded = _encode_targets(y_checked)
-    for est in estimators[1:]:
-        # sets n_features_in_ (and feature_names_in_) as fit does
-        validate_data(est, X, y, dtype=[np.float32, np.float64], y_numeric=False)
-    X32 = X_checked.astype(np.float32, copy=False)
-
-    # every setting is checked before any network trains
-    checked = [est._check_params(X32.shape[0]) for est in estimators]
+    for est in estimators:  # every setting is checked before any computation
+        est._check_params()
+    X32, y_encoded, classes = _check_data(estimators, X, y)
+    derived = [est._derived_params(X32.shape[0]) for est in estimators]
     groups = {}
-    for est, (_, optimizer_cls, _, _) in zip(estimators, checked):
+    for est, params in zip(estimators, derived):
+        _, optimizer_cls, _, _ = params
         if (
             optimizer_cls not in _BUILTIN_OPTIMIZERS
             or est.callbacks
@@ -246,7 +222,7 @@ def fit_many(estimators, X, y, *, max_networks=None):
             # skorch's routed parameters need skorch's own training loop
             est.fit(X, y)
             continue
-        spec = _Spec(est, X32, y_encoded, classes, X32.shape[1])
+        spec = _Spec(est, params, X32, classes)
         groups.setdefault(spec.group_key(), []).append(spec)
     for specs in groups.values():
         step = len(specs) if max_networks is None else int(max_networks)
@@ -256,6 +232,19 @@ def fit_many(estimators, X, y, *, max_networks=None):
             for spec in chunk:
                 _finish(spec, X32, y_encoded, classes)
     return estimators
+
+
+def _check_data(estimators, X, y):
+    """``(X as float32, y_encoded, classes)``, checked as ``fit`` checks them;
+    sets every estimator's ``n_features_in_`` (and ``feature_names_in_``)."""
+    X_checked, y_checked = validate_data(
+        estimators[0], X, y, dtype=[np.float32, np.float64], y_numeric=False
+    )
+    _check_float32_range(X_checked)  # the networks compute in float32, as in fit
+    classes, y_encoded = _encode_targets(y_checked)
+    for est in estimators[1:]:
+        validate_data(est, X, y, dtype=[np.float32, np.float64], y_numeric=False)
+    return X_checked.astype(np.float32, copy=False), y_encoded, classes
 
 
 # --------------------------------------------------------------------------- #
@@ -276,315 +265,130 @@ def _epoch_order(generator, n):
     return order
 
 
-class _Layout:
-    """Offsets of every layer's weight and bias in a network's flat block."""
+class _GroupData:
+    """A group's settings and training data on its device, with each
+    network's training and held-out rows."""
 
-    def __init__(self, sizes):
-        self.shapes = list(itertools.pairwise(sizes))
-        self.weight_offsets, self.bias_offsets = [], []
-        offset = 0
-        for n_in, n_out in self.shapes:
-            self.weight_offsets.append(offset)
-            offset += n_in * n_out
-            self.bias_offsets.append(offset)
-            offset += n_out
-        self.n_params = offset
-        self.width = -(-offset // _BLOCK) * _BLOCK
-
-    def views(self, flat):
-        """``(n_nets, out, in)`` weight and ``(n_nets, 1, out)`` bias views.
-
-        Weights are stored as ``torch.nn.Linear`` stores them (``out x in``,
-        row-major), so every product below has the shapes and transposition
-        of the one a lone network computes.
-        """
-        weights, biases = [], []
-        for (n_in, n_out), wo, bo in zip(
-            self.shapes, self.weight_offsets, self.bias_offsets
-        ):
-            weights.append(flat[:, wo : wo + n_in * n_out].view(-1, n_out, n_in))
-            biases.append(flat[:, bo : bo + n_out].view(-1, 1, n_out))
-        return weights, biases
-
-
-def _modules_to_flat(modules, layout, device):
-    flat = torch.zeros(len(modules), layout.width, dtype=torch.float32)
-    weights, biases = layout.views(flat)
-    for i, module in enumerate(modules):
-        linears = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
-        for layer, weight, bias in zip(linears, weights, biases):
-            weight[i].copy_(layer.weight.detach())
-            bias[i, 0].copy_(layer.bias.detach())
-    return flat.to(device)
-
-
-def _flat_to_modules(flat, modules, layout):
-    flat = flat.cpu()
-    weights, biases = layout.views(flat)
-    with torch.no_grad():
-        for i, module in enumerate(modules):
-            linears = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
-            for layer, weight, bias in zip(linears, weights, biases):
-                layer.weight.copy_(weight[i])
-                layer.bias.copy_(bias[i, 0])
-
-
-def _forward(weights, biases, X, keep):
-    """Logits ``(n_nets, n, n_outputs)``; ``keep`` collects each layer's input."""
-    hidden = X
-    last = len(weights) - 1
-    for i, (weight, bias) in enumerate(zip(weights, biases)):
-        if keep is not None:
-            keep.append(hidden)
-        if i == last and weight.shape[1] == 1:
-            # A single output is a matrix-vector product, for which the
-            # batched kernel rounds differently from the one torch.nn.Linear
-            # calls; one addmm per network keeps the logits bit for bit.
-            out = hidden.new_empty(hidden.shape[0], hidden.shape[1], 1)
-            for o, b, h, w in zip(
-                out.unbind(0),
-                bias.unbind(0),
-                hidden.unbind(0),
-                weight.transpose(1, 2).unbind(0),
-            ):
-                torch.addmm(b, h, w, out=o)
-            return out
-        hidden = torch.baddbmm(bias, hidden, weight.transpose(1, 2))
-        if i < last:
-            hidden = hidden.relu_()
-    return hidden
-
-
-def _rows(logits):
-    """The single logit of every network as a ``(n_nets, n)`` strided view.
-
-    A lone network's logits are one contiguous ``(n,)`` tensor, and torch's
-    element-wise kernels treat its last few elements (those that do not fill
-    a SIMD vector) with scalar code, whose ``exp`` rounds differently. A row
-    stride of ``n + 1`` keeps torch from fusing the rows into one long loop,
-    so each network's row is split into vector and scalar parts exactly as a
-    lone network's logits are.
-    """
-    n_nets, n = logits.shape[:2]
-    rows = logits.new_empty(n_nets, n + 1)[:, :n]
-    return rows.copy_(logits[..., 0])
-
-
-def _losses(logits, y, binary):
-    """Per-sample losses ``(n_nets, n)`` of the criterion ``fit`` uses."""
-    if binary:
-        return torch.nn.functional.binary_cross_entropy_with_logits(
-            _rows(logits), y, reduction="none"
+    def __init__(self, specs, X, y_encoded):
+        spec0 = specs[0]
+        self.binary, self.batch_size = spec0.binary, spec0.batch_size
+        self.device = device = spec0.device
+        self.X = torch.as_tensor(X, device=device)
+        self.y = torch.as_tensor(
+            y_encoded.astype(np.float32 if self.binary else np.int64), device=device
         )
-    log_proba = torch.log_softmax(logits, dim=2)
-    return -log_proba.gather(2, y.unsqueeze(2))[..., 0]
+        self.train_idx = torch.as_tensor(np.stack([s.train_idx for s in specs]))
+        self.train_sizes = _batch_sizes(self.train_idx.shape[1], self.batch_size)
+        self.validate = spec0.valid_idx is not None
+        if self.validate:
+            valid_idx = torch.as_tensor(
+                np.stack([s.valid_idx for s in specs]), device=device
+            )
+            self.X_valid, self.y_valid = self.X[valid_idx], self.y[valid_idx]
+            self.valid_sizes = _batch_sizes(valid_idx.shape[1], self.batch_size)
 
 
-def _output_grad(logits, y, binary):
-    """Gradient of the mean loss of each network w.r.t. its logits.
-
-    The same expressions as torch's backward formulas: ``(sigmoid(z) - y) / n``
-    for binary cross-entropy with logits, and log-softmax's backward of the
-    negative log-likelihood's ``-1 / n`` at the target for cross-entropy.
-    """
-    n = logits.shape[1]
-    if binary:
-        return (_rows(logits).sigmoid() - y).div_(n).unsqueeze(2)
-    log_proba = torch.log_softmax(logits, dim=2)
-    grad = torch.zeros_like(log_proba).scatter_(2, y.unsqueeze(2), -(1.0 / n))
-    return torch._log_softmax_backward_data(grad, log_proba, 2, log_proba.dtype)
-
-
-def _backward(weights, grad_weights, grad_biases, inputs, delta):
-    """Write every layer's weight and bias gradient into the flat views."""
-    for i in range(len(weights) - 1, -1, -1):
-        if delta.shape[2] == 1:
-            # a row vector times a matrix: per network, as for the logits
-            for d, a, g in zip(
-                delta.transpose(1, 2).unbind(0),
-                inputs[i].unbind(0),
-                grad_weights[i].unbind(0),
-            ):
-                torch.mm(d, a, out=g)
-        else:
-            torch.bmm(delta.transpose(1, 2), inputs[i], out=grad_weights[i])
-        torch.sum(delta, dim=1, keepdim=True, out=grad_biases[i])
-        if i:
-            delta = torch.bmm(delta, weights[i])
-            # ReLU's backward, as autograd computes it from the layer's output
-            delta = torch.ops.aten.threshold_backward(delta, inputs[i], 0)
-
-
-class _Optimizer:
-    """RMSprop, Adam or SGD over the flat ``(n_nets, n_params)`` buffer.
-
-    The same in-place operations, with the same scalars, as torch.optim's
-    single-tensor code paths (the ones used on CPU), applied to every
-    network's parameters at once. The learning rate is shared by the group.
-    """
-
-    def __init__(self, name, kwargs, lr, flat):
-        self.name = name
-        self.lr = lr
-        self.step = 0
-        self.state = {}
-        # scratch buffer: a fresh multi-megabyte tensor per step costs more
-        # (page faults) than the arithmetic
-        self.denom = torch.empty_like(flat)
-        if name == "rmsprop":
-            self.alpha = float(kwargs.get("alpha", 0.99))
-            self.eps = float(kwargs.get("eps", 1e-8))
-            self.state["square_avg"] = torch.zeros_like(flat)
-        elif name == "adam":
-            self.beta1, self.beta2 = kwargs.get("betas", (0.9, 0.999))
-            self.eps = float(kwargs.get("eps", 1e-8))
-            self.state["exp_avg"] = torch.zeros_like(flat)
-            self.state["exp_avg_sq"] = torch.zeros_like(flat)
-
-    def update(self, flat, grad):
-        self.step += 1
-        if self.name == "rmsprop":
-            square_avg = self.state["square_avg"]
-            square_avg.mul_(self.alpha).addcmul_(grad, grad, value=1 - self.alpha)
-            avg = torch.sqrt(square_avg, out=self.denom).add_(self.eps)
-            flat.addcdiv_(grad, avg, value=-self.lr)
-        elif self.name == "adam":
-            exp_avg, exp_avg_sq = self.state["exp_avg"], self.state["exp_avg_sq"]
-            exp_avg.lerp_(grad, 1 - self.beta1)
-            exp_avg_sq.mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
-            bias_correction1 = 1 - self.beta1**self.step
-            bias_correction2 = 1 - self.beta2**self.step
-            step_size = self.lr / bias_correction1
-            denom = torch.sqrt(exp_avg_sq, out=self.denom)
-            denom = denom.div_(bias_correction2**0.5).add_(self.eps)
-            flat.addcdiv_(exp_avg, denom, value=-step_size)
-        else:
-            flat.add_(grad, alpha=-self.lr)
-
-    def state_dict(self, i, layout, param_groups):
-        """The ``torch.optim`` state dict of network ``i``."""
-        state = {}
-        buffers = {key: value.cpu() for key, value in self.state.items()}
-        views = {key: layout.views(value) for key, value in buffers.items()}
-        index = 0
-        for layer in range(len(layout.shapes)):
-            for kind in (0, 1):  # weight, then bias, as module.parameters()
-                entry = {}
-                if self.name != "sgd":
-                    entry["step"] = torch.tensor(float(self.step))
-                for key, (weights, biases) in views.items():
-                    tensor = weights[layer][i] if kind == 0 else biases[layer][i, 0]
-                    entry[key] = tensor.contiguous().clone()
-                if self.name == "sgd":
-                    entry["momentum_buffer"] = None
-                state[index] = entry
-                index += 1
-        return {"state": state, "param_groups": param_groups}
+def _batch_sizes(n, batch_size):
+    """Sizes of the mini-batches of ``n`` points, in order."""
+    return [min(batch_size, n - start) for start in range(0, n, batch_size)]
 
 
 def _train_group(specs, X, y_encoded):
     """Train the networks of ``specs`` (one shape) together, in place."""
     spec0 = specs[0]
-    device, binary = spec0.device, spec0.binary
-    n_nets = len(specs)
+    data = _GroupData(specs, X, y_encoded)
     sizes = [X.shape[1], *spec0.hidden_layer_sizes, spec0.n_outputs]
-    layout = _Layout(sizes)
-    batch_size, n_epochs = spec0.batch_size, spec0.max_epochs
-    n_train = len(spec0.train_idx)
-    validate = spec0.valid_idx is not None
-
-    X_all = torch.as_tensor(X, device=device)
-    y_all = torch.as_tensor(
-        y_encoded.astype(np.float32 if binary else np.int64), device=device
-    )
-    train_idx = torch.as_tensor(np.stack([s.train_idx for s in specs]))
-    if validate:
-        valid_idx = torch.as_tensor(
-            np.stack([s.valid_idx for s in specs]), device=device
-        )
-        X_valid, y_valid = X_all[valid_idx], y_all[valid_idx]
-        n_valid = valid_idx.shape[1]
-
-    flat = _modules_to_flat([s.module for s in specs], layout, device)
-    grad = torch.zeros_like(flat)
-    weights, biases = layout.views(flat)
-    grad_weights, grad_biases = layout.views(grad)
-    optimizer = _Optimizer(spec0.optimizer, spec0.optimizer_kwargs, spec0.lr, flat)
-    starts = list(range(0, n_train, batch_size))
-    sizes_train = [min(batch_size, n_train - s) for s in starts]
+    nets = _StackedNets([s.module for s in specs], sizes, data.device)
+    optimizer = _Optimizer(spec0.optimizer, spec0.optimizer_kwargs, spec0.lr, nets.flat)
     records = [[] for _ in specs]
-
     with torch.no_grad():
-        for epoch in range(1, n_epochs + 1):
+        for epoch in range(1, spec0.max_epochs + 1):
             t0 = time.perf_counter()
-            orders = torch.stack(
-                [_epoch_order(s.shuffle_generator, n_train) for s in specs]
-            )
-            rows = torch.gather(train_idx, 1, orders).to(device)
-            batch_losses = []
-            for start in starts:
-                batch = rows[:, start : start + batch_size]
-                xb, yb = X_all[batch], y_all[batch]
-                inputs = []
-                logits = _forward(weights, biases, xb, inputs)
-                batch_losses.append(_losses(logits, yb, binary).mean(1))
-                _backward(
-                    weights, grad_weights, grad_biases, inputs,
-                    _output_grad(logits, yb, binary),
-                )
-                optimizer.update(flat, grad)
-            train_losses = torch.stack(batch_losses, 1).cpu().numpy()
-            if validate:
-                # skorch scores the held-out points in mini-batches too
-                for spec in specs:
-                    torch.empty((), dtype=torch.int64).random_(
-                        generator=spec.valid_generator
+            train_losses = _train_epoch(specs, data, nets, optimizer)
+            valid = _validate_epoch(specs, data, nets) if data.validate else None
+            dur = (time.perf_counter() - t0) / len(specs)
+            for i, network_records in enumerate(records):
+                network_records.append(
+                    _epoch_record(
+                        data, epoch, dur, train_losses[i],
+                        None if valid is None else (valid[0][i], valid[1][i]),
                     )
-                logits = _forward(weights, biases, X_valid, None)
-                losses = _losses(logits, y_valid, binary)
-                valid_starts = list(range(0, n_valid, batch_size))
-                valid_sizes = [min(batch_size, n_valid - s) for s in valid_starts]
-                valid_losses = torch.stack(
-                    [losses[:, s : s + batch_size].mean(1) for s in valid_starts], 1
-                ).cpu().numpy()
-                if binary:
-                    predicted = (logits[..., 0].sigmoid() > 0.5).to(y_valid.dtype)
-                else:
-                    predicted = logits.softmax(dim=2).argmax(dim=2)
-                valid_acc = (predicted == y_valid).double().mean(1).cpu().numpy()
-            dur = (time.perf_counter() - t0) / n_nets
-            for i in range(n_nets):
-                entry = {
-                    "batches": [
-                        {"train_loss": float(loss), "train_batch_size": size}
-                        for loss, size in zip(train_losses[i], sizes_train)
-                    ],
-                    "epoch": epoch,
-                    "train_batch_count": len(starts),
-                }
-                if validate:
-                    entry["batches"] += [
-                        {"valid_loss": float(loss), "valid_batch_size": size}
-                        for loss, size in zip(valid_losses[i], valid_sizes)
-                    ]
-                    entry["valid_batch_count"] = len(valid_starts)
-                entry["dur"] = dur
-                entry["train_loss"] = np.average(
-                    [float(v) for v in train_losses[i]], weights=sizes_train
                 )
-                if validate:
-                    entry["valid_loss"] = np.average(
-                        [float(v) for v in valid_losses[i]], weights=valid_sizes
-                    )
-                    entry["valid_acc"] = float(valid_acc[i])
-                records[i].append(entry)
-
-    _flat_to_modules(flat, [s.module for s in specs], layout)
+    nets.to_modules([s.module for s in specs])
     for i, spec in enumerate(specs):
         spec.records = _mark_best(records[i])
         spec.optimizer_state = lambda groups, i=i: optimizer.state_dict(
-            i, layout, groups
+            i, nets.layout, groups
         )
+
+
+def _train_epoch(specs, data, nets, optimizer):
+    """One pass over every network's training rows, in its own shuffled
+    order; returns each mini-batch's mean loss, ``(n_nets, n_batches)``."""
+    n_train, batch_size = data.train_idx.shape[1], data.batch_size
+    orders = torch.stack([_epoch_order(s.shuffle_generator, n_train) for s in specs])
+    rows = torch.gather(data.train_idx, 1, orders).to(data.device)
+    batch_losses = []
+    for start in range(0, n_train, batch_size):
+        batch = rows[:, start : start + batch_size]
+        xb, yb = data.X[batch], data.y[batch]
+        inputs = []
+        logits = nets.forward(xb, inputs)
+        batch_losses.append(_losses(logits, yb, data.binary).mean(1))
+        nets.backward(inputs, _output_grad(logits, yb, data.binary))
+        optimizer.update(nets.flat, nets.grad)
+    return torch.stack(batch_losses, 1).cpu().numpy()
+
+
+def _validate_epoch(specs, data, nets):
+    """Score every network on its held-out rows, as skorch does after each
+    epoch: ``(mean loss of each mini-batch, accuracy)`` per network."""
+    # skorch scores the held-out points in mini-batches, each pass over its
+    # loader drawing one seed from the loader's generator
+    for spec in specs:
+        torch.empty((), dtype=torch.int64).random_(generator=spec.valid_generator)
+    logits = nets.forward(data.X_valid)
+    losses = _losses(logits, data.y_valid, data.binary)
+    n_valid, batch_size = losses.shape[1], data.batch_size
+    valid_losses = torch.stack(
+        [losses[:, s : s + batch_size].mean(1) for s in range(0, n_valid, batch_size)],
+        1,
+    ).cpu().numpy()
+    if data.binary:
+        predicted = (logits[..., 0].sigmoid() > 0.5).to(data.y_valid.dtype)
+    else:
+        predicted = logits.softmax(dim=2).argmax(dim=2)
+    valid_acc = (predicted == data.y_valid).double().mean(1).cpu().numpy()
+    return valid_losses, valid_acc
+
+
+def _epoch_record(data, epoch, dur, train_losses, valid):
+    """One network's skorch ``History`` row of an epoch (without the
+    ``*_best`` flags); ``valid`` is ``(batch losses, accuracy)`` or None."""
+    entry = {
+        "batches": [
+            {"train_loss": float(loss), "train_batch_size": size}
+            for loss, size in zip(train_losses, data.train_sizes)
+        ],
+        "epoch": epoch,
+        "train_batch_count": len(data.train_sizes),
+    }
+    if valid is not None:
+        entry["batches"] += [
+            {"valid_loss": float(loss), "valid_batch_size": size}
+            for loss, size in zip(valid[0], data.valid_sizes)
+        ]
+        entry["valid_batch_count"] = len(data.valid_sizes)
+    entry["dur"] = dur
+    entry["train_loss"] = np.average(
+        [float(v) for v in train_losses], weights=data.train_sizes
+    )
+    if valid is not None:
+        entry["valid_loss"] = np.average(
+            [float(v) for v in valid[0]], weights=data.valid_sizes
+        )
+        entry["valid_acc"] = float(valid[1])
+    return entry
 
 
 def _mark_best(records):

@@ -1,13 +1,9 @@
 """A scikit-learn classifier that trains a :class:`ReLUMLP` with skorch."""
 
-import math
-import numbers
-
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNetBinaryClassifier, NeuralNetClassifier
@@ -19,31 +15,17 @@ from torch.utils.data import (
     SequentialSampler,
 )
 
+from sk_ricci._param_validation import ValidatedMixin
+from sk_ricci.exceptions import InvalidParameterError
 from sk_ricci.nn._module import ReLUMLP, _resolve_hidden_layer_sizes
-
-# Optimizer name -> (class, keyword arguments). RMSprop and Adam use keras'
-# defaults (rho=0.9, epsilon=1e-7), which is what the paper trained with; torch's
-# own defaults (alpha=0.99, eps=1e-8) give slightly different trajectories.
-_OPTIMIZERS = {
-    "rmsprop": (torch.optim.RMSprop, {"alpha": 0.9, "eps": 1e-7}),
-    "adam": (torch.optim.Adam, {"eps": 1e-7}),
-    "sgd": (torch.optim.SGD, {}),
-}
-
-_MAX_SEED = np.iinfo(np.int32).max
-
-# skorch's routed parameters (``prefix__name``) that ReLUMLPClassifier passes
-# through to the skorch net it builds; ``module__*`` goes to ReLUMLP itself.
-_PASSTHROUGH_PREFIXES = (
-    "module__",
-    "optimizer__",
-    "criterion__",
-    "iterator_train__",
-    "iterator_valid__",
-    "callbacks__",
+from sk_ricci.nn._params import (
+    _PARAMETER_CONSTRAINTS,
+    _PARAMETER_FIXES,
+    _check_routed,
+    _draw_seeds,
+    _held_out_fraction,
+    _optimizer_spec,
 )
-# ReLUMLP arguments that fit sets from the data and the seed.
-_MODULE_ARGS_FROM_FIT = ("input_dim", "n_outputs", "generator")
 
 
 class _ArrayDataset(Dataset):
@@ -86,33 +68,30 @@ def _batch_loader(dataset, batch_size, shuffle=False, generator=None, **kwargs):
     )
 
 
-def _check_number(value, name, *, integral, low, low_inclusive, fix):
-    kind = "int" if integral else "float"
-    ok = isinstance(value, numbers.Integral if integral else numbers.Real)
-    ok = ok and not isinstance(value, bool)
-    if ok:
-        ok = value >= low if low_inclusive else value > low
-        if not integral and not math.isfinite(value):
-            ok, kind = False, "finite float"  # inf trains a NaN network
-    if not ok:
-        bound = ">=" if low_inclusive else ">"
-        article = "an" if integral else "a"
-        raise ValueError(
-            f"{name} must be {article} {kind} {bound} {low}; got {value!r}. {fix}"
-        )
-    return value
+def _train_split(fraction, split_seed):
+    """skorch's random validation split, or None to train on everything."""
+    if fraction is None:
+        return None
+    return ValidSplit(fraction, stratified=False, random_state=split_seed)
 
 
-def _check_passthrough(owner, params):
-    for key in params:
-        prefix, sep, name = key.partition("__")
-        if not sep or not name or f"{prefix}__" not in _PASSTHROUGH_PREFIXES:
-            raise ValueError(
-                f"{owner} got an unexpected parameter {key!r}; besides its own "
-                "parameters it takes skorch's routed ones, whose names start "
-                f"with {', '.join(_PASSTHROUGH_PREFIXES)} (e.g. "
-                "optimizer__momentum=0.9). Check the spelling."
-            )
+def _net_kwargs(optimizer_kwargs, shuffle_seed, routed):
+    """The skorch net's keyword arguments besides the estimator's settings:
+    the paper's settings first, then skorch's routed parameters over them."""
+    net_kwargs = {
+        "iterator_train__shuffle": True,
+        # Local generators: DataLoader otherwise draws from (and advances)
+        # torch's global random state on every pass, even without shuffling.
+        "iterator_train__generator": torch.Generator().manual_seed(shuffle_seed),
+        "iterator_valid__generator": torch.Generator().manual_seed(0),
+        **{f"optimizer__{key}": value for key, value in optimizer_kwargs.items()},
+    }
+    net_kwargs.update(
+        (key, value) for key, value in routed.items() if not key.startswith("module__")
+    )
+    return net_kwargs
+
+
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -171,7 +150,7 @@ def _build_net(estimator, binary, module, optimizer_cls, train_split, **net_kwar
     )
 
 
-class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
+class ReLUMLPClassifier(ValidatedMixin, ClassifierMixin, BaseEstimator):
     """ReLU network classifier trained the way the paper trained its networks.
 
     A :class:`~sk_ricci.nn.ReLUMLP` (Glorot-uniform weights, zero biases) is
@@ -286,6 +265,9 @@ class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
     (0.9, True)
     """
 
+    _parameter_constraints = _PARAMETER_CONSTRAINTS
+    _parameter_fixes = _PARAMETER_FIXES
+
     def __init__(
         self,
         *,
@@ -384,85 +366,53 @@ class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
 
     # -- validation -------------------------------------------------------------
 
-    def _check_params(self, n_samples):
+    def _check_params(self):
+        """Check every parameter before any computation: the declared
+        constraints, then the names of skorch's routed parameters."""
+        self._validate_params()
+        _check_routed(type(self).__name__, self._passthrough_params())
+
+    def _derived_params(self, n_samples):
+        """``(hidden_layer_sizes, optimizer_cls, optimizer_kwargs, fraction)``
+        of checked parameters, for ``n_samples`` training points."""
         hidden_layer_sizes = _resolve_hidden_layer_sizes(
             self.hidden_layer_sizes, self.architecture, self.depth
         )
-        _check_number(
-            self.lr,
-            "lr",
-            integral=False,
-            low=0,
-            low_inclusive=False,
-            fix="Pass a positive learning rate such as lr=1e-3.",
-        )
-        _check_number(
-            self.max_epochs,
-            "max_epochs",
-            integral=True,
-            low=1,
-            low_inclusive=True,
-            fix="Pass e.g. max_epochs=50.",
-        )
-        _check_number(
-            self.batch_size,
-            "batch_size",
-            integral=True,
-            low=1,
-            low_inclusive=True,
-            fix="Pass e.g. batch_size=32.",
-        )
-        _check_number(
-            self.verbose,
-            "verbose",
-            integral=True,
-            low=0,
-            low_inclusive=True,
-            fix="Pass verbose=0 for silent training or verbose=1 for a log.",
-        )
-        optimizer = self.optimizer
-        if isinstance(optimizer, str) and optimizer.lower() in _OPTIMIZERS:
-            optimizer_cls, optimizer_kwargs = _OPTIMIZERS[optimizer.lower()]
-        elif isinstance(optimizer, type) and issubclass(
-            optimizer, torch.optim.Optimizer
-        ):
-            optimizer_cls, optimizer_kwargs = optimizer, {}
-        else:
-            raise ValueError(
-                f"optimizer must be one of {tuple(_OPTIMIZERS)} or a "
-                f"torch.optim.Optimizer subclass; got {optimizer!r}. Pass e.g. "
-                "optimizer='rmsprop' (the paper's choice)."
-            )
-
-        fraction = self.validation_fraction
-        if fraction is None or (
-            isinstance(fraction, numbers.Real)
-            and not isinstance(fraction, bool)
-            and fraction == 0
-        ):
-            fraction = None
-        elif (
-            not isinstance(fraction, numbers.Real)
-            or isinstance(fraction, bool)
-            or not 0 < fraction < 1
-        ):
-            raise ValueError(
-                "validation_fraction must be a float in [0, 1) or None; got "
-                f"{fraction!r}. Pass e.g. validation_fraction=0.2, or None to "
-                "train on all the data."
-            )
-        else:
-            n_valid = math.ceil(fraction * n_samples)
-            if n_samples - n_valid < 1:
-                raise ValueError(
-                    f"validation_fraction={fraction} holds out {n_valid} of "
-                    f"n_samples={n_samples} samples, leaving none to train on; "
-                    "pass more samples, a smaller validation_fraction, or "
-                    "validation_fraction=None."
-                )
+        optimizer_cls, optimizer_kwargs = _optimizer_spec(self.optimizer)
+        fraction = _held_out_fraction(self.validation_fraction, n_samples)
         return hidden_layer_sizes, optimizer_cls, optimizer_kwargs, fraction
 
     # -- fitting ----------------------------------------------------------------
+
+    def _build_module(self, n_features, n_outputs, hidden_layer_sizes, seed, routed):
+        """The :class:`ReLUMLP` to train, initialised from ``seed``; routed
+        ``module__*`` parameters override ``hidden_layer_sizes``,
+        ``architecture`` and ``depth``."""
+        module_kwargs = {
+            key[len("module__") :]: value
+            for key, value in routed.items()
+            if key.startswith("module__")
+        }
+        if module_kwargs:
+            module_kwargs = {
+                "hidden_layer_sizes": self.hidden_layer_sizes,
+                "architecture": self.architecture,
+                "depth": self.depth,
+                **module_kwargs,
+            }
+        else:
+            module_kwargs = {"hidden_layer_sizes": hidden_layer_sizes}
+        generator = torch.Generator().manual_seed(seed)
+        try:
+            return ReLUMLP(n_features, n_outputs, generator=generator, **module_kwargs)
+        except InvalidParameterError:
+            raise  # a bad module__ value: ReLUMLP's own message says which
+        except TypeError as exc:
+            raise TypeError(
+                f"a module__ parameter does not fit ReLUMLP: {exc}. module__* "
+                "parameters go to ReLUMLP(hidden_layer_sizes=, architecture=, "
+                "depth=)."
+            ) from None
 
     def fit(self, X, y):
         """Train a new network on ``(X, y)``.
@@ -478,84 +428,37 @@ class ReLUMLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : ReLUMLPClassifier
             The fitted classifier.
+
+        Raises
+        ------
+        ~sk_ricci.exceptions.InvalidParameterError
+            A parameter has a type or value it does not accept, checked before
+            anything else (a ``ValueError`` and a ``TypeError``).
         """
+        self._check_params()
         X, y = validate_data(
             self, X, y, dtype=[np.float32, np.float64], y_numeric=False
         )
         _check_float32_range(X)
         classes, y_encoded = _encode_targets(y)
         hidden_layer_sizes, optimizer_cls, optimizer_kwargs, fraction = (
-            self._check_params(X.shape[0])
+            self._derived_params(X.shape[0])
         )
         binary = len(classes) == 2
-
-        # Three independent seeds, so that e.g. changing validation_fraction does
-        # not change the initial weights.
-        rng = check_random_state(self.random_state)
-        init_seed, split_seed, shuffle_seed = (
-            int(seed) for seed in rng.randint(_MAX_SEED, size=3)
-        )
-        init_generator = torch.Generator().manual_seed(init_seed)
+        init_seed, split_seed, shuffle_seed = _draw_seeds(self.random_state)
         routed = self._passthrough_params()
-        _check_passthrough(type(self).__name__, routed)
-        module_kwargs = {
-            key[len("module__"):]: value
-            for key, value in routed.items()
-            if key.startswith("module__")
-        }
-        fixed = sorted(set(module_kwargs) & set(_MODULE_ARGS_FROM_FIT))
-        if fixed:
-            raise ValueError(
-                f"module__{fixed[0]} cannot be set: fit sets ReLUMLP's "
-                f"{', '.join(_MODULE_ARGS_FROM_FIT)} from the data and "
-                "random_state. Remove it."
-            )
-        if module_kwargs:
-            module_kwargs = {
-                "hidden_layer_sizes": self.hidden_layer_sizes,
-                "architecture": self.architecture,
-                "depth": self.depth,
-                **module_kwargs,
-            }
-        else:
-            module_kwargs = {"hidden_layer_sizes": hidden_layer_sizes}
-        try:
-            module = ReLUMLP(
-                X.shape[1],
-                1 if binary else len(classes),
-                generator=init_generator,
-                **module_kwargs,
-            )
-        except TypeError as exc:
-            raise TypeError(
-                f"a module__ parameter does not fit ReLUMLP: {exc}. module__* "
-                "parameters go to ReLUMLP(hidden_layer_sizes=, architecture=, "
-                "depth=)."
-            ) from None
-
-        y_torch = y_encoded.astype(np.float32 if binary else np.int64)
-        train_split = (
-            None
-            if fraction is None
-            else ValidSplit(fraction, stratified=False, random_state=split_seed)
+        module = self._build_module(
+            X.shape[1], 1 if binary else len(classes), hidden_layer_sizes,
+            init_seed, routed,
         )
-        # The paper's settings first; skorch's routed parameters override them.
-        net_kwargs = {
-            "iterator_train__shuffle": True,
-            # Local generators: DataLoader otherwise draws from (and advances)
-            # torch's global random state on every pass, even without shuffling.
-            "iterator_train__generator": torch.Generator().manual_seed(shuffle_seed),
-            "iterator_valid__generator": torch.Generator().manual_seed(0),
-            **{f"optimizer__{key}": value for key, value in optimizer_kwargs.items()},
-        }
-        net_kwargs.update(
-            (key, value)
-            for key, value in routed.items()
-            if not key.startswith("module__")
+        net = _build_net(
+            self, binary, module, optimizer_cls, _train_split(fraction, split_seed),
+            **_net_kwargs(optimizer_kwargs, shuffle_seed, routed),
         )
-        net = _build_net(self, binary, module, optimizer_cls, train_split, **net_kwargs)
-        net.fit(X.astype(np.float32, copy=False), y_torch)
-
+        net.fit(
+            X.astype(np.float32, copy=False),
+            y_encoded.astype(np.float32 if binary else np.int64),
+        )
         self.classes_ = classes
         self.net_ = net
         return self

@@ -1,10 +1,17 @@
 """The feed-forward ReLU network studied in the paper, as a ``torch.nn.Module``."""
 
-import numbers
+from numbers import Integral
 
 import torch
 from torch import nn
 from torch.nn.utils import skip_init
+
+from sk_ricci._param_validation import (
+    Constraint,
+    Interval,
+    IntList,
+    validate_params,
+)
 
 # Widths of the paper's three architectures (docs/networks.md).
 _NARROW_WIDTH = 25
@@ -12,66 +19,64 @@ _WIDE_WIDTH = 50
 _ARCHITECTURES = ("narrow", "wide", "bottleneck")
 
 
-def _resolve_hidden_layer_sizes(hidden_layer_sizes, architecture, depth):
-    """Return the hidden widths as a tuple of ints, validating every argument.
+class _Names(Constraint):
+    """One of a few names: any ``str`` (``numpy.str_`` too), compared
+    case-insensitively when ``ignore_case``."""
 
-    ``hidden_layer_sizes`` wins when given; otherwise the preset ``architecture``
-    with ``depth`` hidden layers is used. ``architecture`` and ``depth`` are checked
-    even when they are ignored so that a typo never passes silently.
-    """
-    if architecture not in _ARCHITECTURES:
-        raise ValueError(
-            f"architecture must be one of {_ARCHITECTURES}; got {architecture!r}. "
-            "Pass one of these presets, or give explicit widths with "
-            "hidden_layer_sizes=(...)."
-        )
-    if not isinstance(depth, numbers.Integral) or isinstance(depth, bool) or depth < 1:
-        raise ValueError(
-            f"depth must be a positive int (the number of hidden layers); got "
-            f"{depth!r}. Pass e.g. depth=5 or depth=11 as in the paper."
-        )
+    def __init__(self, names, *, ignore_case=False):
+        self.names, self.ignore_case = tuple(names), ignore_case
+
+    def is_satisfied_by(self, value):
+        if not isinstance(value, str):
+            return False
+        return (value.lower() if self.ignore_case else value) in self.names
+
+    def __str__(self):
+        text = "one of " + ", ".join(repr(name) for name in self.names)
+        return text + " (in any case)" if self.ignore_case else text
+
+
+_POSITIVE_INT = Interval(Integral, 1, None)
+
+# What the width arguments accept, declared once for ReLUMLP and
+# ReLUMLPClassifier, and how to fix a bad value. architecture and depth are
+# checked even when hidden_layer_sizes makes them unused, so that a typo never
+# passes silently.
+_WIDTH_CONSTRAINTS = {
+    "hidden_layer_sizes": [None, _POSITIVE_INT, IntList(1)],
+    "architecture": [_Names(_ARCHITECTURES)],
+    "depth": [_POSITIVE_INT],
+}
+_WIDTH_FIXES = {
+    "hidden_layer_sizes": (
+        "Pass e.g. hidden_layer_sizes=(50, 25, 50), or hidden_layer_sizes=None "
+        "to use the architecture preset."
+    ),
+    "architecture": (
+        "Pass one of these presets, or give explicit widths with "
+        "hidden_layer_sizes=(...)."
+    ),
+    "depth": (
+        "Pass the number of hidden layers, e.g. depth=5 or depth=11 as in the "
+        "paper."
+    ),
+}
+
+
+def _resolve_hidden_layer_sizes(hidden_layer_sizes, architecture, depth):
+    """The hidden widths, as a tuple of ints, of valid arguments (see
+    ``_WIDTH_CONSTRAINTS``): ``hidden_layer_sizes`` when given (one int is one
+    layer), otherwise the preset ``architecture`` with ``depth`` layers."""
     if hidden_layer_sizes is not None:
-        if isinstance(hidden_layer_sizes, numbers.Integral) and not isinstance(
-            hidden_layer_sizes, bool
-        ):
-            hidden_layer_sizes = (hidden_layer_sizes,)
-        try:
-            sizes = tuple(hidden_layer_sizes)
-        except TypeError:
-            raise ValueError(
-                "hidden_layer_sizes must be a tuple of positive ints; got "
-                f"{hidden_layer_sizes!r}. Pass e.g. hidden_layer_sizes=(50, 25, 50)."
-            ) from None
-        if len(sizes) == 0:
-            raise ValueError(
-                "hidden_layer_sizes must hold at least one width (the network needs "
-                "a hidden ReLU layer); got (). Pass e.g. hidden_layer_sizes=(50,), "
-                "or hidden_layer_sizes=None to use the architecture preset."
-            )
-        for i, width in enumerate(sizes):
-            if (
-                not isinstance(width, numbers.Integral)
-                or isinstance(width, bool)
-                or width < 1
-            ):
-                raise ValueError(
-                    "hidden_layer_sizes must be a tuple of positive ints; entry "
-                    f"{i} is {width!r} in {hidden_layer_sizes!r}. Pass e.g. "
-                    "hidden_layer_sizes=(50, 25, 50)."
-                )
-        return tuple(int(width) for width in sizes)
+        if isinstance(hidden_layer_sizes, Integral):
+            return (int(hidden_layer_sizes),)
+        return tuple(int(width) for width in hidden_layer_sizes)
     if architecture == "narrow":
         return (_NARROW_WIDTH,) * depth
     sizes = [_WIDE_WIDTH] * depth
     if architecture == "bottleneck":
         sizes[depth // 2] = _NARROW_WIDTH
     return tuple(sizes)
-
-
-def _check_positive_int(value, name):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}.")
-    return int(value)
 
 
 class ReLUMLP(nn.Module):
@@ -138,8 +143,24 @@ class ReLUMLP(nn.Module):
         generator=None,
     ):
         super().__init__()
-        self.input_dim = _check_positive_int(input_dim, "input_dim")
-        self.n_outputs = _check_positive_int(n_outputs, "n_outputs")
+        validate_params(
+            {
+                "input_dim": input_dim,
+                "n_outputs": n_outputs,
+                "architecture": architecture,
+                "depth": depth,
+                "hidden_layer_sizes": hidden_layer_sizes,
+            },
+            {
+                "input_dim": [_POSITIVE_INT],
+                "n_outputs": [_POSITIVE_INT],
+                **_WIDTH_CONSTRAINTS,
+            },
+            "ReLUMLP",
+            fixes=_WIDTH_FIXES,
+        )
+        self.input_dim = int(input_dim)
+        self.n_outputs = int(n_outputs)
         self.hidden_layer_sizes = _resolve_hidden_layer_sizes(
             hidden_layer_sizes, architecture, depth
         )

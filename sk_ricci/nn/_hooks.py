@@ -1,0 +1,123 @@
+"""Forward hooks that record the outputs of chosen modules of a torch model.
+
+:func:`_record_batches` runs ``X`` through the model batch by batch in eval
+mode under ``torch.no_grad()``, with a forward hook on every chosen module,
+and returns each batch's calls in forward order; the hooks are removed and
+every submodule's train/eval mode restored afterwards, whatever happens. Used
+by :func:`~sk_ricci.nn.layer_activations`.
+"""
+
+import torch
+
+
+class _LayerOutputError(ValueError):
+    """A hooked module returned something that is not one tensor per sample."""
+
+
+def _device_and_dtype(module):
+    """Where and in what precision the module computes (its first parameter's)."""
+    parameter = next(module.parameters(), None)
+    if parameter is None:
+        return torch.device("cpu"), torch.float32
+    dtype = parameter.dtype if parameter.is_floating_point() else torch.float32
+    return parameter.device, dtype
+
+
+class _Recorder:
+    """Forward hooks that record every call's output, one batch at a time,
+    flattened to ``(n_rows, -1)`` float64 on the CPU."""
+
+    def __init__(self):
+        self.calls, self.n_rows = [], 0
+
+    def start(self, n_rows):
+        """Forget the previous batch's calls; the next batch has ``n_rows``."""
+        self.calls, self.n_rows = [], n_rows
+
+    def hook(self, name):
+        def record(module, _input, output):
+            self._record(name, module, output)
+
+        return record
+
+    def _record(self, name, module, output):
+        n_rows = self.n_rows
+        if not isinstance(output, torch.Tensor) or output.ndim == 0 or (
+            output.shape[0] != n_rows
+        ):
+            got = (
+                f"shape {tuple(output.shape)}"
+                if isinstance(output, torch.Tensor)
+                else f"a {type(output).__name__}"
+            )
+            raise _LayerOutputError(
+                f"module {name!r} ({type(module).__name__}) returned {got}, "
+                f"not one tensor with a first axis of {n_rows} samples; "
+                "choose modules that output a (n_samples, ...) tensor."
+            )
+        self.calls.append(
+            (
+                name,
+                output.detach()
+                .reshape(output.shape[0], -1)
+                .to(device="cpu", dtype=torch.float64, copy=True),
+            )
+        )
+
+
+def _record_batches(module, X, targets, batch_size, what):
+    """Every batch's recorded ``(name, output)`` calls, from forward passes in
+    eval mode under ``no_grad``; hooks and train/eval modes are restored."""
+    device, dtype = _device_and_dtype(module)
+    recorder = _Recorder()
+    modes = [(m, m.training) for m in module.modules()]
+    handles, batches = [], []
+    try:
+        for name, target in targets:
+            handles.append(target.register_forward_hook(recorder.hook(name)))
+        module.eval()
+        with torch.no_grad():
+            for start in range(0, X.shape[0], batch_size):
+                batch = torch.as_tensor(
+                    X[start : start + batch_size], dtype=dtype, device=device
+                )
+                recorder.start(batch.shape[0])
+                _forward_batch(module, batch, X.shape)
+                _check_calls(module, recorder.calls, batches, len(targets), what)
+                batches.append(recorder.calls)
+    finally:
+        for handle in handles:
+            handle.remove()
+        for submodule, training in modes:
+            submodule.training = training
+    return batches
+
+
+def _forward_batch(module, batch, shape):
+    try:
+        module(batch)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"The forward pass of {type(module).__name__} failed on X "
+            f"of shape {shape}: {exc}. Check that X has the number "
+            "of features (or the image shape) the network was built "
+            "for."
+        ) from exc
+
+
+def _check_calls(module, calls, batches, n_targets, what):
+    """A batch's calls: at least one, and the same sequence as the first's."""
+    if not calls:
+        raise ValueError(
+            f"None of the {n_targets} {what} of "
+            f"{type(module).__name__} was called in its forward pass, "
+            "so there is no hidden layer to read. Use the modules in "
+            "forward (not torch.relu / F.relu calls)."
+        )
+    if batches and [n for n, _ in calls] != [n for n, _ in batches[0]]:
+        raise ValueError(
+            f"The {what} were called {len(calls)} times on one batch "
+            f"and {len(batches[0])} times on another (or in another "
+            "order); layer_activations needs a fixed forward "
+            "structure."
+        )
