@@ -197,7 +197,7 @@ def test_expected_errors_exit_1_with_one_line(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text("repeats = -3\n")
     cases = [
-        (["study", "--config", str(bad)], "repeats=-3 must be >= 1"),
+        (["study", "--config", str(bad)], "repeats must be an int >= 1; got int -3"),
         (["study", "--problems", "Z", "--output", str(tmp_path / "z")],
          "unknown problem 'Z'"),
         (["study", "--problems", "mnist_1_7", "--data-home", str(tmp_path),

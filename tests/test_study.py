@@ -26,12 +26,9 @@ from sk_ricci import (
     aggregated_ricci_coefficient,
 )
 from sk_ricci.study import (
-    CSV_COLUMNS,
-    TIMING_COLUMNS,
     OutputFolderError,
     StudyConfig,
     StudyConfigError,
-    _Progress,
     analyse_study,
     load_config,
     load_results,
@@ -40,6 +37,9 @@ from sk_ricci.study import (
     ols,
     run_study,
 )
+from sk_ricci.study._analysis import CSV_COLUMNS
+from sk_ricci.study._results import TIMING_COLUMNS
+from sk_ricci.study._run import _progress_bar, _show
 
 TINY = {
     "problems": ["A", "B"],
@@ -528,7 +528,7 @@ def test_folder_of_an_earlier_results_version_is_refused(serial, config, tmp_pat
     (same fields, older results version) is not resumed with new rows."""
     import hashlib
 
-    from sk_ricci.study import RESULTS_VERSION
+    from sk_ricci.study._config import RESULTS_VERSION
 
     out = serial[0]
     for name in ("config.json", "results.jsonl"):
@@ -631,13 +631,19 @@ def test_toml_config(tmp_path):
     "text, match",
     [
         ("repetas = 3\n", r"unknown study setting\(s\) \['repetas'\]"),
-        ("repeats = 0\n", r"repeats=0 must be >= 1"),
-        ("depths = [2]\n", r"depths=\[2\] must be ints >= 4"),
-        ('architectures = ["huge"]\n', r"architectures \['huge'\]"),
+        ("repeats = 0\n", r"repeats must be an int >= 1; got int 0\."),
+        ("depths = [2]\n",
+         r"depths must be a non-empty list of ints >= 4; got tuple \(2,\)"),
+        ('architectures = ["huge"]\n',
+         (r"architectures must be a non-empty list of 'narrow', 'wide', "
+          r"'bottleneck'; got tuple \('huge',\)")),
         ('problems = ["Z"]\n', r"unknown problem 'Z'"),
-        ("[thresholds]\nA = 1.5\n", r"thresholds\['A'\]=1.5"),
-        ('[thresholds]\nA = "high"\n', r"thresholds\['A'\]='high'"),
-        ('validation_fraction = "abc"\n', r"validation_fraction='abc' must lie"),
+        ("[thresholds]\nA = 1.5\n",
+         r"thresholds\['A'\] must be a float in \[0, 1\); got float 1.5"),
+        ('[thresholds]\nA = "high"\n',
+         r"thresholds\['A'\] must be a float in \[0, 1\); got str 'high'"),
+        ('validation_fraction = "abc"\n',
+         r"validation_fraction must be a float in \[0, 1\); got str 'abc'"),
         ("depths = [5.7]\n", r"depths must be ints, got \[5.7\]"),
         ("n_neighbors = [0, 5]\n", r"n_neighbors must be a non-empty list"),
         ("repeats = \n", r"not valid TOML"),
@@ -745,16 +751,17 @@ def test_progress_line(config):
     import io
 
     stream = io.StringIO()
-    progress = _Progress(12, 4, stream=stream)
-    progress.update({"network_id": "A/wide/d5/r0", "accuracy": 0.5})
+    progress = _progress_bar(12, 4, stream=stream)
+    _show(progress, {"network_id": "A/wide/d5/r0", "accuracy": 0.5})
     progress.close()
     text = stream.getvalue()
     assert "resuming: 4 of 12" in text
     assert "5/12 networks (42%)" in text and "left" in text
+    assert "A/wide/d5/r0 acc=0.500" in text
     quiet = io.StringIO()
-    progress = _Progress(12, 0, stream=quiet, quiet=True)
-    progress.update({"network_id": "A/wide/d5/r0", "accuracy": 0.5})
-    assert quiet.getvalue() == ""
+    progress = _progress_bar(12, 0, stream=quiet, quiet=True)
+    _show(progress, {"network_id": "A/wide/d5/r0", "accuracy": 0.5})
+    assert progress is None and quiet.getvalue() == ""
 
 
 def test_study_problems_cover_the_data_sets():

@@ -1,33 +1,24 @@
-"""Analysis and report of the paper's study: OLS, k*, exclusions, figures.
+"""Analysis of the paper's study: k*, rho at k*, exclusions, regression.
 
 :func:`analyse_study` picks, per (problem, architecture, depth), the scale k*
 that minimises the aggregated coefficient over the networks that pass the
 accuracy threshold, computes every network's rho and adjusted rho at k*,
 counts the exclusions (below threshold, disconnected at k*), and regresses
-accuracy on rho plus problem, architecture and depth dummies (:func:`ols`).
-:func:`make_report` writes ``results.csv``, ``aggregated.csv``, ``report.md``
-and the figures of a study's output folder. Import these names from
-:mod:`sk_ricci.study`.
+accuracy on rho plus problem, architecture and depth dummies (:func:`ols`,
+ordinary least squares with classical standard errors). Its report is made by
+:mod:`sk_ricci.study._report`.
 """
 
-import csv
-import json
 import math
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from ._flow import aggregated_ricci_coefficient
-from ._study_config import (
-    CONFIG_FILE,
-    StudyConfig,
-    _write_atomic,
-    flow_result,
-    load_results,
-)
-from .exceptions import DisconnectedGraphWarning, OutputFolderError
+from .._flow import aggregated_ricci_coefficient
+from ..exceptions import DisconnectedGraphWarning
+from ._config import StudyConfig
+from ._results import flow_result
 
 
 # --------------------------------------------------------------------------- #
@@ -222,122 +213,135 @@ def analyse_study(rows, config):
     )
     diverged = [r for r in rows if r.get("status") == "diverged"]
     rows = [r for r in rows if r.get("status") != "diverged"]
+    table, groups = [], []
+    for key, members in _by_group(rows, config):
+        group, group_table = _analyse_group(key, members, config.threshold(key[0]))
+        groups.append(group)
+        table += group_table
+    counts = _counts(table, len(order), len(diverged), len(strangers))
+    regression, note = _regression(table, config)
+    analysis = StudyAnalysis(config, table, groups, regression, note, counts, rows)
+    analysis.diverged = [
+        {"network_id": r["network_id"], "cause": r["cause"]} for r in diverged
+    ]
+    analysis.not_in_config = strangers
+    return analysis
+
+
+def _by_group(rows, config):
+    """(problem, architecture, depth) and its rows, in the configuration's order."""
     by_group = {}
     for row in rows:
         key = (row["problem"], row["architecture"], int(row["depth"]))
         by_group.setdefault(key, []).append(row)
-    table, groups = [], []
-    for key in sorted(
-        by_group,
-        key=lambda k: (
-            config.problems.index(k[0]) if k[0] in config.problems else 99,
-            config.architectures.index(k[1]) if k[1] in config.architectures else 99,
-            k[2],
-        ),
-    ):
-        problem, arch, depth = key
-        members = by_group[key]
-        threshold = config.threshold(problem)
-        passed = [r for r in members if r["accuracy"] > threshold]
-        ks = [e["n_neighbors"] for e in members[0]["flow"]]
-        curve, pooled = [], []
-        for j, k in enumerate(ks):
-            if passed:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", DisconnectedGraphWarning)
-                    agg = aggregated_ricci_coefficient(
-                        [
-                            flow_result(r["flow"][j], r["symmetrize"], r["connect"])
-                            for r in passed
-                        ]
-                    )
-                curve.append(float(agg.coefficient))
-                pooled.append(agg.n_networks)
-            else:
-                curve.append(np.nan)
-                pooled.append(0)
-        curve_arr = np.array(curve, dtype=float)
-        if np.isfinite(curve_arr).any():
-            j_star = int(np.nanargmin(curve_arr))
-            k_star = int(ks[j_star])
-        else:
-            j_star, k_star = None, None
-        n_connected = n_analysed = n_negative = 0
-        rhos = []
-        for r in members:
-            ok = r["accuracy"] > threshold
-            entry = r["flow"][j_star] if j_star is not None else None
-            connected = (
-                bool(all(c == 1 for c in entry["n_components"]))
-                if entry is not None else None
+
+    def rank(key):
+        return (
+            config.problems.index(key[0]) if key[0] in config.problems else 99,
+            config.architectures.index(key[1])
+            if key[1] in config.architectures else 99,
+            key[2],
+        )
+
+    return [(key, by_group[key]) for key in sorted(by_group, key=rank)]
+
+
+def _aggregated_curve(passed, ks):
+    """The aggregated coefficient of the passing networks at every k, and how
+    many networks each pools."""
+    curve, pooled = [], []
+    for j in range(len(ks)):
+        if not passed:
+            curve.append(np.nan)
+            pooled.append(0)
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DisconnectedGraphWarning)
+            agg = aggregated_ricci_coefficient(
+                [flow_result(r["flow"][j], r["symmetrize"], r["connect"])
+                 for r in passed]
             )
-            rho = _nan(entry["coefficient"]) if entry is not None else np.nan
-            analysed = bool(ok and connected and math.isfinite(rho))
-            if ok and connected:
-                n_connected += 1
-            if analysed:
-                n_analysed += 1
-                rhos.append(rho)
-                n_negative += rho < 0
-            table.append({
-                "network_id": r["network_id"],
-                "problem": problem,
-                "architecture": arch,
-                "depth": depth,
-                "repeat": r["repeat"],
-                "seed": r["seed"],
-                "hidden_layer_sizes": "-".join(map(str, r["hidden_layer_sizes"])),
-                "n_train": r["n_train"],
-                "n_test": r["n_test"],
-                "max_epochs": r["max_epochs"],
-                "batch_size": r["batch_size"],
-                "lr": r["lr"],
-                "optimizer": r["optimizer"],
-                "validation_fraction": r["validation_fraction"],
-                "symmetrize": r["symmetrize"],
-                "connect": r["connect"] or "none",
-                "accuracy": r["accuracy"],
-                "train_accuracy": r["train_accuracy"],
-                "threshold": threshold,
-                "passed_threshold": ok,
-                "k_star": k_star,
-                "rho": rho,
-                "adjusted_paper": (
-                    _nan(entry["adjusted_paper"]) if entry is not None else np.nan
-                ),
-                "adjusted_fisher": (
-                    _nan(entry["adjusted_fisher"]) if entry is not None else np.nan
-                ),
-                "connected_at_k_star": connected,
-                "analysed": analysed,
-                "fit_time_s": r.get("fit_time_s"),
-                "flow_time_s": r.get("flow_time_s"),
-            })
-        groups.append({
-            "problem": problem,
-            "architecture": arch,
-            "depth": depth,
-            "n_test": members[0]["n_test"],
-            "threshold": threshold,
-            "n_trained": len(members),
-            "n_passed": len(passed),
-            "n_connected": n_connected,
-            "n_analysed": n_analysed,
-            "n_negative": int(n_negative),
-            "median_rho": float(np.median(rhos)) if rhos else np.nan,
-            "n_neighbors": ks,
-            "aggregated": curve,
-            "n_pooled": pooled,
-            "k_star": k_star,
-            "aggregated_at_k_star": (
-                curve[j_star] if j_star is not None else np.nan
-            ),
-        })
+        curve.append(float(agg.coefficient))
+        pooled.append(agg.n_networks)
+    return curve, pooled
+
+
+def _analyse_group(key, members, threshold):
+    """The group's summary and its networks' rows of ``results.csv``."""
+    problem, arch, depth = key
+    passed = [r for r in members if r["accuracy"] > threshold]
+    ks = [e["n_neighbors"] for e in members[0]["flow"]]
+    curve, pooled = _aggregated_curve(passed, ks)
+    j_star, k_star = None, None
+    if np.isfinite(np.array(curve, dtype=float)).any():
+        j_star = int(np.nanargmin(np.array(curve, dtype=float)))
+        k_star = int(ks[j_star])
+    table = [_table_row(r, threshold, k_star, j_star) for r in members]
+    rhos = [t["rho"] for t in table if t["analysed"]]
+    group = {
+        "problem": problem,
+        "architecture": arch,
+        "depth": depth,
+        "n_test": members[0]["n_test"],
+        "threshold": threshold,
+        "n_trained": len(members),
+        "n_passed": len(passed),
+        "n_connected": sum(
+            bool(t["passed_threshold"] and t["connected_at_k_star"]) for t in table
+        ),
+        "n_analysed": len(rhos),
+        "n_negative": int(sum(rho < 0 for rho in rhos)),
+        "median_rho": float(np.median(rhos)) if rhos else np.nan,
+        "n_neighbors": ks,
+        "aggregated": curve,
+        "n_pooled": pooled,
+        "k_star": k_star,
+        "aggregated_at_k_star": curve[j_star] if j_star is not None else np.nan,
+    }
+    return group, table
+
+
+def _table_row(r, threshold, k_star, j_star):
+    """One network's row of ``results.csv`` (:data:`CSV_COLUMNS`)."""
+    ok = r["accuracy"] > threshold
+    entry = r["flow"][j_star] if j_star is not None else None
+    connected = (
+        bool(all(c == 1 for c in entry["n_components"]))
+        if entry is not None else None
+    )
+    rho = _nan(entry["coefficient"]) if entry is not None else np.nan
+    row = {
+        **r,
+        "depth": int(r["depth"]),
+        "hidden_layer_sizes": "-".join(map(str, r["hidden_layer_sizes"])),
+        "connect": r["connect"] or "none",
+        "accuracy": r["accuracy"],
+        "train_accuracy": r["train_accuracy"],
+        "threshold": threshold,
+        "passed_threshold": ok,
+        "k_star": k_star,
+        "rho": rho,
+        "adjusted_paper": (
+            _nan(entry["adjusted_paper"]) if entry is not None else np.nan
+        ),
+        "adjusted_fisher": (
+            _nan(entry["adjusted_fisher"]) if entry is not None else np.nan
+        ),
+        "connected_at_k_star": connected,
+        "analysed": bool(ok and connected and math.isfinite(rho)),
+        "fit_time_s": r.get("fit_time_s"),
+        "flow_time_s": r.get("flow_time_s"),
+    }
+    return {c: row[c] for c in CSV_COLUMNS}
+
+
+def _counts(table, expected, n_diverged, n_strangers):
+    """Networks expected, trained, excluded (and why) and analysed."""
     counts = {
-        "expected": len(order),
-        "trained": len(table) + len(diverged),
-        "diverged": len(diverged),
-        "not_in_config": len(strangers),
+        "expected": expected,
+        "trained": len(table) + n_diverged,
+        "diverged": n_diverged,
+        "not_in_config": n_strangers,
         "passed": sum(t["passed_threshold"] for t in table),
         "below_threshold": sum(not t["passed_threshold"] for t in table),
         "no_k_star": sum(
@@ -354,13 +358,7 @@ def analyse_study(rows, config):
         "negative": sum(t["analysed"] and t["rho"] < 0 for t in table),
     }
     counts["undefined_rho"] = counts["connected"] - counts["analysed"]
-    regression, note = _regression(table, config)
-    analysis = StudyAnalysis(config, table, groups, regression, note, counts, rows)
-    analysis.diverged = [
-        {"network_id": r["network_id"], "cause": r["cause"]} for r in diverged
-    ]
-    analysis.not_in_config = strangers
-    return analysis
+    return counts
 
 
 def _regression(table, config):
@@ -389,304 +387,3 @@ def _regression(table, config):
         )
     except (ValueError, np.linalg.LinAlgError) as exc:
         return None, f"not fitted: {exc}"
-
-
-# --------------------------------------------------------------------------- #
-# Report
-# --------------------------------------------------------------------------- #
-def _fmt(v, spec=".3f"):
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, float):
-        return "-" if not math.isfinite(v) else format(v, spec)
-    return str(v)
-
-
-def _write_csv(path, columns, rows):
-    import io
-
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_csv_value(row.get(c)) for c in columns])
-    _write_atomic(path, buf.getvalue())
-
-
-def _csv_value(v):
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return repr(v) if math.isfinite(v) else "nan"
-    return v
-
-
-def _pct(a, b):
-    return f"{100 * a / b:.1f}%" if b else "n/a"
-
-
-def _report_markdown(analysis, figures):
-    cfg, c = analysis.config, analysis.counts
-    out = ["# Ricci-flow study report", ""]
-    out += [
-        ("Reproduction of Baptista et al., \"Deep Learning as Ricci Flow\" "
-        "(arXiv:2404.14265), section 3, with sk_ricci."),
-        "",
-        f"- problems: {', '.join(cfg.problems)}",
-        (f"- architectures: {', '.join(cfg.architectures)}; depths: "
-        f"{', '.join(map(str, cfg.depths))}; repeats: {cfg.repeats}"),
-        (f"- n_train={cfg.n_train}, n_test={cfg.n_test}, max_epochs="
-        f"{cfg.max_epochs}, batch_size={cfg.batch_size}, lr={cfg.lr}, "
-        f"optimizer={cfg.optimizer}, standardize={cfg.standardize!r}"),
-        (f"- graphs: symmetrize={cfg.symmetrize!r}, connect={cfg.connect!r}; "
-        f"seed={cfg.seed}; config hash `{cfg.config_hash}`"),
-        "",
-    ]
-    if c["trained"] < c["expected"]:
-        out += [
-            (f"**Incomplete study: {c['trained']} of {c['expected']} networks "
-            "trained.** Run the same command again to resume."),
-            "",
-        ]
-    out += [
-        "## Networks",
-        "",
-        "| trained | passing the accuracy threshold | connected at k* | analysed |",
-        "|---:|---:|---:|---:|",
-        f"| {c['trained']} | {c['passed']} | {c['connected']} | {c['analysed']} |",
-        "",
-        ("Exclusions: "
-        f"{c['diverged']} diverged in training (non-finite loss or activations), "
-        f"{c['below_threshold']} below the accuracy threshold, "
-        f"{c['no_k_star']} in a group without a defined k*, "
-        f"{c['disconnected']} with a disconnected layer graph at k*, "
-        f"{c['undefined_rho']} with an undefined rho (constant series). "
-        "(Paper: 1,512 trained, 1,361 passing, 1,227 connected and analysed.)"),
-        "",
-    ]
-    if analysis.diverged:
-        out += ["Diverged networks (excluded):", ""]
-        out += [f"- {d['network_id']}: {d['cause']}" for d in analysis.diverged]
-        out += [""]
-    if analysis.not_in_config:
-        out += [
-            (f"Ignored {len(analysis.not_in_config)} row(s) of networks not in "
-            "the configuration: " + ", ".join(analysis.not_in_config[:10])
-            + (" ..." if len(analysis.not_in_config) > 10 else "")),
-            "",
-        ]
-    out += [
-        "Accuracy thresholds (strictly greater): "
-        + ", ".join(f"{p} > {cfg.threshold(p):g}" for p in cfg.problems),
-        "",
-        "## Ricci coefficient at k*",
-        "",
-    ]
-    rhos = [t["rho"] for t in analysis.table if t["analysed"]]
-    if rhos:
-        out += [
-            (f"{c['negative']} of {c['analysed']} analysed networks "
-            f"({_pct(c['negative'], c['analysed'])}) have a negative Ricci "
-            "coefficient rho (Ricci-flow-like); mean rho "
-            f"{np.mean(rhos):.3f}, median {np.median(rhos):.3f}. (Paper: 1,144 of "
-            "1,227, 93.2%; partly by construction, since k* minimises the "
-            "aggregated coefficient.)"),
-            "",
-        ]
-    else:
-        out += ["No network was analysed.", ""]
-    out += [
-        "## Scale k* per group",
-        "",
-        ("k* minimises the aggregated coefficient (one Pearson correlation over "
-        "the pooled (eta_l, Ric_l) of the networks passing the threshold)."),
-        "",
-        ("| problem | architecture | depth | trained | passing | k* | k*/n | "
-        "aggregated rho at k* | analysed | negative rho | median rho |"),
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for g in analysis.groups:
-        ks = g["k_star"]
-        out.append(
-            f"| {g['problem']} | {g['architecture']} | {g['depth']} | "
-            f"{g['n_trained']} | {g['n_passed']} | {'' if ks is None else ks} | "
-            f"{'' if ks is None else _pct(ks, g['n_test'])} | "
-            f"{_fmt(g['aggregated_at_k_star'])} | {g['n_analysed']} | "
-            f"{g['n_negative']} | {_fmt(g['median_rho'])} |"
-        )
-    out += ["", "## Regression", ""]
-    reg = analysis.regression
-    if reg is None:
-        out += [f"Linear model not fitted ({analysis.regression_note}).", ""]
-    else:
-        b, _se, t, p = reg.term("rho")
-        out += [
-            (f"Ordinary least squares, {analysis.regression_note}; "
-            f"n = {reg.n_samples}, residual df = {reg.df_resid}, "
-            f"R^2 = {reg.r_squared:.3f}."),
-            "",
-            reg.to_markdown(),
-            "",
-            (f"Coefficient of rho: {b:.4g} (t = {t:.2f}, p = {p:.3g}); the paper "
-            "reports t = -2.27, p = 0.023 (more negative rho goes with higher "
-            "accuracy)."),
-            "",
-        ]
-    out += ["## Figures", ""]
-    for name, (path, caption) in figures.items():
-        if path is None:
-            out.append(f"- {name}: not drawn ({caption})")
-        else:
-            out += [f"![{name}]({Path(path).name})", "", caption, ""]
-    out += [
-        "",
-        ("Files: `results.csv` (one row per network), `aggregated.csv` (the "
-        "aggregated coefficient per group and k), `results.jsonl` (raw rows with "
-        "Ric_l and eta_l at every k), `config.json`."),
-        "",
-    ]
-    return "\n".join(out)
-
-
-def _representatives(analysis):
-    """Per problem: the median-rho network of its strongest deepest group."""
-    reps = []
-    rows = {r["network_id"]: r for r in analysis.rows}
-    for problem in analysis.config.problems:
-        groups = [
-            g for g in analysis.groups
-            if g["problem"] == problem and g["n_analysed"] > 0
-        ]
-        if not groups:
-            continue
-        deepest = max(g["depth"] for g in groups)
-        best = min(
-            (g for g in groups if g["depth"] == deepest),
-            key=lambda g: g["aggregated_at_k_star"],
-        )
-        members = [
-            t for t in analysis.table
-            if t["analysed"] and (t["problem"], t["architecture"], t["depth"])
-            == (problem, best["architecture"], best["depth"])
-        ]
-        median = float(np.median([t["rho"] for t in members]))
-        chosen = min(members, key=lambda t: (abs(t["rho"] - median), t["repeat"]))
-        row = rows[chosen["network_id"]]
-        j = [e["n_neighbors"] for e in row["flow"]].index(best["k_star"])
-        reps.append((
-            chosen,
-            flow_result(row["flow"][j], row["symmetrize"], row["connect"]),
-        ))
-    return reps
-
-
-def make_report(output, *, figures=True):
-    """(Re)make ``results.csv``, ``aggregated.csv``, ``report.md`` and figures.
-
-    Parameters
-    ----------
-    output : str or path-like
-        A study's output folder (with ``config.json`` and ``results.jsonl``).
-    figures : bool, default=True
-        Draw the PNG figures (needs matplotlib).
-
-    Returns
-    -------
-    analysis : StudyAnalysis
-    """
-    output = Path(output)
-    cfg_path = output / CONFIG_FILE
-    if not cfg_path.exists():
-        raise OutputFolderError(
-            f"{str(output)!r} is not a study folder (no {CONFIG_FILE}); pass the "
-            "--output folder of `sk-ricci study`"
-        )
-    try:
-        saved = json.loads(cfg_path.read_text())
-        if not isinstance(saved, dict) or not isinstance(saved.get("config"), dict):
-            raise TypeError(
-                "expected a JSON object with a 'config' object, got "
-                f"{type(saved).__name__}"
-            )
-        config = StudyConfig.from_dict(saved["config"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise OutputFolderError(
-            f"{cfg_path} is unreadable ({exc}); re-run the study with --overwrite "
-            "or restore the file"
-        ) from None
-    rows = load_results(output)
-    analysis = analyse_study(rows, config)
-    try:
-        _write_report_files(output, analysis, figures)
-    except PermissionError as exc:
-        raise OutputFolderError(
-            f"cannot write the report into {str(output)!r} ({exc.strerror}: "
-            f"{exc.filename}); make the folder writable, or copy it and run "
-            "the report there"
-        ) from None
-    return analysis
-
-
-def _write_report_files(output, analysis, figures):
-    _write_csv(output / "results.csv", CSV_COLUMNS, analysis.table)
-    agg_rows = [
-        {
-            "problem": g["problem"], "architecture": g["architecture"],
-            "depth": g["depth"], "n_neighbors": k, "aggregated_coefficient": a,
-            "n_networks": m, "is_k_star": k == g["k_star"],
-        }
-        for g in analysis.groups
-        for k, a, m in zip(g["n_neighbors"], g["aggregated"], g["n_pooled"])
-    ]
-    _write_csv(
-        output / "aggregated.csv",
-        ("problem", "architecture", "depth", "n_neighbors",
-         "aggregated_coefficient", "n_networks", "is_k_star"),
-        agg_rows,
-    )
-    drawn = {}
-    if figures:
-        drawn = _draw_figures(analysis, output)
-    _write_atomic(output / "report.md", _report_markdown(analysis, drawn))
-
-
-def _draw_figures(analysis, output):
-    from . import plotting
-
-    drawn = {}
-    path = output / "fig3_aggregated_coefficient.png"
-    if any(np.isfinite(g["aggregated"]).any() for g in analysis.groups):
-        fig = plotting.plot_aggregated_heatmap(analysis.groups)
-        plotting.save_figure(fig, path)
-        drawn["Fig. 3 analogue"] = (
-            path,
-            ("Aggregated Ricci coefficient over k per problem, architecture and "
-            "depth (blue = negative = Ricci-flow-like); the box marks k*."),
-        )
-    else:
-        drawn["Fig. 3 analogue"] = (None, "no network passed a threshold")
-    reps = _representatives(analysis)
-    path = output / "fig4_flow.png"
-    if reps:
-        fig = plotting.plot_flow_panels(
-            [res for _, res in reps],
-            titles=[
-                f"{t['problem']} {t['architecture']}/{t['depth']} r{t['repeat']}"
-                for t, _ in reps
-            ],
-        )
-        plotting.save_figure(fig, path)
-        drawn["Fig. 4 analogue"] = (
-            path,
-            ("Total Forman-Ricci curvature Ric_l (x) against the geodesic change "
-            "eta_l = g_{l+1} - g_l (y), per layer l, at k*, for the median-rho "
-            "network of the deepest group with the most negative aggregated "
-            "coefficient of each problem. (The paper's Fig. 4 swaps these axis "
-            "labels.)"),
-        )
-    else:
-        drawn["Fig. 4 analogue"] = (None, "no analysed network")
-    return drawn
-

@@ -1,38 +1,46 @@
-"""Configuration of the paper's study and the files of its output folder.
+"""Configuration of the paper's study: :class:`StudyConfig`, TOML, seeds.
 
-:class:`StudyConfig` (the problems, architectures, depths, repeats, training
-and graph settings, validated and hashed), :func:`load_config` (a TOML study
-file), :func:`network_seed` (each network's seed, from the base seed and its
-names), and the output folder's files: ``results.jsonl`` (one JSON line per
-finished network, :func:`load_results`) and :func:`flow_result`, which rebuilds
-a :class:`~sk_ricci.RicciFlowResult` from a stored row.
-
-Shared by the running of a study (:mod:`sk_ricci.study`) and its analysis
-(:mod:`sk_ricci._study_report`); it imports neither. Import these names from
-:mod:`sk_ricci.study`.
+:class:`StudyConfig` holds the problems, architectures, depths, repeats,
+training and graph settings of a study, validated against the constraints it
+declares once (``StudyConfig._parameter_constraints``) and hashed
+(:attr:`StudyConfig.config_hash` guards an output folder). Each field carries
+the help of its ``sk-ricci study`` flag in its metadata, so the command's flags
+are generated from the fields. :func:`load_config` reads a TOML study file and
+:func:`network_seed` derives each network's seed from the base seed and its
+names.
 """
 
 import dataclasses
 import hashlib
 import json
 import numbers
-import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
-from ._flow import RicciFlowResult
-from ._validation import ALGORITHM_OPTIONS, SYMMETRIZE_OPTIONS
-from .datasets import PAPER_PROBLEMS
-from .datasets._problems import REGISTRY, resolve_problem
-from .exceptions import OutputFolderError, ResultsFileWarning, StudyConfigError
+from .._options import FLOW_CONSTRAINTS, FlowOptions
+from .._param_validation import (
+    Constraint,
+    Interval,
+    IntList,
+    NJobs,
+    Options,
+    validate_params,
+)
+from .._validation import ALGORITHM_OPTIONS, SYMMETRIZE_OPTIONS
+from ..datasets import PAPER_PROBLEMS
+from ..datasets._problems import REGISTRY, resolve_problem
+from ..exceptions import StudyConfigError
 
 #: The paper's architectures and depths (docs/study.md).
 ARCHITECTURES = ("narrow", "wide", "bottleneck")
 DEPTHS = (5, 11)
 STANDARDIZE_OPTIONS = ("synthetic", "none", "all")
+OPTIMIZERS = ("rmsprop", "adam", "sgd")
+#: Where a study's networks train (:func:`~sk_ricci.study.run_study`).
+BACKENDS = ("loky", "dask", "ray")
 
 #: Problems a study can use: name -> :class:`~sk_ricci.datasets.Problem` (the
 #: registry of :mod:`sk_ricci.datasets`). ``digits_*`` are scikit-learn's
@@ -42,28 +50,35 @@ STUDY_PROBLEMS = REGISTRY
 #: The seven problems of the paper's study (the default ``problems``).
 PAPER_STUDY_PROBLEMS = PAPER_PROBLEMS
 
-RESULTS_FILE = "results.jsonl"
-CONFIG_FILE = "config.json"
-#: Advisory lock held by the study writing into a folder (holds its pid).
-LOCK_FILE = ".sk_ricci.lock"
-#: Every file the study writes into its output folder (``--overwrite`` deletes
-#: exactly these).
-OUTPUT_FILES = (
-    RESULTS_FILE,
-    CONFIG_FILE,
-    "results.csv",
-    "aggregated.csv",
-    "report.md",
-    "fig3_aggregated_coefficient.png",
-    "fig4_flow.png",
-)
-#: Columns that depend on the machine, not on the seeds.
-TIMING_COLUMNS = ("fit_time_s", "flow_time_s")
+#: What the same configuration's result rows are made of beyond its fields:
+#: the synthetic generators and the default k grid. Part of the config hash,
+#: so that a study folder of an earlier version is never resumed with rows of
+#: another. 2: problems A and B recalibrated, each grid starts at the smallest
+#: k whose input graph is connected.
+RESULTS_VERSION = 2
+
+
+def _setting(default=dataclasses.MISSING, *, help, hash=True, factory=None, **cli):
+    """A field whose metadata says whether it changes the results (``hash``)
+    and describes its ``sk-ricci study`` flag: ``help``, ``flags`` (default
+    ``--field-name``), ``type`` (how the flag's text is read: "list",
+    "int list", "positive int", "int", "float", "problem=accuracy" or
+    "bool" for an on/off flag), ``metavar``, ``choices``, ``repeat`` (the
+    flag may be given several times) and ``default_help`` (the default as the
+    help shows it, when the value itself says little)."""
+    metadata = {"help": help, "hash": hash, **cli}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 # --------------------------------------------------------------------------- #
-# Configuration
+# Normalising a field's value before it is validated
 # --------------------------------------------------------------------------- #
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _canonical_problem(name):
     if not isinstance(name, str):
         raise StudyConfigError(f"problem names are strings, got {name!r}")
@@ -81,47 +96,143 @@ def _as_tuple(value, name):
         ) from None
 
 
-def _check_int(value, name, low, fix):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise StudyConfigError(
-            f"{name} must be an int >= {low}, got {type(value).__name__} "
-            f"{value!r}; {fix}"
-        )
-    if value < low:
-        raise StudyConfigError(f"{name}={value} must be >= {low}; {fix}")
-    return int(value)
+def _problems(value):
+    names = (_canonical_problem(p) for p in _as_tuple(value, "problems"))
+    return tuple(dict.fromkeys(names))
 
 
-def _check_k_list(values, name):
-    values = _as_tuple(values, name)
-    try:
-        ks = [int(v) for v in values]
-    except (TypeError, ValueError):
-        raise StudyConfigError(
-            f"{name} must be a list of ints, got {list(values)!r}"
-        ) from None
-    if not ks or min(ks) < 1 or any(float(k) != float(v) for k, v in zip(ks, values)):
-        raise StudyConfigError(
-            f"{name} must be a non-empty list of ints >= 1, got {list(values)!r}; "
-            "pass e.g. [6, 10, 30, 90]"
-        )
+def _architectures(value):
+    names = (str(a).strip().lower() for a in _as_tuple(value, "architectures"))
+    return tuple(dict.fromkeys(names))
+
+
+def _depths(value):
+    depths = _as_tuple(value, "depths")
+    if not all(
+        _is_int(d) or (isinstance(d, str) and d.strip().isdigit()) for d in depths
+    ):
+        raise StudyConfigError(f"depths must be ints, got {list(depths)!r}")
+    return tuple(dict.fromkeys(int(d) for d in depths))
+
+
+def _int(value):
+    return int(value) if _is_int(value) else value
+
+
+def _float(value):
+    """An int, float or numeric string as a float; anything else unchanged
+    (and then refused by the constraints)."""
+    if isinstance(value, (numbers.Real, str)) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _fraction(value):
+    return 0.0 if value is None else _float(value)
+
+
+def _connect(value):
+    if isinstance(value, str) and value.lower() in ("none", "", "null"):
+        return None
+    return value
+
+
+def _k_list(value, name):
+    """A k grid as a sorted tuple of distinct ints (``6.0`` and ``"6"`` count
+    as 6), checked against :class:`IntList`."""
+    values = _as_tuple(value, name)
+    ks = []
+    for v in values:
+        try:
+            k = int(v)
+            ks.append(k if float(k) == float(v) and not isinstance(v, bool) else v)
+        except (TypeError, ValueError):
+            ks.append(v)
+    validate_params(
+        {name: ks}, {name: [IntList(1)]}, "StudyConfig",
+        fixes={name: "Pass e.g. [6, 10, 30, 90]."}, error=StudyConfigError,
+    )
     return tuple(sorted(set(ks)))
 
 
-#: What the same configuration's result rows are made of beyond its fields:
-#: the synthetic generators and the default k grid. Part of the config hash,
-#: so that a study folder of an earlier version is never resumed with rows of
-#: another. 2: problems A and B recalibrated, each grid starts at the smallest
-#: k whose input graph is connected.
-RESULTS_VERSION = 2
+def _k_grid(value):
+    if isinstance(value, dict):
+        grid = {
+            _canonical_problem(p): _k_list(v, f"n_neighbors[{p!r}]")
+            for p, v in value.items()
+        }
+        return dict(sorted(grid.items())) or None
+    return None if value is None else _k_list(value, "n_neighbors")
 
 
+def _thresholds(value):
+    if not isinstance(value, dict):
+        return value
+    thresholds = {}
+    for name, accuracy in value.items():
+        key, accuracy = f"thresholds[{name!r}]", _float(accuracy)
+        validate_params(
+            {key: accuracy}, {key: [Interval(numbers.Real, 0, 1, closed="left")]},
+            "StudyConfig", fixes={key: "An accuracy, e.g. 0.9."},
+            error=StudyConfigError,
+        )
+        thresholds[_canonical_problem(name)] = accuracy
+    return dict(sorted(thresholds.items()))
+
+
+def _path_or_none(value):
+    return None if value is None else str(value)
+
+
+_NORMALISERS = {
+    "problems": _problems,
+    "architectures": _architectures,
+    "depths": _depths,
+    "repeats": _int,
+    "n_train": _int,
+    "n_test": _int,
+    "max_epochs": _int,
+    "batch_size": _int,
+    "lr": _float,
+    "validation_fraction": _fraction,
+    "thresholds": _thresholds,
+    "n_neighbors": _k_grid,
+    "connect": _connect,
+    "seed": _int,
+    "data_home": _path_or_none,
+    "download": bool,
+}
+
+
+class _Subset(Constraint):
+    """A non-empty tuple of values from ``options``."""
+
+    def __init__(self, options):
+        self.options = tuple(options)
+
+    def is_satisfied_by(self, value):
+        return (
+            isinstance(value, tuple) and bool(value)
+            and all(v in self.options for v in value)
+        )
+
+    def __str__(self):
+        return "a non-empty list of " + ", ".join(repr(o) for o in self.options)
+
+
+# --------------------------------------------------------------------------- #
+# The configuration
+# --------------------------------------------------------------------------- #
 @dataclass(frozen=True)
 class StudyConfig:
     """Configuration of a Ricci-flow study; the defaults are the paper's.
 
     Every field changes the results (and the configuration hash that guards
-    an output folder) except ``data_home`` and ``download``.
+    an output folder) except ``data_home`` and ``download``. Every field is
+    also a flag of ``sk-ricci study`` (see the field's metadata).
 
     Parameters
     ----------
@@ -175,142 +286,141 @@ class StudyConfig:
         Download missing MNIST / Fashion-MNIST files.
     """
 
-    problems: tuple = PAPER_STUDY_PROBLEMS
-    architectures: tuple = ARCHITECTURES
-    depths: tuple = DEPTHS
-    repeats: int = 36
-    n_train: int = 1000
-    n_test: int = 1000
-    max_epochs: int = 50
-    batch_size: int = 32
-    lr: float = 1e-3
-    optimizer: str = "rmsprop"
-    validation_fraction: float = 0.2
-    thresholds: dict = field(default_factory=dict)
-    n_neighbors: object = None
-    symmetrize: str = "sum"
-    connect: object = None
-    algorithm: str = "auto"
-    standardize: str = "synthetic"
-    seed: int = 0
-    data_home: object = field(default=None, metadata={"hash": False})
-    download: bool = field(default=False, metadata={"hash": False})
+    problems: tuple = _setting(
+        PAPER_STUDY_PROBLEMS, type="list", metavar="A,B,...",
+        help="comma-separated problems: A, B, C (synthetic), mnist_1_7, "
+        "mnist_6_8, fashion_sandal_boot, fashion_shirt_coat (need --data-home "
+        "or --download), digits_1_7, digits_6_8 (offline)",
+    )
+    architectures: tuple = _setting(
+        ARCHITECTURES, type="list", metavar="ARCH,...",
+        help="subset of narrow,wide,bottleneck",
+    )
+    depths: tuple = _setting(
+        DEPTHS, type="int list", metavar="D,...",
+        help="hidden layers per network, at least 4 (rho correlates L - 1 points)",
+    )
+    repeats: int = _setting(
+        36, type="positive int", help="networks per problem, architecture and depth"
+    )
+    n_train: int = _setting(1000, type="positive int", help="training points")
+    n_test: int = _setting(1000, type="positive int", help="test points")
+    max_epochs: int = _setting(
+        50, flags=("--epochs", "--max-epochs"), type="positive int",
+        help="training epochs",
+    )
+    batch_size: int = _setting(32, type="positive int", help="mini-batch size")
+    lr: float = _setting(1e-3, type="float", help="learning rate")
+    optimizer: str = _setting("rmsprop", choices=OPTIMIZERS, help="optimizer")
+    validation_fraction: float = _setting(
+        0.2, type="float",
+        help="fraction of the training points held out for validation (0: none)",
+    )
+    thresholds: dict = _setting(  # noqa: RUF009 (a field() with a default_factory)
+        factory=dict, flags=("--threshold",), type="problem=accuracy",
+        repeat=True, metavar="PROBLEM=ACC", default_help="the paper's",
+        help="accuracy threshold of a problem, strictly exceeded (repeatable)",
+    )
+    n_neighbors: object = _setting(
+        None, flags=("--k-grid", "--n-neighbors"), type="int list",
+        metavar="K1,K2,...", default_help="the paper's grid, scaled to n_test",
+        help="n_neighbors grid for every problem",
+    )
+    symmetrize: str = _setting(
+        "sum", choices=SYMMETRIZE_OPTIONS,
+        help="kNN graph convention (sum: the authors' script)",
+    )
+    connect: object = _setting(
+        None, choices=("none", "mst"),
+        help="none: a disconnected layer excludes a network (the paper); mst: "
+        "add each layer's minimum spanning tree",
+    )
+    algorithm: str = _setting(
+        "auto", choices=ALGORITHM_OPTIONS, help="neighbour search of the flow"
+    )
+    standardize: str = _setting(
+        "synthetic", choices=STANDARDIZE_OPTIONS,
+        help="which problems have their inputs standardised",
+    )
+    seed: int = _setting(0, type="int", help="base seed of the data and the networks")
+    data_home: object = _setting(
+        None, hash=False, metavar="DIR",
+        default_help="$SK_RICCI_DATA or ~/sk_ricci_data",
+        help="folder of the MNIST / Fashion-MNIST files",
+    )
+    download: bool = _setting(
+        False, hash=False, type="bool",
+        help="download missing MNIST / Fashion-MNIST files",
+    )
+
+    #: Accepted values of every field, after its normaliser
+    #: (:data:`_NORMALISERS`) ran; checked by :func:`validate_params`.
+    _parameter_constraints: ClassVar[dict] = {
+        "problems": [_Subset(STUDY_PROBLEMS)],
+        "architectures": [_Subset(ARCHITECTURES)],
+        "depths": [IntList(4)],
+        "repeats": [Interval(numbers.Integral, 1, None)],
+        "n_train": [Interval(numbers.Integral, 10, None)],
+        "n_test": [Interval(numbers.Integral, 10, None)],
+        "max_epochs": [Interval(numbers.Integral, 1, None)],
+        "batch_size": [Interval(numbers.Integral, 1, None)],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "optimizer": [Options(OPTIMIZERS)],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "thresholds": [dict],
+        "n_neighbors": [None, dict, IntList(1)],
+        "symmetrize": [Options(SYMMETRIZE_OPTIONS)],
+        "connect": FLOW_CONSTRAINTS["connect"],
+        "algorithm": FLOW_CONSTRAINTS["algorithm"],
+        "standardize": [Options(STANDARDIZE_OPTIONS)],
+        "seed": [Interval(numbers.Integral, 0, None)],
+        "data_home": [None, str],
+        "download": [bool],
+    }
+    _parameter_fixes: ClassVar[dict] = {
+        "problems": "Pass e.g. ['A', 'B', 'C'].",
+        "depths": "The Ricci coefficient correlates L - 1 successive layers and "
+        "a correlation needs at least 3 points; the paper uses 5 and 11.",
+        "repeats": "Pass e.g. 36.",
+        "n_train": "Pass e.g. 1000.",
+        "n_test": "Pass e.g. 1000.",
+        "max_epochs": "Pass e.g. 50.",
+        "batch_size": "Pass e.g. 32.",
+        "lr": "Pass e.g. 0.001.",
+        "validation_fraction": "Pass e.g. 0.2 (0: no validation split).",
+        "connect": "Pass None ('none') or 'mst'.",
+        "seed": "Pass e.g. 0.",
+    }
 
     def __post_init__(self):
-        set_ = object.__setattr__
-        problems = tuple(
-            dict.fromkeys(
-                _canonical_problem(p) for p in _as_tuple(self.problems, "problems")
-            )
+        values = {
+            f.name: _NORMALISERS.get(f.name, lambda v: v)(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+        }
+        validate_params(
+            values, self._parameter_constraints, type(self).__name__,
+            fixes=self._parameter_fixes, error=StudyConfigError,
         )
-        if not problems:
-            raise StudyConfigError("problems is empty; pass e.g. ['A', 'B', 'C']")
-        set_(self, "problems", problems)
-        archs = tuple(
-            dict.fromkeys(
-                str(a).strip().lower()
-                for a in _as_tuple(self.architectures, "architectures")
-            )
-        )
-        bad = [a for a in archs if a not in ARCHITECTURES]
-        if bad or not archs:
-            raise StudyConfigError(
-                f"architectures {list(archs)!r} must be a non-empty subset of "
-                f"{list(ARCHITECTURES)}"
-            )
-        set_(self, "architectures", archs)
-        depths = _as_tuple(self.depths, "depths")
-        if not all(
-            isinstance(d, numbers.Integral)
-            or (isinstance(d, str) and d.strip().isdigit())
-            for d in depths
-        ) or any(isinstance(d, bool) for d in depths):
-            raise StudyConfigError(f"depths must be ints, got {list(depths)!r}")
-        depths = tuple(dict.fromkeys(int(d) for d in depths))
-        if not depths or min(depths) < 4:
-            raise StudyConfigError(
-                f"depths={list(depths)} must be ints >= 4 (the Ricci coefficient "
-                "correlates L - 1 successive layers and a correlation needs at "
-                "least 3 points; the paper uses 5 and 11)"
-            )
-        set_(self, "depths", depths)
-        for name, low, example in (
-            ("repeats", 1, 36), ("n_train", 10, 1000), ("n_test", 10, 1000),
-            ("max_epochs", 1, 50), ("batch_size", 1, 32), ("seed", 0, 0),
-        ):
-            value = _check_int(getattr(self, name), name, low, f"e.g. {example}")
-            set_(self, name, value)
-        try:
-            lr = float(self.lr)
-        except (TypeError, ValueError):
-            lr = -1.0
-        if not lr > 0:
-            raise StudyConfigError(f"lr={self.lr!r} must be a positive float")
-        set_(self, "lr", lr)
-        vf = self.validation_fraction
-        try:
-            vf = 0.0 if vf is None else float(vf)
-        except (TypeError, ValueError):
-            vf = -1.0
-        if not 0 <= vf < 1:
-            raise StudyConfigError(
-                f"validation_fraction={self.validation_fraction!r} must lie in "
-                "[0, 1), e.g. 0.2"
-            )
-        set_(self, "validation_fraction", vf)
-        if self.optimizer not in ("rmsprop", "adam", "sgd"):
-            raise StudyConfigError(
-                f"optimizer={self.optimizer!r} must be 'rmsprop', 'adam' or 'sgd'"
-            )
-        if self.symmetrize not in SYMMETRIZE_OPTIONS:
-            raise StudyConfigError(
-                f"symmetrize={self.symmetrize!r} must be one of {SYMMETRIZE_OPTIONS}"
-            )
-        connect = self.connect
-        if isinstance(connect, str) and connect.lower() in ("none", "", "null"):
-            connect = None
-        if connect not in (None, "mst"):
-            raise StudyConfigError(
-                f"connect={self.connect!r} must be None ('none') or 'mst'"
-            )
-        set_(self, "connect", connect)
-        if self.algorithm not in ALGORITHM_OPTIONS:
-            raise StudyConfigError(
-                f"algorithm={self.algorithm!r} must be one of {ALGORITHM_OPTIONS}"
-            )
-        if self.standardize not in STANDARDIZE_OPTIONS:
-            raise StudyConfigError(
-                f"standardize={self.standardize!r} must be one of "
-                f"{STANDARDIZE_OPTIONS}"
-            )
-        thresholds = {}
-        for name, value in dict(self.thresholds or {}).items():
-            key = _canonical_problem(name)
-            try:
-                acc = float(value)
-            except (TypeError, ValueError):
-                acc = -1.0
-            if not 0 <= acc < 1:
-                raise StudyConfigError(
-                    f"thresholds[{name!r}]={value!r} must be an accuracy in [0, 1)"
-                )
-            thresholds[key] = acc
-        set_(self, "thresholds", dict(sorted(thresholds.items())))
-        grid = self.n_neighbors
-        if isinstance(grid, dict):
-            grid = {
-                _canonical_problem(p): _check_k_list(v, f"n_neighbors[{p!r}]")
-                for p, v in grid.items()
-            }
-            grid = dict(sorted(grid.items())) or None
-        elif grid is not None:
-            grid = _check_k_list(grid, "n_neighbors")
-        set_(self, "n_neighbors", grid)
-        set_(self, "download", bool(self.download))
-        if self.data_home is not None:
-            set_(self, "data_home", str(self.data_home))
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
 
-    # -- views ------------------------------------------------------------------
+    @property
+    def flow_options(self):
+        """The :class:`~sk_ricci._options.FlowOptions` of every flow of the
+        study: ``symmetrize``, ``connect`` and ``algorithm`` of the
+        configuration, the paper's Forman curvature, one thread and
+        ``random_state=0`` (the seed of the approximate neighbour search)."""
+        return FlowOptions(
+            symmetrize=self.symmetrize, connect=self.connect,
+            algorithm=self.algorithm, random_state=0, n_jobs=1,
+        )
+
+    @property
+    def training_options(self):
+        """The training settings of every network, as a dict."""
+        keys = ("lr", "max_epochs", "batch_size", "optimizer", "validation_fraction")
+        return {k: getattr(self, k) for k in keys}
+
 
     def to_dict(self, *, hashed_only=False):
         """Plain JSON-ready dict of the fields (``hashed_only``: those hashed)."""
@@ -355,13 +465,16 @@ class StudyConfig:
         return load_config(path)[0]
 
     def replace(self, **changes):
-        """A copy with some fields changed (None values are ignored)."""
-        changes = {k: v for k, v in changes.items() if v is not None}
+        """A copy with ``changes`` applied and validated again.
+
+        Every given field is applied, None included: ``replace(connect=None)``
+        drops ``connect="mst"``. Unknown names are refused.
+        """
         return self.from_dict({**self.to_dict(), **changes})
 
     def threshold(self, problem):
         """Accuracy a network of ``problem`` must exceed."""
-        from .datasets import paper_accuracy_threshold
+        from ..datasets import paper_accuracy_threshold
 
         if problem in self.thresholds:
             return self.thresholds[problem]
@@ -375,7 +488,7 @@ class StudyConfig:
         smallest k for which the kNN graph of ``X_test`` is connected, as the
         paper's grids do (:func:`sk_ricci.datasets.paper_n_neighbors_grid`).
         """
-        from .datasets import paper_n_neighbors_grid
+        from ..datasets import paper_n_neighbors_grid
 
         grid = self.n_neighbors
         if isinstance(grid, dict):
@@ -463,13 +576,10 @@ def _check_run_table(run, path):
             f"{type(value).__name__}"
         )
 
-    n_jobs = run.get("n_jobs", 1)
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or (
-        n_jobs == 0 or n_jobs < -1
-    ):
-        bad("n_jobs", "a positive int or -1 (all cores), e.g. n_jobs = 4")
-    if "backend" in run and run["backend"] not in ("loky", "dask", "ray"):
-        bad("backend", "one of 'loky', 'dask', 'ray'")
+    if "n_jobs" in run and not NJobs().is_satisfied_by(run["n_jobs"]):
+        bad("n_jobs", f"{NJobs()}, e.g. n_jobs = 4")
+    if "backend" in run and run["backend"] not in BACKENDS:
+        bad("backend", "one of " + ", ".join(map(repr, BACKENDS)))
     for key in ("scheduler_address", "output"):
         if key in run and not (isinstance(run[key], str) and run[key].strip()):
             bad(key, 'a non-empty string, e.g. output = "results/study"')
@@ -513,302 +623,3 @@ class _Network:
     @property
     def network_id(self):
         return f"{self.problem}/{self.architecture}/d{self.depth}/r{self.repeat}"
-
-
-# --------------------------------------------------------------------------- #
-# Results file: append-only JSON lines, one per network
-# --------------------------------------------------------------------------- #
-#: Fields of a result row (:func:`sk_ricci.study.run_study` writes them).
-ROW_FIELDS = (
-    "network_id", "problem", "architecture", "depth", "repeat", "seed",
-    "hidden_layer_sizes", "n_train", "n_test", "max_epochs", "batch_size", "lr",
-    "optimizer", "validation_fraction", "symmetrize", "connect", "accuracy",
-    "train_accuracy", "flow",
-)
-#: Fields of a row of a network whose training diverged (``status="diverged"``).
-DIVERGED_ROW_FIELDS = (
-    "network_id", "problem", "architecture", "depth", "repeat", "seed", "status",
-    "cause",
-)
-FLOW_FIELDS = (
-    "n_neighbors", "total_curvature", "geodesic_mass", "eta", "n_components",
-    "coefficient", "adjusted_paper", "adjusted_fisher",
-)
-
-
-class _ResultsLog:
-    """``results.jsonl``: one JSON line per finished network.
-
-    Each row is one JSON line written by a single ``os.write`` on a file
-    opened with ``O_APPEND`` and fsynced at once, by the one process that
-    holds the folder's lock (:class:`_FolderLock`). Reading (:meth:`load`)
-    never modifies the file: an incomplete last line (a run killed mid-write,
-    or a row being appended right now) is ignored with a warning. The writer
-    repairs such a tail under the lock before appending (:meth:`repair`).
-    """
-
-    def __init__(self, path):
-        self.path = Path(path)
-        self._fd = None
-
-    def _damaged(self, i, why):
-        return OutputFolderError(
-            f"line {i} of {self.path} {why}; the file was edited or damaged. "
-            "Delete that line (its network is trained again), or pass "
-            "--overwrite to start the study again"
-        )
-
-    def _row(self, line, i):
-        try:
-            row = json.loads(line)
-        except ValueError:
-            raise self._damaged(i, "is not a result row (not JSON)") from None
-        if not isinstance(row, dict) or not isinstance(row.get("network_id"), str):
-            raise self._damaged(i, "is not a result row (no network_id)")
-        diverged = row.get("status") == "diverged"
-        fields = DIVERGED_ROW_FIELDS if diverged else ROW_FIELDS
-        missing = [f for f in fields if f not in row]
-        if not missing and not diverged:
-            flow = row["flow"]
-            if not isinstance(flow, list) or not all(
-                isinstance(e, dict) and all(f in e for f in FLOW_FIELDS)
-                for e in flow
-            ):
-                missing = ["flow (one entry per k with " + ", ".join(FLOW_FIELDS)
-                           + ")"]
-        if missing:
-            raise self._damaged(
-                i, f"(network {row['network_id']}) lacks the field(s) "
-                f"{', '.join(missing)}"
-            )
-        return row
-
-    def _read(self):
-        """(rows, length of the complete part, incomplete tail or b'')."""
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return {}, 0, b""
-        lines = data.split(b"\n")
-        tail = lines.pop()  # after the last newline; b"" if the file ends in one
-        rows = {}
-        for i, line in enumerate(lines, start=1):
-            if line.strip():
-                row = self._row(line, i)
-                rows.setdefault(row["network_id"], row)
-        complete = len(data) - len(tail)
-        if tail.strip():
-            try:
-                row = json.loads(tail)
-            except ValueError:
-                return rows, complete, tail  # a row cut short: incomplete
-            row = self._row(tail, len(lines) + 1)  # complete, newline missing
-            rows.setdefault(row["network_id"], row)
-            return rows, len(data), b""
-        return rows, complete, tail
-
-    def load(self):
-        """Rows already written, keyed by network id (first wins).
-
-        Never modifies the file. An incomplete last line is ignored, with a
-        :class:`~sk_ricci.exceptions.ResultsFileWarning`.
-        """
-        rows, _, tail = self._read()
-        if tail.strip():
-            warnings.warn(
-                f"{self.path} has an incomplete last line ({len(tail)} bytes: a "
-                "run killed while writing, or a row being written right now); "
-                "it is ignored. The next run of the study on this folder "
-                "removes it and trains that network again",
-                ResultsFileWarning,
-                stacklevel=2,
-            )
-        return rows
-
-    def repair(self):
-        """Make the file end with a complete line (the writer, under the lock).
-
-        A complete last row without its newline gets one; an incomplete tail
-        is cut off. A symbolic link is never truncated.
-        """
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResultsFileWarning)
-            try:
-                data = self.path.read_bytes()
-            except FileNotFoundError:
-                return
-        if not data or data.endswith(b"\n"):
-            return
-        _, complete, tail = self._read()
-        if not tail.strip() and complete == len(data):
-            self._write(b"\n")  # a complete row that lacked its newline
-            return
-        if self.path.is_symlink():
-            raise OutputFolderError(
-                f"{self.path} is a symbolic link (to {os.readlink(self.path)}) "
-                f"and its last line is incomplete ({len(data) - complete} bytes); "
-                "sk_ricci does not truncate a file through a link: delete that "
-                "last line by hand, or replace the link with a regular file"
-            )
-        with open(self.path, "r+b") as f:
-            f.truncate(complete)
-            f.flush()
-            os.fsync(f.fileno())
-
-    def _write(self, data):
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        view = memoryview(data)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
-        os.fsync(self._fd)
-
-    def append(self, row):
-        self._write((json.dumps(row, sort_keys=True, allow_nan=False) + "\n").encode())
-
-    def close(self):
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
-class _FolderLock:
-    """Advisory lock on an output folder: one study writes into it at a time.
-
-    An ``flock`` (``msvcrt.locking`` on Windows) on ``.sk_ricci.lock``, which
-    holds the owner's pid. The operating system releases it when the process
-    ends, however it ends; the file stays.
-    """
-
-    def __init__(self, folder):
-        self.folder = Path(folder)
-        self.path = self.folder / LOCK_FILE
-        self._fd = None
-
-    def __enter__(self):
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise OutputFolderError(
-                f"output folder {str(self.folder)!r} is not writable "
-                f"({exc.strerror}: {exc.filename}); pass a writable --output "
-                "folder"
-            ) from None
-        try:
-            _lock_fd(fd)
-        except OSError:
-            try:
-                pid = os.read(fd, 64).decode(errors="replace").strip()
-            finally:
-                os.close(fd)
-            who = f" (process {pid})" if pid.isdigit() else ""
-            raise OutputFolderError(
-                f"output folder {str(self.folder)!r} is in use by another "
-                f"sk-ricci study{who}; wait for it to finish, or pass another "
-                "--output folder"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-        return self
-
-    def __exit__(self, *exc):
-        if self._fd is not None:
-            _unlock_fd(self._fd)
-            os.close(self._fd)
-            self._fd = None
-
-
-try:
-    import fcntl
-
-    def _lock_fd(fd):
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-    def _unlock_fd(fd):
-        fcntl.flock(fd, fcntl.LOCK_UN)
-
-except ImportError:  # pragma: no cover - Windows
-    import msvcrt
-
-    def _lock_fd(fd):
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-
-    def _unlock_fd(fd):
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-
-
-def load_results(output, *, as_frame=False):
-    """The rows of a study's ``results.jsonl`` (list of dict, in file order).
-
-    With ``as_frame=True``, a tidy pandas DataFrame (pandas imported lazily)
-    with one row per network and scale k: the network's scalar fields
-    (``network_id``, ``problem``, ``architecture``, ``depth``, ``accuracy``,
-    ...) and, from its ``flow`` entry at that k, ``n_neighbors``,
-    ``coefficient``, ``adjusted_paper``, ``adjusted_fisher``,
-    ``all_connected`` and the per-layer lists ``total_curvature``,
-    ``geodesic_mass``, ``eta`` and ``n_components``.
-    """
-    rows = list(_ResultsLog(Path(output) / RESULTS_FILE).load().values())
-    if not as_frame:
-        return rows
-    try:
-        import pandas as pd
-    except ImportError:
-        raise ImportError(
-            "load_results(as_frame=True) needs pandas; install it with `pip "
-            "install pandas`, or use as_frame=False"
-        ) from None
-    records = []
-    for row in rows:
-        base = {k: v for k, v in row.items() if k != "flow"}
-        for entry in row.get("flow", []):
-            flat = {**base, **entry}
-            flat["all_connected"] = all(c == 1 for c in entry["n_components"])
-            records.append(flat)
-    return pd.DataFrame.from_records(records)
-
-
-def _write_atomic(path, text):
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-# --------------------------------------------------------------------------- #
-# Stored rows
-# --------------------------------------------------------------------------- #
-def _as_float_array(values):
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
-
-
-def flow_result(entry, symmetrize="max", connect=None):
-    """Rebuild a :class:`~sk_ricci.RicciFlowResult` from a stored row's entry."""
-    ncomp = np.asarray(entry["n_components"], dtype=np.int64)
-    mass = _as_float_array(entry["geodesic_mass"])
-    mass[ncomp > 1] = np.inf
-    nan = np.nan
-    return RicciFlowResult(
-        n_neighbors=int(entry["n_neighbors"]),
-        total_curvature=_as_float_array(entry["total_curvature"]),
-        geodesic_mass=mass,
-        eta=_as_float_array(entry["eta"]),
-        coefficient=nan if entry["coefficient"] is None else entry["coefficient"],
-        adjusted_paper=(
-            nan if entry["adjusted_paper"] is None else entry["adjusted_paper"]
-        ),
-        adjusted_fisher=(
-            nan if entry["adjusted_fisher"] is None else entry["adjusted_fisher"]
-        ),
-        connected=ncomp == 1,
-        n_components=ncomp,
-        symmetrize=symmetrize,
-        connect=connect,
-    )
