@@ -110,7 +110,7 @@ def _default_text(f):
     if isinstance(default, bool):
         return "on" if default else "off"
     if isinstance(default, tuple):
-        return ",".join(map(str, default))
+        return ", ".join(map(str, default))
     return "none" if default is None else str(default)
 
 
@@ -273,16 +273,14 @@ def _flow(args):
         raise CLIError(f"file {args.file!r} does not exist") from None
     except (OSError, ValueError) as exc:
         raise CLIError(f"cannot read {args.file!r} as .npz: {exc}") from None
-    import warnings
-
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            results = ricci_flow(
-                layers, args.n_neighbors, symmetrize=args.symmetrize,
-                connect=None if args.connect == "none" else args.connect,
-                layer_names=keys,
-            )
+        # sk_ricci's warnings (a disconnected graph, an undefined coefficient)
+        # reach the user, as one line each (see main)
+        results = ricci_flow(
+            layers, args.n_neighbors, symmetrize=args.symmetrize,
+            connect=None if args.connect == "none" else args.connect,
+            layer_names=keys,
+        )
     except (ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None
     to_stdout = args.format != "table" and args.output in (None, "-")
@@ -333,7 +331,11 @@ def _write_flow(results, fmt, path):
     import json
 
     try:
-        f = sys.stdout if path is None else open(path, "w", newline="", encoding="utf-8")
+        # closed in the finally below (stdout is not)
+        f = (
+            sys.stdout if path is None
+            else open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        )
     except OSError as exc:
         raise CLIError(f"cannot write {path!r}: {exc}") from None
     try:
@@ -511,9 +513,37 @@ def _error_message(exc):
     return message
 
 
+def _warning_line(command):
+    """``warnings.showwarning`` printing one line per warning, named by the
+    command: "sk-ricci flow: warning: DisconnectedGraphWarning: ..."."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        print(
+            f"sk-ricci {command}: warning: {category.__name__}: {text}",
+            file=sys.stderr if file is None else file, flush=True,
+        )
+
+    return show
+
+
 def main(argv=None):
-    """Run the ``sk-ricci`` command; returns the exit status."""
+    """Run the ``sk-ricci`` command; returns the exit status.
+
+    Warnings are printed one line each. Every warning of sk_ricci
+    (:class:`~sk_ricci.exceptions.SkRicciWarning`) reaches the user; running
+    the demo, the study and the flow with every warning shown raised none from
+    a third-party package, so none is filtered.
+    """
+    import warnings
+
     args = _build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_line(args.command)
+        return _run_command(args)
+
+
+def _run_command(args):
     from .exceptions import OutputFolderError, StudyConfigError
 
     try:

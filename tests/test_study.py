@@ -412,6 +412,20 @@ def test_n_jobs_2_equals_serial(serial, config, tmp_path):
     assert _table(tmp_path) == serial[2]
 
 
+def test_n_jobs_minus_2_equals_serial(serial, config, tmp_path):
+    """joblib's convention: -2 is every core but one (one worker here, at
+    least); the CLI and the TOML [run] table accept it too (test_cli)."""
+    from joblib import effective_n_jobs
+
+    from sk_ricci.study._run import _n_workers
+
+    assert _n_workers(-2) == max(1, effective_n_jobs(-2))
+    run_study(config, tmp_path, n_jobs=-2, quiet=True, report=False)
+    assert _table(tmp_path) == serial[2]
+    with pytest.raises(StudyConfigError, match=r"n_jobs=0 must be a non-zero int"):
+        run_study(config, tmp_path / "zero", n_jobs=0, quiet=True)
+
+
 def test_dask_local_cluster_equals_serial(serial, config, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     import logging
@@ -655,6 +669,42 @@ def test_bad_toml_is_a_clear_error(tmp_path, text, match):
     path.write_text(text)
     with pytest.raises(StudyConfigError, match=match):
         load_config(path)
+
+
+def test_replace_applies_an_explicit_none():
+    """None is a value of connect, n_neighbors, data_home and
+    validation_fraction: replace must apply it, not ignore it."""
+    cfg = StudyConfig(connect="mst", n_neighbors=[6, 9], data_home="/data",
+                      validation_fraction=0.3)
+    assert cfg.replace(connect=None).connect is None
+    assert cfg.replace(n_neighbors=None).n_neighbors is None
+    assert cfg.replace(data_home=None).data_home is None
+    assert cfg.replace(validation_fraction=None).validation_fraction == 0.0
+    assert cfg.replace(connect=None).config_hash == StudyConfig(
+        n_neighbors=[6, 9], validation_fraction=0.3).config_hash
+    # fields not given keep their value; unknown ones are refused
+    assert cfg.replace(repeats=2).connect == "mst"
+    with pytest.raises(StudyConfigError, match=r"unknown study setting\(s\) \['k'\]"):
+        cfg.replace(k=3)
+
+
+def test_every_field_has_declared_constraints_and_a_flag_help():
+    import dataclasses
+
+    fields = dataclasses.fields(StudyConfig)
+    assert set(StudyConfig._parameter_constraints) == {f.name for f in fields}
+    for f in fields:
+        assert f.metadata["help"], f.name
+
+
+def test_flow_options_of_the_study():
+    from sk_ricci._options import FlowOptions
+
+    cfg = StudyConfig(connect="mst", symmetrize="max", algorithm="brute")
+    assert cfg.flow_options == FlowOptions(
+        symmetrize="max", curvature="forman", connect="mst", on_disconnected="nan",
+        algorithm="brute", random_state=0, n_jobs=1,
+    )
 
 
 def test_k_not_below_n_test_is_an_error(tmp_path):
