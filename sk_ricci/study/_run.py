@@ -350,14 +350,14 @@ def _progress_bar(total, done, *, quiet=False, stream=None):
     return tqdm(
         total=total, initial=done, file=stream, unit="network", dynamic_ncols=True,
         bar_format="[{bar:24}] {n_fmt}/{total_fmt} networks ({percentage:.0f}%) | "
-        "elapsed {elapsed} | left {remaining} | {postfix}",
+        "elapsed {elapsed} | left {remaining} | {desc}",
     )
 
 
 def _show(bar, row):
     if bar is not None:
         acc = f"acc={row['accuracy']:.3f}" if "accuracy" in row else "diverged"
-        bar.set_postfix_str(f"{row['network_id']} {acc}", refresh=False)
+        bar.set_description_str(f"{row['network_id']} {acc}", refresh=False)
         bar.update(1)
 
 
