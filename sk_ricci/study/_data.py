@@ -109,5 +109,3 @@ def _load_raw(problem, config):
 
 def _same_images(A, B):
     return A.shape == B.shape and (A is B or np.array_equal(A, B))
-
-

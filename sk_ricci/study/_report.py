@@ -343,4 +343,3 @@ def _draw_figures(analysis, output):
     else:
         drawn["Fig. 4 analogue"] = (None, "no analysed network")
     return drawn
-

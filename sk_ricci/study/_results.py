@@ -64,7 +64,6 @@ FLOW_FIELDS = (
 )
 
 
-
 def _finite_or_none(values):
     return [v if math.isfinite(v) else None
             for v in np.asarray(values, dtype=float).tolist()]
@@ -414,8 +413,6 @@ def _write_atomic(path, text):
     os.replace(tmp, path)
 
 
-
-
 # --------------------------------------------------------------------------- #
 # The output folder: config.json guards it
 # --------------------------------------------------------------------------- #
@@ -489,5 +486,3 @@ def _write_config(output, config, n_networks):
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     _write_atomic(Path(output) / CONFIG_FILE, json.dumps(payload, indent=2) + "\n")
-
-
