@@ -386,7 +386,8 @@ def run_study(
         networks already in ``results.jsonl`` are skipped. A folder holding a
         different configuration is refused (:class:`OutputFolderError`).
     n_jobs : int, default=1
-        Worker processes (-1: all cores). With ``backend="dask"`` and no
+        Worker processes, in joblib's convention (-1: all cores, -2: all but
+        one, ...). With ``backend="dask"`` and no
         ``scheduler_address``, the size of the local cluster; with a scheduler
         address, every worker of the cluster is used.
     backend : {"loky", "dask", "ray"}, default="loky"
