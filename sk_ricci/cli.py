@@ -530,10 +530,11 @@ def _warning_line(command):
 def main(argv=None):
     """Run the ``sk-ricci`` command; returns the exit status.
 
-    Warnings are printed one line each. Every warning of sk_ricci
-    (:class:`~sk_ricci.exceptions.SkRicciWarning`) reaches the user; running
-    the demo, the study and the flow with every warning shown raised none from
-    a third-party package, so none is filtered.
+    Warnings are printed one line each, and none is filtered: every warning
+    of sk_ricci (:class:`~sk_ricci.exceptions.SkRicciWarning`) reaches the
+    user. Run with every warning shown, the demo, the study (loky, Dask) and
+    the flow raised one third-party warning, distributed's "Port 8787 is
+    already in use", which the study's LocalCluster now avoids (a free port).
     """
     import warnings
 

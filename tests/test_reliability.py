@@ -160,11 +160,11 @@ def test_second_study_on_a_busy_folder_fails_fast(tmp_path, capsys):
     out.mkdir()
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time\n"
-         "from sk_ricci.study._results import _FolderLock\n"
-         "with _FolderLock(sys.argv[1]):\n"
-         "    print('locked', flush=True)\n"
-         "    time.sleep(120)\n",
+         ("import sys, time\n"
+          "from sk_ricci.study._results import _FolderLock\n"
+          "with _FolderLock(sys.argv[1]):\n"
+          "    print('locked', flush=True)\n"
+          "    time.sleep(120)\n"),
          str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )

@@ -441,6 +441,27 @@ def test_dask_local_cluster_equals_serial(serial, config, tmp_path):
     assert _table(tmp_path) == serial[2]
 
 
+def test_dask_local_cluster_of_the_study_warns_nothing(serial, config, tmp_path):
+    """The study's own LocalCluster takes a free port: with 8787 busy (another
+    cluster), distributed would warn "Port 8787 is already in use"."""
+    pytest.importorskip("dask.distributed")
+    import socket
+
+    busy = socket.socket()
+    with busy, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            busy.bind(("", 8787))
+            busy.listen()
+        except OSError:
+            pass  # already taken, which is the case tested
+        one = config.replace(problems=["A"], architectures=["narrow"], repeats=1)
+        run_study(one, tmp_path, backend="dask", n_jobs=1, quiet=True, report=False)
+    assert [str(w.message) for w in caught if "already in use" in str(w.message)] == []
+    rows = {r["network_id"]: r for r in serial[2]}
+    assert _table(tmp_path) == [rows["A/narrow/d5/r0"]]
+
+
 def test_ray_equals_serial(serial, config, tmp_path):
     pytest.importorskip("ray")
     run_study(config, tmp_path, backend="ray", n_jobs=2, quiet=True, report=False)

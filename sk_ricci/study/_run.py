@@ -265,9 +265,12 @@ def _execute_dask(nets, data, grids, options, n_jobs, address):
         client = Client(address)
     else:
         n_workers = _n_workers(-1 if n_jobs is None else n_jobs)
+        # the scheduler's HTTP server on a free port: on the default 8787,
+        # taken by any other cluster, distributed warns "Port 8787 is already
+        # in use"
         cluster = LocalCluster(
             n_workers=n_workers, threads_per_worker=1, processes=True,
-            dashboard_address=None, silence_logs=logging.ERROR,
+            dashboard_address=":0", silence_logs=logging.ERROR,
         )
         client = Client(cluster)
     try:
