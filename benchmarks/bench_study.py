@@ -22,7 +22,7 @@ machine slows them alike); the table gives the median per-network time over
 
 ``--study`` also times the study's own unit of work on a few networks:
 training plus the Ricci flow over the paper's 17-value k grid, one network at a
-time (the former path) against one batch (:func:`sk_ricci.study._run_batch`).
+time (the former path) against one batch (:func:`sk_ricci.study._run._run_batch`).
 
 Run ``python benchmarks/bench_study.py`` (a few minutes on 2 cores) or
 ``--epochs 5 --repeats 1`` for a smoke run.
@@ -42,13 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_nn_training import fit_plain
 
 from sk_ricci.nn import ReLUMLPClassifier, fit_many
-from sk_ricci.study import (
-    StudyConfig,
-    _options,
-    _run_batch,
-    _run_network,
-    load_problem,
-)
+from sk_ricci.study import StudyConfig, load_problem
+from sk_ricci.study._run import _options, _run_batch, _run_network
 
 DEPTH = 11
 ARCHITECTURE = "wide"

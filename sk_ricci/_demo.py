@@ -273,19 +273,7 @@ def run_demo(
     -------
     result : DemoResult
     """
-    import numpy as np
     import torch
-    from sklearn.model_selection import (
-        GridSearchCV,
-        StratifiedKFold,
-        train_test_split,
-    )
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    from . import RicciFlowScorer
-    from .datasets import make_entangled_spirals
-    from .nn import ReLUMLPClassifier
 
     t0 = time.perf_counter()
     stream = sys.stderr if stream is None else stream
@@ -296,6 +284,60 @@ def run_demo(
     log_path = output / LOG_NAME
     events = output / ".demo_events.jsonl"
     events.unlink(missing_ok=True)
+    X_train, X_test, y_train, y_test, cv, folds = _data(s, random_state)
+    search, flow_scorer = _search(s, cv, folds, events, n_jobs, random_state)
+    n_fits = len(s["architectures"]) * len(s["depths"]) * s["cv"]
+    banner = (
+        f"sk-ricci demo{' --quick' if quick else ''}: problem A (entangled "
+        f"spirals), {len(y_train)} training and {len(y_test)} test points, "
+        f"standardised. {_describe_search(s, n_jobs, flow_scorer)}"
+    )
+    # the demo's networks are tiny, and tiny networks train fastest on one
+    # torch thread (loky workers already get one each)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with open(log_path, "w", encoding="utf-8") as log:
+            with _Progress(events, n_fits, s["cv"], log, stream, quiet) as progress:
+                progress.say(banner)
+                search.fit(X_train, y_train)
+            result = _best_network(
+                search, flow_scorer, len(y_train), X_test, y_test, progress
+            )
+            rows = _rows(search.cv_results_, s["cv"])
+            csv_path = output / CSV_NAME
+            _write_rows(csv_path, rows)
+            table, summary = _summary(rows, result, len(y_test))
+            # the results come first: figures take a few seconds more
+            print(f"\n{table}\n\n{summary}", file=out, flush=True)
+            log.write(f"\n{table}\n\n{summary}\n")
+            files = [log_path, csv_path]
+            if figures:
+                files += _draw(output, result["flow"], rows, result["name"],
+                               int(search.best_index_))
+            seconds = time.perf_counter() - t0
+            log.write(f"done in {seconds:.0f} s\n")
+    finally:
+        torch.set_num_threads(threads)
+        events.unlink(missing_ok=True)
+    print(f"Done in {seconds:.0f} s. Files:", file=out)
+    for path in files:
+        print(f"  {path}", file=out)
+    out.flush()
+    return DemoResult(
+        search=search, rows=rows, table=table,
+        test_accuracy=result["test_accuracy"], flow_result=result["flow"],
+        best_name=result["name"], agreement=result["agreement"], files=files,
+        seconds=seconds,
+    )
+
+
+def _data(s, random_state):
+    """The spirals split into training and test points, the folds and a
+    fingerprint -> fold index map (how the scorer tells its fold)."""
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    from .datasets import make_entangled_spirals
 
     X, y = make_entangled_spirals(s["n_samples"], random_state=random_state)
     X_train, X_test, y_train, y_test = train_test_split(
@@ -306,6 +348,18 @@ def run_demo(
         _fingerprint(X_train[test]): k
         for k, (_, test) in enumerate(cv.split(X_train, y_train))
     }
+    return X_train, X_test, y_train, y_test, cv, folds
+
+
+def _search(s, cv, folds, events, n_jobs, random_state):
+    """The GridSearchCV over architecture x depth and its flow scorer."""
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from . import RicciFlowScorer
+    from .nn import ReLUMLPClassifier
+
     # the paper's statistic: the demo draws the global flow of the best network
     flow_scorer = RicciFlowScorer(
         n_neighbors=0.05, statistic="rho", connect="mst", curvature="forman"
@@ -326,73 +380,57 @@ def run_demo(
         cv=cv,
         n_jobs=n_jobs,
     )
-    n_candidates = len(s["architectures"]) * len(s["depths"])
-    n_fits = n_candidates * s["cv"]
-    banner = (
-        f"sk-ricci demo{' --quick' if quick else ''}: problem A (entangled "
-        f"spirals), {len(y_train)} training and {len(y_test)} test points, "
-        f"standardised. GridSearchCV over architecture x depth ({n_candidates} "
-        f"candidates x {s['cv']} folds = {n_fits} fits, {s['max_epochs']} epochs, "
-        f"lr={s['lr']}, n_jobs={n_jobs}), scoring accuracy and {flow_scorer!r}."
-    )
-    # the demo's networks are tiny, and tiny networks train fastest on one
-    # torch thread (loky workers already get one each)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with open(log_path, "w", encoding="utf-8") as log:
-            with _Progress(events, n_fits, s["cv"], log, stream, quiet) as progress:
-                progress.say(banner)
-                search.fit(X_train, y_train)
-            best_params = search.best_params_
-            name = f"{best_params['net__architecture']}/{best_params['net__depth']}"
-            progress.say(
-                f"refitted the best on accuracy ({name}) on all {len(y_train)} "
-                f"training points; measuring its flow on the {len(y_test)} test "
-                "points"
-            )
-            best = search.best_estimator_
-            test_accuracy = float(best.score(X_test, y_test))
-            result = flow_scorer.measure(best, X_test)
-            rows = _rows(search.cv_results_, s["cv"])
-            csv_path = output / CSV_NAME
-            _write_rows(csv_path, rows)
+    return search, flow_scorer
 
-            acc_rank = np.array([r["rank_test_accuracy"] for r in rows], float)
-            flow_rank = np.array([r["rank_test_flow"] for r in rows], float)
-            agreement = (
-                float(np.corrcoef(acc_rank, flow_rank)[0, 1])
-                if len(rows) > 2 and acc_rank.std() > 0 and flow_rank.std() > 0
-                else math.nan
-            )
-            table = _table(rows)
-            summary = (
-                f"Refitted on accuracy: {name}: test accuracy {test_accuracy:.3f}, "
-                f"flow strength {-result.coefficient:.3f} (rho = "
-                f"{result.coefficient:.3f} at k = {result.n_neighbors} on "
-                f"{len(y_test)} test points).\nRank agreement of accuracy and flow "
-                f"strength (Spearman): {agreement:+.2f}"
-            )
-            # the results come first: figures take a few seconds more
-            print(f"\n{table}\n\n{summary}", file=out, flush=True)
-            log.write(f"\n{table}\n\n{summary}\n")
-            files = [log_path, csv_path]
-            if figures:
-                files += _draw(output, result, rows, name, int(search.best_index_))
-            seconds = time.perf_counter() - t0
-            log.write(f"done in {seconds:.0f} s\n")
-    finally:
-        torch.set_num_threads(threads)
-        events.unlink(missing_ok=True)
-    print(f"Done in {seconds:.0f} s. Files:", file=out)
-    for path in files:
-        print(f"  {path}", file=out)
-    out.flush()
-    return DemoResult(
-        search=search, rows=rows, table=table, test_accuracy=test_accuracy,
-        flow_result=result, best_name=name, agreement=agreement, files=files,
-        seconds=seconds,
+
+def _describe_search(s, n_jobs, flow_scorer):
+    n_candidates = len(s["architectures"]) * len(s["depths"])
+    return (
+        f"GridSearchCV over architecture x depth ({n_candidates} candidates x "
+        f"{s['cv']} folds = {n_candidates * s['cv']} fits, {s['max_epochs']} "
+        f"epochs, lr={s['lr']}, n_jobs={n_jobs}), scoring accuracy and "
+        f"{flow_scorer!r}."
     )
+
+
+def _best_network(search, flow_scorer, n_train, X_test, y_test, progress):
+    """Test accuracy and flow of the network refitted on accuracy."""
+    best_params = search.best_params_
+    name = f"{best_params['net__architecture']}/{best_params['net__depth']}"
+    progress.say(
+        f"refitted the best on accuracy ({name}) on all {n_train} training "
+        f"points; measuring its flow on the {len(y_test)} test points"
+    )
+    best = search.best_estimator_
+    return {
+        "name": name,
+        "test_accuracy": float(best.score(X_test, y_test)),
+        "flow": flow_scorer.measure(best, X_test),
+    }
+
+
+def _summary(rows, result, n_test):
+    """The table of candidates and the summary of the refitted network
+    (``result`` gains the rank ``agreement``)."""
+    import numpy as np
+
+    acc_rank = np.array([r["rank_test_accuracy"] for r in rows], float)
+    flow_rank = np.array([r["rank_test_flow"] for r in rows], float)
+    agreement = (
+        float(np.corrcoef(acc_rank, flow_rank)[0, 1])
+        if len(rows) > 2 and acc_rank.std() > 0 and flow_rank.std() > 0
+        else math.nan
+    )
+    result["agreement"] = agreement
+    flow = result["flow"]
+    summary = (
+        f"Refitted on accuracy: {result['name']}: test accuracy "
+        f"{result['test_accuracy']:.3f}, flow strength {-flow.coefficient:.3f} "
+        f"(rho = {flow.coefficient:.3f} at k = {flow.n_neighbors} on {n_test} test "
+        f"points).\nRank agreement of accuracy and flow strength (Spearman): "
+        f"{agreement:+.2f}"
+    )
+    return _table(rows), summary
 
 
 def _rows(cv, n_folds):

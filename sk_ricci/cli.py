@@ -49,13 +49,14 @@ def _positive_int(text):
 
 
 def _n_jobs(text):
+    """joblib's n_jobs: any non-zero int (-1: all cores, -2: all but one)."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an int, got {text!r}") from None
-    if value == 0 or value < -1:
+    if value == 0:
         raise argparse.ArgumentTypeError(
-            f"expected a positive int or -1 (all cores), got {value}"
+            "expected a non-zero int (-1 for all cores, -2 for all but one), got 0"
         )
     return value
 
@@ -88,25 +89,76 @@ def _demo(args):
 # --------------------------------------------------------------------------- #
 # study / report
 # --------------------------------------------------------------------------- #
-_STUDY_FLAGS = {
-    # argparse dest -> StudyConfig field
-    "problems": "problems",
-    "architectures": "architectures",
-    "depths": "depths",
-    "repeats": "repeats",
-    "n_train": "n_train",
-    "n_test": "n_test",
-    "epochs": "max_epochs",
-    "batch_size": "batch_size",
-    "lr": "lr",
-    "k_grid": "n_neighbors",
-    "symmetrize": "symmetrize",
-    "seed": "seed",
-    "data_home": "data_home",
+#: How the text of a study flag is read (a field's ``type`` metadata).
+_FLAG_TYPES = {
+    "list": _comma_list(),
+    "int list": _comma_list(int),
+    "positive int": _positive_int,
+    "int": int,
+    "float": float,
+    "problem=accuracy": _threshold,
+}
+
+
+def _default_text(f):
+    """A field's default as the help shows it."""
+    import dataclasses
+
+    if "default_help" in f.metadata:
+        return f.metadata["default_help"]
+    default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    if isinstance(default, tuple):
+        return ", ".join(map(str, default))
+    return "none" if default is None else str(default)
+
+
+def _add_config_flags(parser):
+    """One flag per :class:`~sk_ricci.study.StudyConfig` field, generated from
+    the field's metadata; its default is the field's. A flag not given is
+    absent from the namespace (the TOML file or the default applies)."""
+    import dataclasses
+
+    from .study import StudyConfig
+
+    for f in dataclasses.fields(StudyConfig):
+        meta = f.metadata
+        flags = meta.get("flags", ("--" + f.name.replace("_", "-"),))
+        kwargs = {
+            "dest": f.name, "default": argparse.SUPPRESS,
+            "help": f"{meta['help']} (default: {_default_text(f)})".replace(
+                "%", "%%"
+            ),
+        }
+        kind = meta.get("type")
+        if kind == "bool":
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif kind is not None:
+            kwargs["type"] = _FLAG_TYPES[kind]
+        if meta.get("repeat"):
+            kwargs["action"] = "append"
+        for key in ("metavar", "choices"):
+            if key in meta:
+                kwargs[key] = meta[key]
+        parser.add_argument(*flags, **kwargs)
+
+
+#: The ``[run]`` settings: how a study runs, not what it computes.
+_RUN_DEFAULTS = {
+    "n_jobs": 1,
+    "backend": "loky",
+    "scheduler_address": None,
+    "quiet": False,
+    "output": "sk_ricci_output/study",
 }
 
 
 def _study_config(args):
+    """The configuration and run options of ``sk-ricci study``: the flags
+    override the ``--config`` TOML file, which overrides the defaults."""
+    import dataclasses
+
     from .study import StudyConfig, load_config
 
     if args.config:
@@ -114,25 +166,15 @@ def _study_config(args):
     else:
         config, run = StudyConfig(), {}
     changes = {
-        field: getattr(args, dest)
-        for dest, field in _STUDY_FLAGS.items()
-        if getattr(args, dest) is not None
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(StudyConfig)
+        if hasattr(args, f.name)
     }
-    if args.connect is not None:
-        changes["connect"] = None if args.connect == "none" else args.connect
-    if args.download:
-        changes["download"] = True
-    if args.threshold:
-        changes["thresholds"] = {**config.thresholds, **dict(args.threshold)}
-    values = {**config.to_dict(), **changes}
-    config = StudyConfig.from_dict(values)
-    options = {
-        "n_jobs": run.get("n_jobs", 1),
-        "backend": run.get("backend", "loky"),
-        "scheduler_address": run.get("scheduler_address"),
-        "quiet": bool(run.get("quiet", False)),
-        "output": run.get("output", "sk_ricci_output/study"),
-    }
+    if "thresholds" in changes:
+        changes["thresholds"] = {**config.thresholds, **dict(changes["thresholds"])}
+    config = config.replace(**changes)
+    options = {key: run.get(key, default) for key, default in _RUN_DEFAULTS.items()}
+    options["quiet"] = bool(options["quiet"])
     for key in ("n_jobs", "backend", "scheduler_address", "output"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
@@ -231,16 +273,14 @@ def _flow(args):
         raise CLIError(f"file {args.file!r} does not exist") from None
     except (OSError, ValueError) as exc:
         raise CLIError(f"cannot read {args.file!r} as .npz: {exc}") from None
-    import warnings
-
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            results = ricci_flow(
-                layers, args.n_neighbors, symmetrize=args.symmetrize,
-                connect=None if args.connect == "none" else args.connect,
-                layer_names=keys,
-            )
+        # sk_ricci's warnings (a disconnected graph, an undefined coefficient)
+        # reach the user, as one line each (see main)
+        results = ricci_flow(
+            layers, args.n_neighbors, symmetrize=args.symmetrize,
+            connect=None if args.connect == "none" else args.connect,
+            layer_names=keys,
+        )
     except (ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None
     to_stdout = args.format != "table" and args.output in (None, "-")
@@ -291,7 +331,11 @@ def _write_flow(results, fmt, path):
     import json
 
     try:
-        f = sys.stdout if path is None else open(path, "w", newline="", encoding="utf-8")
+        # closed in the finally below (stdout is not)
+        f = (
+            sys.stdout if path is None
+            else open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        )
     except OSError as exc:
         raise CLIError(f"cannot write {path!r}: {exc}") from None
     try:
@@ -338,7 +382,12 @@ def _build_parser():
     parser.add_argument("--version", action="version",
                         version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in (_add_demo, _add_study, _add_report, _add_flow):
+        add(sub)
+    return parser
 
+
+def _add_demo(sub):
     p = sub.add_parser(
         "demo",
         help="rank ReLU architectures by accuracy and flow strength (GridSearchCV)",
@@ -356,7 +405,8 @@ def _build_parser():
                    help="a shorter version (fewer points, candidates and folds; "
                         "the networks still learn the spirals)")
     p.add_argument("--n-jobs", type=_n_jobs, default=_demo_n_jobs(),
-                   help="GridSearchCV worker processes, -1 for all cores "
+                   help="GridSearchCV worker processes, -1 for all cores, -2 for "
+                        "all but one "
                         "(default: %(default)s)")
     p.add_argument("--random-state", type=int, default=0,
                    help="seed of the data and the networks (default: %(default)s)")
@@ -365,6 +415,8 @@ def _build_parser():
                         "OUTPUT/demo.log)")
     p.set_defaults(func=_demo)
 
+
+def _add_study(sub):
     p = sub.add_parser(
         "study",
         help="run (or resume) the paper's study",
@@ -378,37 +430,11 @@ def _build_parser():
     )
     p.add_argument("--config", metavar="FILE.toml",
                    help="TOML file of study settings (and a [run] table)")
-    p.add_argument("--problems", type=_comma_list(),
-                   help="comma-separated, e.g. A,B,C,digits_1_7 (default: the "
-                        "paper's seven; MNIST/Fashion need --data-home or --download)")
-    p.add_argument("--architectures", type=_comma_list(),
-                   help="subset of narrow,wide,bottleneck")
-    p.add_argument("--depths", type=_comma_list(int), help="e.g. 5,11")
-    p.add_argument("--repeats", type=_positive_int,
-                   help="networks per problem, architecture and depth (paper: 36)")
-    p.add_argument("--n-train", type=_positive_int, help="training points (1000)")
-    p.add_argument("--n-test", type=_positive_int, help="test points (1000)")
-    p.add_argument("--epochs", type=_positive_int, help="training epochs (50)")
-    p.add_argument("--batch-size", type=_positive_int, help="mini-batch size (32)")
-    p.add_argument("--lr", type=float, help="learning rate (0.001)")
-    p.add_argument("--k-grid", type=_comma_list(int), metavar="K1,K2,...",
-                   help="n_neighbors grid for every problem (default: the "
-                        "paper's grid, scaled to n_test)")
-    p.add_argument("--threshold", type=_threshold, action="append",
-                   metavar="PROBLEM=ACC",
-                   help="accuracy threshold of a problem (repeatable)")
-    p.add_argument("--symmetrize", choices=["sum", "max", "min"],
-                   help="kNN graph convention (default: sum, the authors' script)")
-    p.add_argument("--connect", choices=["none", "mst"],
-                   help="none: disconnected layers exclude a network (paper); "
-                        "mst: add each layer's minimum spanning tree")
-    p.add_argument("--seed", type=int, help="base seed (0)")
-    p.add_argument("--data-home", help="folder of the MNIST / Fashion-MNIST files")
-    p.add_argument("--download", action="store_true",
-                   help="download missing MNIST / Fashion-MNIST files")
+    _add_config_flags(p)
     p.add_argument("--output", help="output folder (default: sk_ricci_output/study)")
     p.add_argument("--n-jobs", type=_n_jobs,
-                   help="worker processes (-1: all cores; default 1)")
+                   help="worker processes (-1: all cores, -2: all but one, ...; "
+                        "default 1)")
     p.add_argument("--backend", choices=["loky", "dask", "ray"],
                    help="loky (this machine, default), dask or ray")
     p.add_argument("--scheduler-address",
@@ -421,6 +447,8 @@ def _build_parser():
                    help="train only; make the report later with `sk-ricci report`")
     p.set_defaults(func=_study)
 
+
+def _add_report(sub):
     p = sub.add_parser(
         "report",
         help="re-make report.md, tables and figures from a study folder",
@@ -433,6 +461,8 @@ def _build_parser():
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.set_defaults(func=_report)
 
+
+def _add_flow(sub):
     p = sub.add_parser(
         "flow",
         help="Ricci flow of layers saved in an .npz file",
@@ -469,7 +499,6 @@ def _build_parser():
     p.add_argument("--figure", metavar="FILE.png",
                    help="also draw Ric_l against eta_l for every k")
     p.set_defaults(func=_flow)
-    return parser
 
 
 def _error_message(exc):
@@ -484,9 +513,38 @@ def _error_message(exc):
     return message
 
 
+def _warning_line(command):
+    """``warnings.showwarning`` printing one line per warning, named by the
+    command: "sk-ricci flow: warning: DisconnectedGraphWarning: ..."."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        print(
+            f"sk-ricci {command}: warning: {category.__name__}: {text}",
+            file=sys.stderr if file is None else file, flush=True,
+        )
+
+    return show
+
+
 def main(argv=None):
-    """Run the ``sk-ricci`` command; returns the exit status."""
+    """Run the ``sk-ricci`` command; returns the exit status.
+
+    Warnings are printed one line each, and none is filtered: every warning
+    of sk_ricci (:class:`~sk_ricci.exceptions.SkRicciWarning`) reaches the
+    user. Run with every warning shown, the demo, the study (loky, Dask) and
+    the flow raised one third-party warning, distributed's "Port 8787 is
+    already in use", which the study's LocalCluster now avoids (a free port).
+    """
+    import warnings
+
     args = _build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_line(args.command)
+        return _run_command(args)
+
+
+def _run_command(args):
     from .exceptions import OutputFolderError, StudyConfigError
 
     try:

@@ -259,13 +259,8 @@ def test_bad_input_is_a_clear_error(data):
 # the study
 # --------------------------------------------------------------------------- #
 def test_study_batch_rows_equal_one_at_a_time_rows():
-    from sk_ricci.study import (
-        StudyConfig,
-        _options,
-        _run_batch,
-        _run_network,
-        load_problem,
-    )
+    from sk_ricci.study import StudyConfig, load_problem
+    from sk_ricci.study._run import _options, _run_batch, _run_network
 
     config = StudyConfig(
         problems=["A"], architectures=["bottleneck"], depths=[5], repeats=3,
@@ -283,7 +278,7 @@ def test_study_batch_rows_equal_one_at_a_time_rows():
 
 
 def test_study_writes_the_other_rows_of_a_batch_before_an_error():
-    from sk_ricci.study import _batch_rows
+    from sk_ricci.study._run import _batch_rows
 
     error = RuntimeError("network r1 failed")
     written = []
@@ -293,7 +288,8 @@ def test_study_writes_the_other_rows_of_a_batch_before_an_error():
 
 
 def test_study_batches_cover_every_network_once():
-    from sk_ricci.study import StudyConfig, _batches
+    from sk_ricci.study import StudyConfig
+    from sk_ricci.study._run import _batches
 
     nets = StudyConfig(problems=["A", "B"], repeats=5).networks()
     for n_workers in (1, 2, 7):

@@ -197,7 +197,7 @@ def test_expected_errors_exit_1_with_one_line(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text("repeats = -3\n")
     cases = [
-        (["study", "--config", str(bad)], "repeats=-3 must be >= 1"),
+        (["study", "--config", str(bad)], "repeats must be an int >= 1; got int -3"),
         (["study", "--problems", "Z", "--output", str(tmp_path / "z")],
          "unknown problem 'Z'"),
         (["study", "--problems", "mnist_1_7", "--data-home", str(tmp_path),
@@ -272,10 +272,149 @@ def test_demo_progress_lines_and_time_left(tmp_path, monkeypatch):
     lines = log.getvalue().splitlines()
     assert lines == [
         "banner",
-        "[1/4] wide/5 fold 2/2: accuracy 0.900, flow strength 0.250 | elapsed "
-        "00:10, about 00:30 left",
-        "[2/4] narrow/11 fold ?/2: accuracy 0.750, flow strength 0.250 | elapsed "
-        "00:20, about 00:20 left",
+        ("[1/4] wide/5 fold 2/2: accuracy 0.900, flow strength 0.250 | elapsed "
+         "00:10, about 00:30 left"),
+        ("[2/4] narrow/11 fold ?/2: accuracy 0.750, flow strength 0.250 | elapsed "
+         "00:20, about 00:20 left"),
     ]
     shown = terminal.getvalue()
     assert "banner" in shown and "2/4" in shown and "narrow/11 fold ?/2" in shown
+
+
+#: A non-default value of every StudyConfig field: its flag(s) and the value
+#: the configuration then holds.
+FIELD_FLAGS = {
+    "problems": (["--problems", "B,digits-1-7"], ("B", "digits_1_7")),
+    "architectures": (["--architectures", "wide"], ("wide",)),
+    "depths": (["--depths", "6,5"], (6, 5)),
+    "repeats": (["--repeats", "2"], 2),
+    "n_train": (["--n-train", "200"], 200),
+    "n_test": (["--n-test", "150"], 150),
+    "max_epochs": (["--epochs", "7"], 7),
+    "batch_size": (["--batch-size", "16"], 16),
+    "lr": (["--lr", "0.01"], 0.01),
+    "optimizer": (["--optimizer", "adam"], "adam"),
+    "validation_fraction": (["--validation-fraction", "0.1"], 0.1),
+    "thresholds": (["--threshold", "A=0.5", "--threshold", "C=0.7"],
+                   {"A": 0.5, "C": 0.7}),
+    "n_neighbors": (["--k-grid", "9,6"], (6, 9)),
+    "symmetrize": (["--symmetrize", "max"], "max"),
+    "connect": (["--connect", "mst"], "mst"),
+    "algorithm": (["--algorithm", "brute"], "brute"),
+    "standardize": (["--standardize", "all"], "all"),
+    "seed": (["--seed", "3"], 3),
+    "data_home": (["--data-home", "/data/mnist"], "/data/mnist"),
+    "download": (["--download"], True),
+}
+
+
+def test_every_config_field_is_settable_from_the_command_line():
+    import dataclasses
+
+    from sk_ricci.cli import _build_parser, _study_config
+    from sk_ricci.study import StudyConfig
+
+    fields = [f.name for f in dataclasses.fields(StudyConfig)]
+    assert sorted(FIELD_FLAGS) == sorted(fields)
+    default = StudyConfig()
+    for name, (flags, expected) in FIELD_FLAGS.items():
+        assert getattr(default, name) != expected, name
+        args = _build_parser().parse_args(["study", *flags])
+        config, _ = _study_config(args)
+        assert getattr(config, name) == expected, name
+        # only that field changed
+        assert config.replace(**{name: getattr(default, name)}) == default, name
+    # the other names of two flags
+    for flags, name, expected in ((["--max-epochs", "7"], "max_epochs", 7),
+                                  (["--n-neighbors", "6,9"], "n_neighbors", (6, 9))):
+        config, _ = _study_config(_build_parser().parse_args(["study", *flags]))
+        assert getattr(config, name) == expected
+
+
+def test_study_flags_override_the_toml_file_and_none_is_a_value(tmp_path):
+    from sk_ricci.cli import _build_parser, _study_config
+
+    path = tmp_path / "study.toml"
+    path.write_text('connect = "mst"\ndownload = true\nrepeats = 4\n'
+                    "[thresholds]\nA = 0.5\n[run]\nn_jobs = -2\n")
+    args = _build_parser().parse_args(
+        ["study", "--config", str(path), "--connect", "none", "--no-download",
+         "--threshold", "B=0.6"])
+    config, options = _study_config(args)
+    assert config.connect is None and config.download is False
+    assert config.repeats == 4 and config.thresholds == {"A": 0.5, "B": 0.6}
+    assert options["n_jobs"] == -2
+
+
+def test_study_help_shows_the_field_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["study", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for expected in ("default: 36", "default: 1000", "default: 50",
+                     "default: 32", "default: 0.001", "default: rmsprop",
+                     "default: 0.2", "default: sum", "default: none",
+                     "default: auto", "default: synthetic", "default: 5, 11",
+                     "default: narrow, wide, bottleneck", "default: off",
+                     "default: A, B, C, mnist_1_7, mnist_6_8"):
+        assert expected in text, expected
+
+
+def test_help_default_follows_the_field(monkeypatch):
+    """The help's default is read from the field, not written in the help."""
+    import dataclasses
+
+    from sk_ricci.cli import _build_parser
+    from sk_ricci.study import StudyConfig
+
+    (field,) = [f for f in dataclasses.fields(StudyConfig) if f.name == "repeats"]
+    monkeypatch.setattr(field, "default", 99)
+    study = _build_parser()._subparsers._group_actions[0].choices["study"]
+    (action,) = [a for a in study._actions if a.dest == "repeats"]
+    assert "(default: 99)" in action.help
+
+
+@pytest.mark.parametrize("value, ok", [("-2", True), ("-1", True), ("3", True),
+                                       ("0", False), ("two", False)])
+def test_n_jobs_flag_follows_joblib(value, ok, capsys, tmp_path):
+    """Any non-zero int, as joblib and the kernels accept (-2: all cores but
+    one), for the study, the demo and the TOML [run] table."""
+    from sk_ricci.cli import _build_parser
+    from sk_ricci.study import StudyConfigError, load_config
+
+    for command in ("study", "demo"):
+        if ok:
+            args = _build_parser().parse_args([command, "--n-jobs", value])
+            assert args.n_jobs == int(value)
+        else:
+            with pytest.raises(SystemExit) as exc:
+                _build_parser().parse_args([command, "--n-jobs", value])
+            assert exc.value.code == 2
+            assert "--n-jobs" in capsys.readouterr().err
+    path = tmp_path / "run.toml"
+    toml_value = value if value != "two" else '"two"'
+    path.write_text(f"[run]\nn_jobs = {toml_value}\n")
+    if ok:
+        assert load_config(path)[1]["n_jobs"] == int(value)
+    else:
+        with pytest.raises(StudyConfigError, match=r"\[run\] n_jobs = .* non-zero int"):
+            load_config(path)
+
+
+def test_sk_ricci_warnings_reach_the_user(tmp_path, capsys):
+    """The command filters no sk_ricci warning: a disconnected graph and an
+    undefined coefficient are told on stderr, one line each."""
+    import warnings
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3))
+    path = tmp_path / "layers.npz"
+    np.savez(path, **{f"layer{i}": np.maximum(X @ rng.normal(size=(3, 8)), 0)
+                      for i in range(3)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        assert main(["flow", str(path), "--n-neighbors", "2,5"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert any(line.startswith("sk-ricci flow: warning: DisconnectedGraphWarning: "
+                               "the kNN graph at n_neighbors=2") for line in err), err
+    assert any(line.startswith("sk-ricci flow: warning: UndefinedCoefficientWarning")
+               for line in err), err

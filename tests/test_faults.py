@@ -232,7 +232,7 @@ def test_killed_twice_then_resumed(finished, tmp_path):
 WRITER = textwrap.dedent(
     """
     import sys
-    from sk_ricci._study_config import _ResultsLog
+    from sk_ricci.study._results import _ResultsLog
     log = _ResultsLog(sys.argv[1])
     pad = "x" * int(sys.argv[3])
     for i in range(int(sys.argv[2])):
@@ -251,7 +251,7 @@ def test_readers_never_lose_rows_a_writer_appends(tmp_path):
     script.write_text(WRITER)
     proc = subprocess.Popen([sys.executable, str(script), str(path), str(n_rows),
                              str(size)])
-    from sk_ricci._study_config import _ResultsLog
+    from sk_ricci.study._results import _ResultsLog
 
     seen = 0
     try:

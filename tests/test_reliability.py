@@ -160,11 +160,11 @@ def test_second_study_on_a_busy_folder_fails_fast(tmp_path, capsys):
     out.mkdir()
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time\n"
-         "from sk_ricci._study_config import _FolderLock\n"
-         "with _FolderLock(sys.argv[1]):\n"
-         "    print('locked', flush=True)\n"
-         "    time.sleep(120)\n",
+         ("import sys, time\n"
+          "from sk_ricci.study._results import _FolderLock\n"
+          "with _FolderLock(sys.argv[1]):\n"
+          "    print('locked', flush=True)\n"
+          "    time.sleep(120)\n"),
          str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
@@ -319,7 +319,10 @@ def test_rho_over_two_points_is_nan_with_a_reason():
 
 
 def test_study_rejects_depths_below_4():
-    with pytest.raises(StudyConfigError, match=r"depths=\[3, 5\] must be ints >= 4"):
+    with pytest.raises(
+        StudyConfigError,
+        match=r"depths must be a non-empty list of ints >= 4; got tuple \(3, 5\)",
+    ):
         StudyConfig(depths=[3, 5])
 
 

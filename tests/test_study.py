@@ -26,12 +26,9 @@ from sk_ricci import (
     aggregated_ricci_coefficient,
 )
 from sk_ricci.study import (
-    CSV_COLUMNS,
-    TIMING_COLUMNS,
     OutputFolderError,
     StudyConfig,
     StudyConfigError,
-    _Progress,
     analyse_study,
     load_config,
     load_results,
@@ -40,6 +37,9 @@ from sk_ricci.study import (
     ols,
     run_study,
 )
+from sk_ricci.study._analysis import CSV_COLUMNS
+from sk_ricci.study._results import TIMING_COLUMNS
+from sk_ricci.study._run import _progress_bar, _show
 
 TINY = {
     "problems": ["A", "B"],
@@ -412,6 +412,20 @@ def test_n_jobs_2_equals_serial(serial, config, tmp_path):
     assert _table(tmp_path) == serial[2]
 
 
+def test_n_jobs_minus_2_equals_serial(serial, config, tmp_path):
+    """joblib's convention: -2 is every core but one (one worker here, at
+    least); the CLI and the TOML [run] table accept it too (test_cli)."""
+    from joblib import effective_n_jobs
+
+    from sk_ricci.study._run import _n_workers
+
+    assert _n_workers(-2) == max(1, effective_n_jobs(-2))
+    run_study(config, tmp_path, n_jobs=-2, quiet=True, report=False)
+    assert _table(tmp_path) == serial[2]
+    with pytest.raises(StudyConfigError, match=r"n_jobs=0 must be a non-zero int"):
+        run_study(config, tmp_path / "zero", n_jobs=0, quiet=True)
+
+
 def test_dask_local_cluster_equals_serial(serial, config, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     import logging
@@ -425,6 +439,27 @@ def test_dask_local_cluster_equals_serial(serial, config, tmp_path):
             scheduler_address=cluster.scheduler_address, quiet=True, report=False,
         )
     assert _table(tmp_path) == serial[2]
+
+
+def test_dask_local_cluster_of_the_study_warns_nothing(serial, config, tmp_path):
+    """The study's own LocalCluster takes a free port: with 8787 busy (another
+    cluster), distributed would warn "Port 8787 is already in use"."""
+    pytest.importorskip("dask.distributed")
+    import socket
+
+    busy = socket.socket()
+    with busy, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            busy.bind(("", 8787))
+            busy.listen()
+        except OSError:
+            pass  # already taken, which is the case tested
+        one = config.replace(problems=["A"], architectures=["narrow"], repeats=1)
+        run_study(one, tmp_path, backend="dask", n_jobs=1, quiet=True, report=False)
+    assert [str(w.message) for w in caught if "already in use" in str(w.message)] == []
+    rows = {r["network_id"]: r for r in serial[2]}
+    assert _table(tmp_path) == [rows["A/narrow/d5/r0"]]
 
 
 def test_ray_equals_serial(serial, config, tmp_path):
@@ -528,7 +563,7 @@ def test_folder_of_an_earlier_results_version_is_refused(serial, config, tmp_pat
     (same fields, older results version) is not resumed with new rows."""
     import hashlib
 
-    from sk_ricci.study import RESULTS_VERSION
+    from sk_ricci.study._config import RESULTS_VERSION
 
     out = serial[0]
     for name in ("config.json", "results.jsonl"):
@@ -631,13 +666,19 @@ def test_toml_config(tmp_path):
     "text, match",
     [
         ("repetas = 3\n", r"unknown study setting\(s\) \['repetas'\]"),
-        ("repeats = 0\n", r"repeats=0 must be >= 1"),
-        ("depths = [2]\n", r"depths=\[2\] must be ints >= 4"),
-        ('architectures = ["huge"]\n', r"architectures \['huge'\]"),
+        ("repeats = 0\n", r"repeats must be an int >= 1; got int 0\."),
+        ("depths = [2]\n",
+         r"depths must be a non-empty list of ints >= 4; got tuple \(2,\)"),
+        ('architectures = ["huge"]\n',
+         (r"architectures must be a non-empty list of 'narrow', 'wide', "
+          r"'bottleneck'; got tuple \('huge',\)")),
         ('problems = ["Z"]\n', r"unknown problem 'Z'"),
-        ("[thresholds]\nA = 1.5\n", r"thresholds\['A'\]=1.5"),
-        ('[thresholds]\nA = "high"\n', r"thresholds\['A'\]='high'"),
-        ('validation_fraction = "abc"\n', r"validation_fraction='abc' must lie"),
+        ("[thresholds]\nA = 1.5\n",
+         r"thresholds\['A'\] must be a float in \[0, 1\); got float 1.5"),
+        ('[thresholds]\nA = "high"\n',
+         r"thresholds\['A'\] must be a float in \[0, 1\); got str 'high'"),
+        ('validation_fraction = "abc"\n',
+         r"validation_fraction must be a float in \[0, 1\); got str 'abc'"),
         ("depths = [5.7]\n", r"depths must be ints, got \[5.7\]"),
         ("n_neighbors = [0, 5]\n", r"n_neighbors must be a non-empty list"),
         ("repeats = \n", r"not valid TOML"),
@@ -649,6 +690,42 @@ def test_bad_toml_is_a_clear_error(tmp_path, text, match):
     path.write_text(text)
     with pytest.raises(StudyConfigError, match=match):
         load_config(path)
+
+
+def test_replace_applies_an_explicit_none():
+    """None is a value of connect, n_neighbors, data_home and
+    validation_fraction: replace must apply it, not ignore it."""
+    cfg = StudyConfig(connect="mst", n_neighbors=[6, 9], data_home="/data",
+                      validation_fraction=0.3)
+    assert cfg.replace(connect=None).connect is None
+    assert cfg.replace(n_neighbors=None).n_neighbors is None
+    assert cfg.replace(data_home=None).data_home is None
+    assert cfg.replace(validation_fraction=None).validation_fraction == 0.0
+    assert cfg.replace(connect=None).config_hash == StudyConfig(
+        n_neighbors=[6, 9], validation_fraction=0.3).config_hash
+    # fields not given keep their value; unknown ones are refused
+    assert cfg.replace(repeats=2).connect == "mst"
+    with pytest.raises(StudyConfigError, match=r"unknown study setting\(s\) \['k'\]"):
+        cfg.replace(k=3)
+
+
+def test_every_field_has_declared_constraints_and_a_flag_help():
+    import dataclasses
+
+    fields = dataclasses.fields(StudyConfig)
+    assert set(StudyConfig._parameter_constraints) == {f.name for f in fields}
+    for f in fields:
+        assert f.metadata["help"], f.name
+
+
+def test_flow_options_of_the_study():
+    from sk_ricci._options import FlowOptions
+
+    cfg = StudyConfig(connect="mst", symmetrize="max", algorithm="brute")
+    assert cfg.flow_options == FlowOptions(
+        symmetrize="max", curvature="forman", connect="mst", on_disconnected="nan",
+        algorithm="brute", random_state=0, n_jobs=1,
+    )
 
 
 def test_k_not_below_n_test_is_an_error(tmp_path):
@@ -745,16 +822,17 @@ def test_progress_line(config):
     import io
 
     stream = io.StringIO()
-    progress = _Progress(12, 4, stream=stream)
-    progress.update({"network_id": "A/wide/d5/r0", "accuracy": 0.5})
+    progress = _progress_bar(12, 4, stream=stream)
+    _show(progress, {"network_id": "A/wide/d5/r0", "accuracy": 0.5})
     progress.close()
     text = stream.getvalue()
     assert "resuming: 4 of 12" in text
     assert "5/12 networks (42%)" in text and "left" in text
+    assert "A/wide/d5/r0 acc=0.500" in text
     quiet = io.StringIO()
-    progress = _Progress(12, 0, stream=quiet, quiet=True)
-    progress.update({"network_id": "A/wide/d5/r0", "accuracy": 0.5})
-    assert quiet.getvalue() == ""
+    progress = _progress_bar(12, 0, stream=quiet, quiet=True)
+    _show(progress, {"network_id": "A/wide/d5/r0", "accuracy": 0.5})
+    assert progress is None and quiet.getvalue() == ""
 
 
 def test_study_problems_cover_the_data_sets():
