@@ -72,7 +72,7 @@ def paper_n_neighbors_grid(problem, n_samples=None, *, X=None, symmetrize="max")
     scaled = _rescaled_grid(spec, _check_n_samples(n_samples))
     if X is None or not scaled:
         return scaled
-    from .._flow import smallest_connected_n_neighbors
+    from .._select import smallest_connected_n_neighbors
 
     k_min = smallest_connected_n_neighbors(
         X, max_n_neighbors=scaled[-1], symmetrize=symmetrize

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._flow import aggregated_ricci_coefficient
+from .._aggregate import aggregated_ricci_coefficient
 from ..exceptions import DisconnectedGraphWarning
 from ._config import StudyConfig
 from ._results import flow_result
