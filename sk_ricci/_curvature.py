@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._graph import _check_scalar_n_neighbors, knn_graph
 from ._kernels import forman_total
-from ._local_kernels import (
+from ._kernels.local import (
     edge_approx_ollivier,
     edge_forman,
     edge_triangles,
