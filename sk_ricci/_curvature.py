@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._graph import ONE_N_NEIGHBORS, _validate_points, knn_graph
 from ._kernels import forman_total
-from ._local_kernels import (
+from ._kernels.local import (
     edge_approx_ollivier,
     edge_forman,
     edge_triangles,

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from ._curvature import _edge_curvature
 from ._graph import _kneighbors_sq, add_edges
 from ._kernels import euclidean_mst, n_threads, symmetric_knn_csr, thread_limit
-from ._local_kernels import row_means, target_distances
+from ._kernels.local import row_means, target_distances
 from ._options import FlowOptions
 from ._validation import (
     SYMMETRIZE_OPTIONS,

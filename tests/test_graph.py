@@ -671,7 +671,7 @@ def test_graph_from_neighbors_bad_indices(indices, match):
 @pytest.mark.parametrize("n, k", [(50, 1), (300, 1), (300, 4), (700, 2), (700, 40)])
 def test_symmetric_csr_bitmap_and_scatter_agree_with_dense(mode, n, k):
     # the two constructions of symmetric_knn_csr against a dense A, A + A^T
-    from sk_ricci._kernels import (
+    from sk_ricci._kernels.csr import (
         _symmetric_knn_csr_bitmap,
         _symmetric_knn_csr_scatter,
     )
@@ -719,7 +719,7 @@ def test_all_points_identical():
 @pytest.mark.parametrize("m", [1, 2, 64, 65, 300])
 def test_radix_order_is_a_stable_sort(m):
     # the candidate sort of the exact search: ascending, ties by position
-    from sk_ricci._kernels import _radix_order
+    from sk_ricci._kernels.knn import _radix_order
 
     rng = np.random.RandomState(m)
     vals = rng.choice([0.0, 1e-300, 0.25, 3.0, 3.0 + 2**-50, 7e12, np.inf], m)

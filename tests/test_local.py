@@ -16,7 +16,7 @@ from sk_ricci import (
     UndefinedCoefficientWarning,
     local_ricci_flow,
 )
-from sk_ricci._local_kernels import target_distances
+from sk_ricci._kernels.local import target_distances
 
 SYMMETRIZE = ["max", "min", "sum"]
 

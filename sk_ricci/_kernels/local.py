@@ -21,7 +21,7 @@ NumPy/SciPy reference in the tests (``tests/test_local.py``,
 import numba
 import numpy as np
 
-from ._kernels import _CHUNKS
+from ._threads import _CHUNKS
 
 
 @numba.njit(cache=True, nogil=True)

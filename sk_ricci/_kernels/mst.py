@@ -1,0 +1,155 @@
+"""Exact Euclidean minimum spanning tree (Boruvka on top of kNN lists)."""
+
+import numba
+import numpy as np
+
+from ._threads import _CHUNKS, n_threads, thread_limit
+from .knn import _sqdist
+
+
+@numba.njit(cache=True)
+def _find(parent, i):
+    root = i
+    while parent[root] != root:
+        root = parent[root]
+    while parent[i] != root:
+        nxt = parent[i]
+        parent[i] = root
+        i = nxt
+    return root
+
+
+@numba.njit(cache=True, inline="always")
+def _better(d, a, b, bd, ba, bb):
+    # order candidate edges by (distance, min index, max index)
+    lo, hi = min(a, b), max(a, b)
+    blo, bhi = min(ba, bb), max(ba, bb)
+    if d != bd:
+        return d < bd
+    if lo != blo:
+        return lo < blo
+    return hi < bhi
+
+
+@numba.njit(cache=True, nogil=True)
+def _brute_outside_rows(X, label, points, best_d, best_u, best_v, out_d, out_j,
+                        lo, hi):
+    """For points[lo:hi], the best edge to another component (exact scan),
+    starting from the component's current best edge."""
+    n = X.shape[0]
+    for r in range(lo, hi):
+        i = points[r]
+        li = label[i]
+        bd, bu, bv = best_d[li], best_u[li], best_v[li]
+        bj = -1
+        for j in range(n):
+            if label[j] != li:
+                d = _sqdist(X, i, j)
+                if bu < 0 or _better(d, i, j, bd, bu, bv):
+                    bd, bu, bv, bj = d, i, j, j
+        out_d[r] = bd
+        out_j[r] = bj
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
+def _brute_outside(X, label, points, best_d, best_u, best_v, out_d, out_j):
+    """:func:`_brute_outside_rows` for all points, split over threads."""
+    m = points.size
+    chunks = min(m, _CHUNKS)
+    for c in numba.prange(chunks):
+        _brute_outside_rows(
+            X, label, points, best_d, best_u, best_v, out_d, out_j,
+            (c * m) // chunks, ((c + 1) * m) // chunks,
+        )
+
+
+@numba.njit(cache=True, nogil=True)
+def _labels(parent):
+    n = parent.size
+    label = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        label[i] = _find(parent, i)
+    return label
+
+
+@numba.njit(cache=True, nogil=True)
+def _boruvka_kNN_pass(X, knn_idx, knn_d, label, best_d, best_u, best_v, lb):
+    n, k = knn_idx.shape
+    for i in range(n):
+        li = label[i]
+        found = False
+        for t in range(k):
+            j = knn_idx[i, t]
+            if label[j] != li:
+                d = knn_d[i, t]
+                if _better(d, i, j, best_d[li], best_u[li], best_v[li]):
+                    best_d[li] = d
+                    best_u[li] = i
+                    best_v[li] = j
+                found = True
+                break
+        lb[i] = -1.0 if found else knn_d[i, k - 1]
+
+
+def euclidean_mst(X, knn_idx, knn_sqdist, n_jobs=None, serial=False):
+    """Exact Euclidean minimum spanning tree by Boruvka's algorithm.
+
+    The sorted kNN lists answer most "nearest point in another component"
+    queries; only points whose whole list lies inside their component and
+    whose k-th distance could still beat the component's best are scanned by
+    brute force (O(n d) each, no n x n matrix). Edges are ordered by
+    (squared distance, indices), which makes the tree unique. Returns an
+    (n - 1, 2) int array of edges. ``serial=True`` runs every scan on the
+    calling thread, without numba's thread pool (``n_jobs`` is then unused).
+    """
+    n = X.shape[0]
+    parent = np.arange(n, dtype=np.int64)
+    edges = []
+    knn_idx = np.ascontiguousarray(knn_idx, dtype=np.int64)
+    knn_d = np.ascontiguousarray(knn_sqdist, dtype=np.float64)
+    lb = np.empty(n)
+    while len(edges) < n - 1:
+        label = _labels(parent)
+        best_d = np.full(n, np.inf)
+        best_u = np.full(n, -1, dtype=np.int64)
+        best_v = np.full(n, -1, dtype=np.int64)
+        _boruvka_kNN_pass(X, knn_idx, knn_d, label, best_d, best_u, best_v, lb)
+        unresolved = np.flatnonzero(lb >= 0)
+        if unresolved.size:
+            # points whose kNN distance bound cannot beat the current best of
+            # their component are skipped; the rest are scanned in parallel
+            # in rounds of increasing bound so the best tightens as we go.
+            unresolved = unresolved[np.argsort(lb[unresolved], kind="stable")]
+            chunk = 256
+            for s in range(0, unresolved.size, chunk):
+                pts = unresolved[s : s + chunk]
+                pts = pts[lb[pts] <= best_d[label[pts]]]
+                if pts.size == 0:
+                    continue
+                d = np.full(pts.size, np.inf)
+                j = np.full(pts.size, -1, dtype=np.int64)
+                if serial or n_threads(n_jobs) == 1:
+                    _brute_outside_rows(
+                        X, label, pts, best_d, best_u, best_v, d, j, 0, pts.size
+                    )
+                else:
+                    with thread_limit(n_threads(n_jobs)):
+                        _brute_outside(X, label, pts, best_d, best_u, best_v, d, j)
+                for r in range(pts.size):
+                    i, li = pts[r], label[pts[r]]
+                    if j[r] >= 0 and _better(
+                        d[r], i, j[r], best_d[li], best_u[li], best_v[li]
+                    ):
+                        best_d[li], best_u[li], best_v[li] = d[r], i, j[r]
+        comps = np.flatnonzero(best_u >= 0)
+        merged = False
+        for c in comps:
+            u, v = best_u[c], best_v[c]
+            ru, rv = _find(parent, u), _find(parent, v)
+            if ru != rv:
+                parent[max(ru, rv)] = min(ru, rv)
+                edges.append((min(u, v), max(u, v)))
+                merged = True
+        if not merged:  # pragma: no cover - cannot happen for n >= 2
+            raise RuntimeError("Boruvka made no progress")
+    return np.array(edges, dtype=np.int64).reshape(-1, 2)
