@@ -776,6 +776,19 @@ def test_ols_matches_linregress_and_normal_equations():
     np.testing.assert_allclose(res.p, 2 * stats.t.sf(np.abs(beta / se), 36))
 
 
+def test_ols_stable_for_a_term_with_a_large_offset():
+    # full rank but badly conditioned: X'X has condition ~1e24, so standard
+    # errors from inv(X'X) are wrong; linregress centres x and is the oracle
+    rng = np.random.RandomState(1)
+    x = 1e6 + rng.normal(size=40)
+    y = 3 + 0.7 * (x - 1e6) + rng.normal(scale=0.3, size=40)
+    res = ols(np.column_stack([np.ones(40), x]), y)
+    ref = stats.linregress(x, y)
+    np.testing.assert_allclose(res.coef[1], ref.slope, rtol=1e-6)
+    np.testing.assert_allclose(res.stderr[1], ref.stderr, rtol=1e-6)
+    np.testing.assert_allclose(res.stderr[0], ref.intercept_stderr, rtol=1e-4)
+
+
 def test_ols_refuses_collinear_or_short_designs():
     X = np.column_stack([np.ones(6), np.arange(6.0), 2 * np.arange(6.0)])
     with pytest.raises(ValueError, match="rank 2 < 3"):

@@ -95,7 +95,7 @@ def ols(X, y, names=None):
     >>> np.round(res.coef, 3).tolist(), round(float(res.stderr[1]), 4)
     ([0.6, 0.8], 0.3464)
     """
-    from scipy import stats
+    from scipy import linalg, stats
 
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -118,13 +118,17 @@ def ols(X, y, names=None):
             f"the design matrix has rank {rank} < {p} terms (collinear terms); "
             "drop a column"
         )
-    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    # QR, not inv(X'X): forming X'X squares the condition number, which ruins
+    # the standard errors of a term with a large offset (a depth of 11 next
+    # to an intercept is mild; a raw sample size is not)
+    Q, R = np.linalg.qr(X)
+    coef = linalg.solve_triangular(R, Q.T @ y)
     resid = y - X @ coef
     df = n - p
     rss = float(resid @ resid)
     sigma2 = rss / df
-    cov = sigma2 * np.linalg.inv(X.T @ X)
-    stderr = np.sqrt(np.clip(np.diag(cov), 0, None))
+    R_inv = linalg.solve_triangular(R, np.eye(p))
+    stderr = np.sqrt(sigma2 * (R_inv**2).sum(axis=1))
     with np.errstate(divide="ignore", invalid="ignore"):
         t = coef / stderr
     pval = 2 * stats.t.sf(np.abs(t), df)
