@@ -29,17 +29,9 @@ from sk_ricci.study import (
     run_study,
 )
 
-TINY = {
-    "problems": ["A"],
-    "architectures": ["narrow"],
-    "depths": [5],
-    "repeats": 2,
-    "n_train": 60,
-    "n_test": 50,
-    "max_epochs": 1,
-    "n_neighbors": [8],
-    "thresholds": {"A": 0.0},
-}
+from _settings import SMALL_STUDY
+
+TINY = SMALL_STUDY
 FLAGS = [
     "--problems", "A", "--architectures", "narrow", "--depths", "5",
     "--n-train", "60", "--n-test", "50", "--epochs", "1", "--k-grid", "8",

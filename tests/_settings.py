@@ -1,0 +1,15 @@
+"""Settings shared by the test modules."""
+
+#: The smallest study that still runs every stage: one problem, two networks,
+#: 60/50 points, one epoch, one k. Every network passes (threshold 0).
+SMALL_STUDY = {
+    "problems": ["A"],
+    "architectures": ["narrow"],
+    "depths": [5],
+    "repeats": 2,
+    "n_train": 60,
+    "n_test": 50,
+    "max_epochs": 1,
+    "n_neighbors": [8],
+    "thresholds": {"A": 0.0},
+}
