@@ -22,7 +22,6 @@ import numpy as np
 
 from .._options import FLOW_CONSTRAINTS, FlowOptions
 from .._param_validation import (
-    Constraint,
     Interval,
     IntList,
     NJobs,
@@ -31,8 +30,9 @@ from .._param_validation import (
 )
 from .._validation import ALGORITHM_OPTIONS, SYMMETRIZE_OPTIONS
 from ..datasets import PAPER_PROBLEMS
-from ..datasets._problems import REGISTRY, resolve_problem
+from ..datasets._problems import REGISTRY
 from ..exceptions import StudyConfigError
+from ._fields import _NORMALISERS, _Subset
 
 #: The paper's architectures and depths (docs/study.md).
 ARCHITECTURES = ("narrow", "wide", "bottleneck")
@@ -70,157 +70,6 @@ def _setting(default=dataclasses.MISSING, *, help, hash=True, factory=None, **cl
     if factory is not None:
         return field(default_factory=factory, metadata=metadata)
     return field(default=default, metadata=metadata)
-
-
-# --------------------------------------------------------------------------- #
-# Normalising a field's value before it is validated
-# --------------------------------------------------------------------------- #
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _canonical_problem(name):
-    if not isinstance(name, str):
-        raise StudyConfigError(f"problem names are strings, got {name!r}")
-    return resolve_problem(name, error=StudyConfigError).name
-
-
-def _as_tuple(value, name):
-    if isinstance(value, str):
-        value = [v for v in value.split(",") if v.strip()]
-    try:
-        return tuple(value)
-    except TypeError:
-        raise StudyConfigError(
-            f"{name} must be a list, got {type(value).__name__} {value!r}"
-        ) from None
-
-
-def _problems(value):
-    names = (_canonical_problem(p) for p in _as_tuple(value, "problems"))
-    return tuple(dict.fromkeys(names))
-
-
-def _architectures(value):
-    names = (str(a).strip().lower() for a in _as_tuple(value, "architectures"))
-    return tuple(dict.fromkeys(names))
-
-
-def _depths(value):
-    depths = _as_tuple(value, "depths")
-    if not all(
-        _is_int(d) or (isinstance(d, str) and d.strip().isdigit()) for d in depths
-    ):
-        raise StudyConfigError(f"depths must be ints, got {list(depths)!r}")
-    return tuple(dict.fromkeys(int(d) for d in depths))
-
-
-def _int(value):
-    return int(value) if _is_int(value) else value
-
-
-def _float(value):
-    """An int, float or numeric string as a float; anything else unchanged
-    (and then refused by the constraints)."""
-    if isinstance(value, (numbers.Real, str)) and not isinstance(value, bool):
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _fraction(value):
-    return 0.0 if value is None else _float(value)
-
-
-def _connect(value):
-    if isinstance(value, str) and value.lower() in ("none", "", "null"):
-        return None
-    return value
-
-
-def _k_list(value, name):
-    """A k grid as a sorted tuple of distinct ints (``6.0`` and ``"6"`` count
-    as 6), checked against :class:`IntList`."""
-    values = _as_tuple(value, name)
-    ks = []
-    for v in values:
-        try:
-            k = int(v)
-            ks.append(k if float(k) == float(v) and not isinstance(v, bool) else v)
-        except (TypeError, ValueError):
-            ks.append(v)
-    validate_params(
-        {name: ks}, {name: [IntList(1)]}, "StudyConfig",
-        fixes={name: "Pass e.g. [6, 10, 30, 90]."}, error=StudyConfigError,
-    )
-    return tuple(sorted(set(ks)))
-
-
-def _k_grid(value):
-    if isinstance(value, dict):
-        grid = {
-            _canonical_problem(p): _k_list(v, f"n_neighbors[{p!r}]")
-            for p, v in value.items()
-        }
-        return dict(sorted(grid.items())) or None
-    return None if value is None else _k_list(value, "n_neighbors")
-
-
-def _thresholds(value):
-    if not isinstance(value, dict):
-        return value
-    thresholds = {}
-    for name, accuracy in value.items():
-        key, accuracy = f"thresholds[{name!r}]", _float(accuracy)
-        validate_params(
-            {key: accuracy}, {key: [Interval(numbers.Real, 0, 1, closed="left")]},
-            "StudyConfig", fixes={key: "An accuracy, e.g. 0.9."},
-            error=StudyConfigError,
-        )
-        thresholds[_canonical_problem(name)] = accuracy
-    return dict(sorted(thresholds.items()))
-
-
-def _path_or_none(value):
-    return None if value is None else str(value)
-
-
-_NORMALISERS = {
-    "problems": _problems,
-    "architectures": _architectures,
-    "depths": _depths,
-    "repeats": _int,
-    "n_train": _int,
-    "n_test": _int,
-    "max_epochs": _int,
-    "batch_size": _int,
-    "lr": _float,
-    "validation_fraction": _fraction,
-    "thresholds": _thresholds,
-    "n_neighbors": _k_grid,
-    "connect": _connect,
-    "seed": _int,
-    "data_home": _path_or_none,
-    "download": bool,
-}
-
-
-class _Subset(Constraint):
-    """A non-empty tuple of values from ``options``."""
-
-    def __init__(self, options):
-        self.options = tuple(options)
-
-    def is_satisfied_by(self, value):
-        return (
-            isinstance(value, tuple) and bool(value)
-            and all(v in self.options for v in value)
-        )
-
-    def __str__(self):
-        return "a non-empty list of " + ", ".join(repr(o) for o in self.options)
 
 
 # --------------------------------------------------------------------------- #

@@ -9,7 +9,8 @@ standardises them as ``StudyConfig.standardize`` says.
 import numpy as np
 
 from ..exceptions import StudyConfigError
-from ._config import STUDY_PROBLEMS, _canonical_problem, _data_seed
+from ._config import STUDY_PROBLEMS, _data_seed
+from ._fields import _canonical_problem
 
 
 def _stratified_take(X, y, n, seed):
