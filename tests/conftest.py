@@ -166,3 +166,17 @@ def oracle():
         n_components=n_components,
         total_curvature_loops=total_curvature_loops,
     )
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """torch on one thread for a test module, restored afterwards: tiny
+    networks gain nothing from threads, and on a busy machine OpenMP barriers
+    make them much slower. Use with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n_threads)

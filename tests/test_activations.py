@@ -16,6 +16,7 @@ from torch import nn  # noqa: E402
 
 from sk_ricci import ricci_flow  # noqa: E402
 from sk_ricci.exceptions import SkRicciWarning  # noqa: E402
+
 pytestmark = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning"
 )
@@ -27,13 +28,7 @@ from sk_ricci.nn import (  # noqa: E402
     layer_activations,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _cnn():

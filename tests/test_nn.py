@@ -22,20 +22,13 @@ from torch import nn
 
 from sk_ricci.nn import ReLUMLP, ReLUMLPClassifier, layer_activations
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    pytest.mark.usefixtures("one_torch_thread"),
+]
 
 # Tiny settings that keep every fit well under a second.
 FAST = {"hidden_layer_sizes": (8, 6), "max_epochs": 3, "batch_size": 16}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # Tiny networks gain nothing from threads, and on a busy machine OpenMP
-    # barriers make them much slower. Restore the global setting afterwards.
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
 
 
 def _binary_data(n_samples=60, n_features=3, seed=0):
