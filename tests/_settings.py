@@ -13,3 +13,10 @@ SMALL_STUDY = {
     "n_neighbors": [8],
     "thresholds": {"A": 0.0},
 }
+
+#: ``sk-ricci study`` flags of the same study, less ``--repeats`` (add it).
+SMALL_STUDY_FLAGS = [
+    "--problems", "A", "--architectures", "narrow", "--depths", "5",
+    "--n-train", "60", "--n-test", "50", "--epochs", "1", "--k-grid", "8",
+    "--threshold", "A=0", "--quiet",
+]

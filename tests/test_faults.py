@@ -19,6 +19,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from _settings import SMALL_STUDY, SMALL_STUDY_FLAGS
 
 from sk_ricci.cli import main
 from sk_ricci.study import (
@@ -29,15 +30,6 @@ from sk_ricci.study import (
     run_study,
 )
 
-from _settings import SMALL_STUDY
-
-TINY = SMALL_STUDY
-FLAGS = [
-    "--problems", "A", "--architectures", "narrow", "--depths", "5",
-    "--n-train", "60", "--n-test", "50", "--epochs", "1", "--k-grid", "8",
-    "--threshold", "A=0", "--quiet",
-]
-
 
 def _ids(output):
     return [r["network_id"] for r in load_results(output)]
@@ -46,7 +38,7 @@ def _ids(output):
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     out = tmp_path_factory.mktemp("finished")
-    run_study(StudyConfig(**TINY), out, quiet=True)
+    run_study(StudyConfig(**SMALL_STUDY), out, quiet=True)
     return out
 
 
@@ -139,7 +131,9 @@ def test_read_only_folder_new_study(tmp_path, read_only, capsys):
     (tmp_path / "ro").mkdir()
     parent = read_only(tmp_path / "ro")
     out = parent / "study"
-    assert main(["study", *FLAGS, "--repeats", "1", "--output", str(out)]) == 1
+    assert main(
+        ["study", *SMALL_STUDY_FLAGS, "--repeats", "1", "--output", str(out)]
+    ) == 1
     _one_line(capsys, "study", str(parent), "writable")
 
 
@@ -153,8 +147,9 @@ def test_read_only_folder_resume_report_overwrite(finished, tmp_path, read_only,
     before = (out / "results.jsonl").read_bytes()
     read_only(out)
     for argv, command in (
-        (["study", *FLAGS, "--repeats", "2", "--output", str(out)], "study"),
-        (["study", *FLAGS, "--repeats", "2", "--output", str(out),
+        (["study", *SMALL_STUDY_FLAGS, "--repeats", "2", "--output", str(out)],
+         "study"),
+        (["study", *SMALL_STUDY_FLAGS, "--repeats", "2", "--output", str(out),
           "--overwrite"], "study"),
         (["report", str(out)], "report"),
     ):
@@ -183,7 +178,7 @@ def test_read_only_results_can_still_be_read(finished, tmp_path, read_only):
 def test_killed_twice_then_resumed(finished, tmp_path):
     out = tmp_path / "killed"
     results = out / "results.jsonl"
-    argv = [sys.executable, "-m", "sk_ricci.cli", "study", *FLAGS,
+    argv = [sys.executable, "-m", "sk_ricci.cli", "study", *SMALL_STUDY_FLAGS,
             "--repeats", "6", "--output", str(out), "--no-report"]
     for target in (1, 3):
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
@@ -264,7 +259,7 @@ def test_readers_never_lose_rows_a_writer_appends(tmp_path):
 
 def test_two_writers_one_folder_train_each_network_once(tmp_path):
     out = tmp_path / "race"
-    argv = [sys.executable, "-m", "sk_ricci.cli", "study", *FLAGS,
+    argv = [sys.executable, "-m", "sk_ricci.cli", "study", *SMALL_STUDY_FLAGS,
             "--repeats", "4", "--output", str(out), "--no-report"]
     procs = [subprocess.Popen(argv, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE) for _ in range(2)]
@@ -311,7 +306,7 @@ def test_corrupt_config_json_is_an_error(finished, tmp_path, text):
     with pytest.raises(OutputFolderError, match="config.json"):
         make_report(out, figures=False)
     with pytest.raises(OutputFolderError, match="config.json"):
-        run_study(StudyConfig(**TINY), out, quiet=True, report=False)
+        run_study(StudyConfig(**SMALL_STUDY), out, quiet=True, report=False)
 
 
 def test_truncated_results_file_resumes(finished, tmp_path):
@@ -322,6 +317,6 @@ def test_truncated_results_file_resumes(finished, tmp_path):
         (out / "results.jsonl").write_bytes(data[:cut])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            run_study(StudyConfig(**TINY), out, quiet=True, report=False)
+            run_study(StudyConfig(**SMALL_STUDY), out, quiet=True, report=False)
         assert sorted(_ids(out)) == ["A/narrow/d5/r0", "A/narrow/d5/r1"]
         assert (out / "results.jsonl").read_bytes().count(b"\n") == 2

@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _settings import SMALL_STUDY, SMALL_STUDY_FLAGS
 
 import sk_ricci
 from sk_ricci import (
@@ -40,21 +41,14 @@ from sk_ricci.study import (
     run_study,
 )
 
-from _settings import SMALL_STUDY
-
-TINY = SMALL_STUDY
-TINY_FLAGS = [
-    "--problems", "A", "--architectures", "narrow", "--depths", "5",
-    "--repeats", "2", "--n-train", "60", "--n-test", "50", "--epochs", "1",
-    "--k-grid", "8", "--threshold", "A=0", "--quiet",
-]
+TINY_FLAGS = [*SMALL_STUDY_FLAGS, "--repeats", "2"]
 
 
 @pytest.fixture(scope="module")
 def tiny_study(tmp_path_factory):
     """A finished two-network study: its folder and the bytes of its rows."""
     out = tmp_path_factory.mktemp("tiny")
-    run_study(StudyConfig(**TINY), out, quiet=True, report=False)
+    run_study(StudyConfig(**SMALL_STUDY), out, quiet=True, report=False)
     return out, (out / "results.jsonl").read_bytes()
 
 
@@ -91,7 +85,7 @@ def test_valid_last_row_without_newline_is_kept_and_file_untouched(
     assert [r["network_id"] for r in rows] == ["A/narrow/d5/r0"]
     assert (out / "results.jsonl").read_bytes() == first
     # the writer completes the line before appending: nothing lost on resume
-    run_study(StudyConfig(**TINY), out, quiet=True, report=False)
+    run_study(StudyConfig(**SMALL_STUDY), out, quiet=True, report=False)
     lines = (out / "results.jsonl").read_bytes().splitlines(keepends=True)
     assert lines[0] == first + b"\n" and len(lines) == 2
     assert [r["network_id"] for r in load_results(out)] == [
@@ -117,7 +111,7 @@ def test_partial_last_line_is_reported_not_truncated_by_readers(
     # the writer (under the folder lock) drops the torn tail, then appends
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        run_study(StudyConfig(**TINY), out, quiet=True, report=False)
+        run_study(StudyConfig(**SMALL_STUDY), out, quiet=True, report=False)
     lines = (out / "results.jsonl").read_bytes().splitlines(keepends=True)
     assert lines[0] == first and len(lines) == 2
     assert [json.loads(x)["network_id"] for x in lines] == [
@@ -135,7 +129,7 @@ def test_symlinked_results_file_is_never_truncated(tiny_study, tmp_path):
     with pytest.warns(UserWarning, match="incomplete last line"):
         assert len(load_results(out)) == 1
     with pytest.raises(OutputFolderError, match="symbolic link"):
-        run_study(StudyConfig(**TINY), out, quiet=True, report=False)
+        run_study(StudyConfig(**SMALL_STUDY), out, quiet=True, report=False)
     assert outside.read_bytes() == first + b'{"network_id": "A/narr'
 
 
@@ -251,7 +245,7 @@ def test_csr_validation_is_linear_time():
 # --------------------------------------------------------------------------- #
 def test_diverged_networks_are_recorded_and_the_study_goes_on(tmp_path, capsys):
     out = tmp_path / "diverged"
-    config = StudyConfig(**{**TINY, "lr": 1e30})
+    config = StudyConfig(**{**SMALL_STUDY, "lr": 1e30})
     analysis = run_study(config, out, quiet=True)
     rows = load_results(out)
     assert len(rows) == 2
