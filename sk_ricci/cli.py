@@ -11,6 +11,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from ._param_validation import NJobs
+
 __all__ = ["main"]
 
 
@@ -54,10 +56,8 @@ def _n_jobs(text):
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an int, got {text!r}") from None
-    if value == 0:
-        raise argparse.ArgumentTypeError(
-            "expected a non-zero int (-1 for all cores, -2 for all but one), got 0"
-        )
+    if not NJobs().is_satisfied_by(value):
+        raise argparse.ArgumentTypeError(f"expected {NJobs()}, got {value}")
     return value
 
 

@@ -270,7 +270,6 @@ class StudyConfig:
         keys = ("lr", "max_epochs", "batch_size", "optimizer", "validation_fraction")
         return {k: getattr(self, k) for k in keys}
 
-
     def to_dict(self, *, hashed_only=False):
         """Plain JSON-ready dict of the fields (``hashed_only``: those hashed)."""
         out = {}

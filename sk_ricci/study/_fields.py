@@ -7,13 +7,15 @@ for the constraints to refuse with a clear message.
 
 import numbers
 
-from .._param_validation import Constraint, Interval, IntList, validate_params
+from .._param_validation import (
+    Constraint,
+    Interval,
+    IntList,
+    _is_int,
+    validate_params,
+)
 from ..datasets._problems import resolve_problem
 from ..exceptions import StudyConfigError
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _canonical_problem(name):
