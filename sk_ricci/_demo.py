@@ -273,7 +273,7 @@ def run_demo(
     -------
     result : DemoResult
     """
-    import torch
+    from ._kernels._threads import one_torch_thread
 
     t0 = time.perf_counter()
     stream = sys.stderr if stream is None else stream
@@ -292,12 +292,9 @@ def run_demo(
         f"spirals), {len(y_train)} training and {len(y_test)} test points, "
         f"standardised. {_describe_search(s, n_jobs, flow_scorer)}"
     )
-    # the demo's networks are tiny, and tiny networks train fastest on one
-    # torch thread (loky workers already get one each)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    # loky workers already get one torch thread each; so does this process
     try:
-        with open(log_path, "w", encoding="utf-8") as log:
+        with one_torch_thread(), open(log_path, "w", encoding="utf-8") as log:
             with _Progress(events, n_fits, s["cv"], log, stream, quiet) as progress:
                 progress.say(banner)
                 search.fit(X_train, y_train)
@@ -318,7 +315,6 @@ def run_demo(
             seconds = time.perf_counter() - t0
             log.write(f"done in {seconds:.0f} s\n")
     finally:
-        torch.set_num_threads(threads)
         events.unlink(missing_ok=True)
     print(f"Done in {seconds:.0f} s. Files:", file=out)
     for path in files:

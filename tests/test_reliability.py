@@ -615,3 +615,21 @@ def test_package_still_imports_without_torch_side_effects():
                           text=True, timeout=120, check=False)
     assert proc.stdout.strip() == "False", proc.stderr
     assert sk_ricci.__version__
+
+
+def test_one_torch_thread_restores_the_count_even_on_error():
+    """The demo and the study train on one torch thread and give the caller's
+    thread count back, also when training raises."""
+    import torch
+
+    from sk_ricci._kernels._threads import one_torch_thread
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(RuntimeError, match="boom"), one_torch_thread():
+            assert torch.get_num_threads() == 1
+            raise RuntimeError("boom")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .._flow import ricci_flow
+from .._kernels._threads import one_torch_thread
 from .._param_validation import NJobs
 from ..exceptions import (
     DisconnectedGraphWarning,
@@ -52,20 +53,6 @@ def _options(config):
     """What a worker needs besides the network and the data: the training
     settings and, under ``"flow"``, the :class:`~sk_ricci._options.FlowOptions`."""
     return {**config.training_options, "flow": config.flow_options}
-
-
-@contextlib.contextmanager
-def _one_torch_thread():
-    """The paper's networks are tiny: one torch thread trains them fastest and
-    keeps parallel workers from oversubscribing the cores."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _measure_flow(layers, grid, flow):
@@ -123,7 +110,7 @@ def _run_network(net, data, grid, options, fitted=None):
     from ..nn import layer_activations
 
     X_train, y_train, X_test, y_test = data
-    with _one_torch_thread():
+    with one_torch_thread():
         if fitted is None:
             t0 = time.perf_counter()
             clf = _classifier(net, options).fit(X_train, y_train)
@@ -158,7 +145,7 @@ def _run_batch(nets, data, grid, options):
     """
     from ..nn import fit_many
 
-    with _one_torch_thread():
+    with one_torch_thread():
         t0 = time.perf_counter()
         clfs = fit_many([_classifier(net, options) for net in nets], *data[:2])
         fit_time = (time.perf_counter() - t0) / len(nets)
