@@ -174,9 +174,7 @@ def one_torch_thread():
     networks gain nothing from threads, and on a busy machine OpenMP barriers
     make them much slower. Use with
     ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
-    import torch
+    from sk_ricci._kernels._threads import one_torch_thread as one_thread
 
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+    with one_thread():
+        yield
