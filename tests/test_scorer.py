@@ -100,9 +100,47 @@ def test_scorer_leaves_estimator_unchanged(fitted, data):
 
 def test_float_n_neighbors_is_a_share_of_the_scored_samples(fitted, data):
     X, _ = data
-    a = RicciFlowScorer(0.1, connect="mst")(fitted, X)  # round(0.1 * 150) = 15
-    b = RicciFlowScorer(15, connect="mst")(fitted, X)
-    assert a == b
+    # 0.13 * 150 = 19.5 rounds to 20 (truncation would give 19); 150 samples
+    assert RicciFlowScorer(0.13, connect="mst").measure(fitted, X).n_neighbors == 20
+    expected = neg_rho_by_hand(fitted, X, 20)
+    rho = {"statistic": "rho", "curvature": "forman", "connect": "mst"}
+    assert RicciFlowScorer(0.13, **rho)(fitted, X) == pytest.approx(
+        expected, abs=1e-12)
+    assert RicciFlowScorer(0.13, **rho)(fitted, X) != pytest.approx(
+        neg_rho_by_hand(fitted, X, 19), abs=1e-9)
+    # a tiny share still gives k >= 1
+    assert RicciFlowScorer(0.001, **rho).measure(fitted, X).n_neighbors == 1
+
+
+@pytest.mark.parametrize("scales", [(8, 20), [8, 20]])
+def test_measure_with_a_list_or_tuple_of_scales_returns_one_result_each(
+        fitted, data, scales):
+    X, _ = data
+    rho = {"statistic": "rho", "curvature": "forman", "connect": "mst"}
+    results = RicciFlowScorer(scales, **rho).measure(fitted, X)
+    assert isinstance(results, list) and len(results) == 2
+    assert [r.n_neighbors for r in results] == [8, 20]
+    for r, k in zip(results, (8, 20)):
+        assert -r.coefficient == pytest.approx(neg_rho_by_hand(fitted, X, k),
+                                               abs=1e-12)
+
+
+def test_mean_over_scales_is_nan_if_one_scale_is_nan():
+    # two far clusters of 30 points: at k = 5 the paper's graphs are
+    # disconnected (NaN), at k = 35 every point reaches the other cluster; the
+    # mean over [5, 35] is NaN, as documented (not the mean of the finite one)
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(size=(30, 3)), 100 + rng.normal(size=(30, 3))]
+    layers = [np.maximum(X @ rng.normal(size=(3, 6)) + 0.5, 0) + 0.1 * l
+              * rng.normal(size=(60, 6)) for l in range(6)]
+    rho = {"statistic": "rho", "curvature": "forman", "connect": None}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert np.isnan(RicciFlowScorer(5, **rho).score_layers(layers))
+        wide = RicciFlowScorer(35, **rho).score_layers(layers)
+        assert wide == pytest.approx(-ricci_flow(layers, 35).coefficient)
+        assert np.isfinite(wide)
+        assert np.isnan(RicciFlowScorer([5, 35], **rho).score_layers(layers))
 
 
 def test_repr_shows_non_default_options():
