@@ -19,6 +19,7 @@ from sk_ricci import (
     DisconnectedGraphError,
     DisconnectedGraphWarning,
     RicciFlowScorer,
+    local_ricci_flow,
     ricci_flow,
 )
 from sk_ricci.nn import ReLUMLPClassifier, layer_activations
@@ -270,10 +271,11 @@ def test_single_metric_grid_search_and_cross_validate(data):
     res = cross_validate(small_net(), X, y, cv=KFold(3),
                          scoring={"flow": scorer, "accuracy": "accuracy"})
     assert res["test_flow"].shape == (3,)
-    # each fold's score equals the scorer applied by hand to that fold
+    # each fold's score is minus rho of the network refit by hand on that
+    # fold, its activations captured by hand
     for i, (train, test) in enumerate(KFold(3).split(X)):
         est = small_net().fit(X[train], y[train])
-        assert res["test_flow"][i] == scorer(est, X[test])
+        assert res["test_flow"][i] == neg_rho_by_hand(est, X[test], 10)
 
 
 def test_halving_grid_search(data):
@@ -313,7 +315,7 @@ def test_halving_grid_search(data):
 def test_skorch_epoch_scoring_tracks_flow_per_epoch(data):
     import torch
     from skorch import NeuralNetClassifier
-    from skorch.callbacks import EpochScoring
+    from skorch.callbacks import Callback, EpochScoring
     from skorch.dataset import ValidSplit
 
     X, y = data
@@ -324,17 +326,36 @@ def test_skorch_epoch_scoring_tracks_flow_per_epoch(data):
         hidden += [torch.nn.Linear(10, 10), torch.nn.ReLU()]
     module = torch.nn.Sequential(*hidden, torch.nn.Linear(10, 2))
     scorer = RicciFlowScorer(8, connect="mst")
+
+    class ByHand(Callback):
+        """Each epoch's expected value: minus the mean local coefficient of
+        the validation fold's activations, captured by a plain forward pass.
+        skorch's unstratified ValidSplit(5) holds out the first 20% (30)."""
+
+        def on_epoch_end(self, net, **kwargs):
+            h = torch.as_tensor(X[:30])
+            layers = []
+            with torch.no_grad():
+                for layer in net.module_[:-1]:
+                    h = layer(h)
+                    if isinstance(layer, torch.nn.ReLU):
+                        layers.append(h.numpy().astype(np.float64))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                c = local_ricci_flow(layers, 8, connect="mst",
+                                     curvature="approx_ollivier").coefficients
+            net.history.record("by_hand", float(-c[np.isfinite(c)].mean()))
+
     net = NeuralNetClassifier(
         module, criterion=torch.nn.CrossEntropyLoss, max_epochs=3, lr=0.05,
         train_split=ValidSplit(5, stratified=False), verbose=0,
-        callbacks=[EpochScoring(scorer, lower_is_better=False, name="flow")],
+        callbacks=[EpochScoring(scorer, lower_is_better=False, name="flow"),
+                   ByHand()],
     ).fit(X, y)
     flows = net.history[:, "flow"]
     assert len(flows) == 3 and np.isfinite(flows).all()
+    assert net.history[:, "by_hand"] == pytest.approx(flows, abs=1e-12)
     assert len(set(flows)) > 1  # the network changes between epochs
-    # the last epoch's value is the scorer on the validation fold: skorch's
-    # unstratified ValidSplit(5) holds out the first fold, the first 20%
-    assert flows[-1] == pytest.approx(scorer(net, X[:30]), abs=1e-12)
 
 
 def test_flow_leaves_torch_thread_count_alone(fitted, data):
