@@ -11,23 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from ._curvature import _total_edge_curvature
 from ._geodesics import _geodesic_mass, _geodesic_mass_csr
-from ._graph import (
-    _blas_single_thread,
-    _kneighbors_sq,
-    _resolve_algorithm,
-    add_edges,
-)
-from ._kernels import euclidean_mst, forman_total, n_threads, symmetric_knn_csr
+from ._graph import _blas_single_thread, _resolve_algorithm, csr_graph, layer_graphs
+from ._kernels import forman_total, n_threads
 from ._options import FlowOptions
 from ._validation import (
-    SYMMETRIZE_OPTIONS,
     check_layers,
     check_n_neighbors,
-    unit_scale,
     warn,
 )
 from .exceptions import (
@@ -300,32 +292,17 @@ def _layer_measures(X, ks, options, serial=False):
     graph and curvature options of ``options`` (a :class:`FlowOptions`).
     ``serial``: every kernel on the calling thread, without the GIL (layers
     then run in threads, see :func:`_measure_layers`)."""
-    kind, connect, n_jobs = options.curvature, options.connect, options.n_jobs
-    X, _ = unit_scale(X)  # exact; extreme magnitudes would under/overflow
-    # a grid needs sorted lists (prefixes), the MST needs exact distances
-    sort = len(set(ks)) > 1 or connect == "mst"
-    idx, sqd = _kneighbors_sq(
-        X, max(ks), options.algorithm, "euclidean", options.random_state, n_jobs,
-        sort, serial,
-    )
-    mst = (
-        euclidean_mst(X, idx, sqd, n_jobs, serial) if connect == "mst" else None
-    )
-    mode = SYMMETRIZE_OPTIONS.index(options.symmetrize)
-    idx = np.ascontiguousarray(idx, dtype=np.int64)
-    n = X.shape[0]
+    kind, n_jobs = options.curvature, options.n_jobs
     out = []
-    for k in ks:
-        # graphs built here are valid by construction: no re-validation, and
-        # no sparse matrix unless the MST or the triangles need one
-        indptr, cols, data = symmetric_knn_csr(idx, k, mode)
-        if mst is None and kind == "forman":
+    for graph in layer_graphs(X, ks, options, serial):
+        # graphs built there are valid by construction: no re-validation, and
+        # no sparse matrix unless the curvature needs one
+        indptr, cols, data = graph
+        if kind == "forman":
             ric = forman_total(indptr, data)
             g = _geodesic_mass_csr(indptr, cols, n_jobs, serial=serial)
         else:
-            G = sp.csr_matrix((data, cols, indptr), shape=(n, n))
-            if mst is not None:
-                G = add_edges(G, mst)
+            G = csr_graph(graph)
             ric = _total_edge_curvature(G, kind)
             g = _geodesic_mass(G, n_jobs, serial=serial)
         out.append((ric, g.total, g.n_components))

@@ -4,6 +4,7 @@ import functools
 import numbers
 import threading
 from contextlib import contextmanager, nullcontext
+from types import SimpleNamespace
 from typing import ClassVar
 
 import numpy as np
@@ -324,6 +325,65 @@ def add_edges(G, edges):
     return out
 
 
+def layer_graphs(X, ks, options, serial=False):
+    """One layer -> its graph for every scale, from one neighbour search.
+
+    The one graph builder of the package: :func:`knn_graph`,
+    :func:`sk_ricci.ricci_flow` and :func:`sk_ricci.local_ricci_flow` all
+    build their graphs here.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Validated points (see :func:`sk_ricci._validation.check_points`).
+    ks : list of int
+        Validated scales; the search runs once, at ``max(ks)``.
+    options : FlowOptions or object
+        Its ``symmetrize``, ``connect``, ``algorithm``, ``random_state`` and
+        ``n_jobs`` attributes are used (``symmetrize`` and ``connect``
+        already checked; the search checks the others).
+    serial : bool, default=False
+        Every kernel on the calling thread, without the GIL (layers then run
+        in threads).
+
+    Returns
+    -------
+    graphs : list of (indptr, indices, data)
+        One CSR triple per scale (int64, int64, float64; sorted indices):
+        the symmetric kNN graph, with the Euclidean minimum spanning tree's
+        edges added (weight 1) where absent when ``connect="mst"``.
+    """
+    connect, n_jobs = options.connect, options.n_jobs
+    X, _ = unit_scale(X)  # exact; extreme magnitudes would under/overflow
+    # a grid needs sorted lists (prefixes), the MST needs exact distances
+    sort = len(set(ks)) > 1 or connect == "mst"
+    idx, sqd = _kneighbors_sq(
+        X, max(ks), options.algorithm, "euclidean", options.random_state, n_jobs,
+        sort, serial,
+    )
+    mst = euclidean_mst(X, idx, sqd, n_jobs, serial) if connect == "mst" else None
+    mode = SYMMETRIZE_OPTIONS.index(options.symmetrize)
+    idx = np.ascontiguousarray(idx, dtype=np.int64)
+    n = X.shape[0]
+    out = []
+    for k in ks:
+        indptr, cols, data = symmetric_knn_csr(idx, k, mode)
+        if mst is not None:
+            G = add_edges(sp.csr_matrix((data, cols, indptr), shape=(n, n)), mst)
+            indptr = G.indptr.astype(np.int64)
+            cols = G.indices.astype(np.int64)
+            data = np.ascontiguousarray(G.data, dtype=np.float64)
+        out.append((indptr, cols, data))
+    return out
+
+
+def csr_graph(graph):
+    """A CSR triple of :func:`layer_graphs` as a scipy CSR matrix."""
+    indptr, cols, data = graph
+    n = indptr.size - 1
+    return sp.csr_matrix((data, cols, indptr), shape=(n, n))
+
+
 def knn_graph(
     X,
     n_neighbors,
@@ -395,15 +455,12 @@ def knn_graph(
     ks, scalar = check_n_neighbors(n_neighbors, X.shape[0])
     check_option(symmetrize, SYMMETRIZE_OPTIONS, "symmetrize")
     check_option(connect, CONNECT_OPTIONS, "connect")
-    kmax = max(ks)
-    idx, sqd = _kneighbors_sq(X, kmax, algorithm, metric, random_state, n_jobs)
-    mst = euclidean_mst(X, idx, sqd, n_jobs) if connect == "mst" else None
-    graphs = []
-    for k in ks:
-        G = graph_from_neighbors(idx, k, symmetrize=symmetrize)
-        if mst is not None:
-            G = add_edges(G, mst)
-        graphs.append(G)
+    _check_metric(metric)
+    options = SimpleNamespace(  # checked by the search, as before
+        symmetrize=symmetrize, connect=connect, algorithm=algorithm,
+        random_state=random_state, n_jobs=n_jobs,
+    )
+    graphs = [csr_graph(g) for g in layer_graphs(X, ks, options)]
     return graphs[0] if scalar else graphs
 
 

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose
 from scipy.stats import spearmanr
 from sklearn.base import clone
 from sklearn.datasets import make_moons
-
-from numpy.testing import assert_allclose
 
 from sk_ricci import (
     RicciFlowScorer,
