@@ -6,7 +6,6 @@ networks lives in :mod:`sk_ricci._aggregate`, the choice of the scale k in
 :mod:`sk_ricci._estimator`; their names stay importable from here.
 """
 
-import importlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -41,7 +40,8 @@ class RicciFlowResult:
     n_neighbors : int
         The scale k.
     total_curvature : ndarray of shape (n_layers,)
-        Ric_l, total Forman-Ricci curvature of each layer's graph (Eq. 6).
+        Ric_l, the total edge curvature of each layer's graph: Forman-Ricci
+        (Eq. 6) by default, the kind ``curvature`` names otherwise.
     geodesic_mass : ndarray of shape (n_layers,)
         g_l, sum of hop distances over ordered pairs (Eq. 7); inf where the
         layer's graph is disconnected.
@@ -64,6 +64,9 @@ class RicciFlowResult:
     layer_names : tuple of str or None
         Name of each layer (from :class:`sk_ricci.nn.LayerActivations` or the
         ``layer_names`` argument of :func:`ricci_flow`), None if unnamed.
+    curvature : str
+        The edge curvature summed in ``total_curvature`` ("forman", the
+        paper's, or another kind of :func:`ricci_flow`).
 
     Examples
     --------
@@ -90,6 +93,7 @@ class RicciFlowResult:
     symmetrize: str = "max"
     connect: object = None
     layer_names: object = None
+    curvature: str = "forman"
 
     @property
     def n_layers(self):
@@ -105,7 +109,7 @@ class RicciFlowResult:
             f"RicciFlowResult(n_neighbors={self.n_neighbors}, "
             f"n_layers={self.n_layers}, coefficient={self.coefficient:.4g}, "
             f"adjusted_paper={self.adjusted_paper:.4g}, "
-            f"all_connected={self.all_connected})"
+            f"all_connected={self.all_connected}, curvature={self.curvature!r})"
         )
 
     def to_dict(self):
@@ -118,8 +122,9 @@ class RicciFlowResult:
         -------
         result : dict
             ``n_neighbors``, ``n_layers``, ``coefficient``, ``adjusted_paper``,
-            ``adjusted_fisher``, ``all_connected``, ``symmetrize``,
-            ``connect``, ``layer_names`` (list or None) and the per-layer lists
+            ``adjusted_fisher``, ``all_connected``, ``curvature``,
+            ``symmetrize``, ``connect``, ``layer_names`` (list or None) and
+            the per-layer lists
             ``total_curvature``, ``geodesic_mass``, ``eta`` (one shorter),
             ``connected`` and ``n_components``.
 
@@ -142,6 +147,7 @@ class RicciFlowResult:
             "adjusted_paper": float(self.adjusted_paper),
             "adjusted_fisher": float(self.adjusted_fisher),
             "all_connected": self.all_connected,
+            "curvature": self.curvature,
             "symmetrize": self.symmetrize,
             "connect": self.connect,
             "layer_names": (
@@ -154,8 +160,12 @@ class RicciFlowResult:
             "n_components": [int(v) for v in self.n_components],
         }
 
-    def _layer_rows(self):
-        """One dict per layer: the rows of :meth:`to_frame`."""
+    def _layer_rows(self):  # the CLI's name until it calls layer_rows
+        return self.layer_rows()
+
+    def layer_rows(self):
+        """One dict per layer, the rows of :meth:`to_frame` (for a CSV
+        writer or a list of records; no pandas needed)."""
         eta = np.append(np.asarray(self.eta, dtype=float), np.nan)
         names = self.layer_names
         rows = []
@@ -172,6 +182,9 @@ class RicciFlowResult:
                 "coefficient": float(self.coefficient),
                 "adjusted_paper": float(self.adjusted_paper),
                 "adjusted_fisher": float(self.adjusted_fisher),
+                "curvature": self.curvature,
+                "symmetrize": self.symmetrize,
+                "connect": self.connect,
             })
         return rows
 
@@ -182,13 +195,15 @@ class RicciFlowResult:
         l), ``layer_name`` (None if unnamed), ``total_curvature`` (Ric_l),
         ``geodesic_mass`` (g_l), ``eta`` (g_{l+1} - g_l; NaN for the last
         layer), ``connected``, ``n_components``, and the network's
-        ``coefficient``, ``adjusted_paper`` and ``adjusted_fisher``, repeated
-        on every row so that frames of several scales or networks can be
-        concatenated (``pandas.concat([r.to_frame() for r in results])``).
+        ``coefficient``, ``adjusted_paper`` and ``adjusted_fisher`` and the
+        options ``curvature``, ``symmetrize`` and ``connect``, repeated on
+        every row so that frames of several scales, options or networks can
+        be concatenated (``pandas.concat([r.to_frame() for r in results])``)
+        and each row read alone.
 
         Returns
         -------
-        frame : pandas.DataFrame of shape (n_layers, 11)
+        frame : pandas.DataFrame of shape (n_layers, 14)
 
         Examples
         --------
@@ -204,7 +219,7 @@ class RicciFlowResult:
         1      2             -2.0 -2.0
         2      3             -1.0  NaN
         """
-        return _import_pandas().DataFrame(self._layer_rows())
+        return _import_pandas().DataFrame(self.layer_rows())
 
 
 def _import_pandas():
@@ -479,25 +494,7 @@ def _ricci_flow(layers, n_neighbors, options, layer_names=None):
                 coefficient=rho, adjusted_paper=paper, adjusted_fisher=fisher,
                 connected=ncomp == 1, n_components=ncomp,
                 symmetrize=options.symmetrize, connect=options.connect,
-                layer_names=layer_names,
+                layer_names=layer_names, curvature=options.curvature,
             )
         )
     return results[0] if scalar else results
-
-
-#: names defined in their own modules, still importable from this one
-_MOVED = {
-    "AggregatedCoefficient": "_aggregate",
-    "aggregated_ricci_coefficient": "_aggregate",
-    "ScaleSelection": "_select",
-    "select_n_neighbors": "_select",
-    "smallest_connected_n_neighbors": "_select",
-    "RicciFlow": "_estimator",
-}
-
-
-def __getattr__(name):
-    module = _MOVED.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __package__), name)

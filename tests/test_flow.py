@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _settings import random_relu_layers
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.sparse.csgraph import connected_components, shortest_path
 from sklearn.base import clone
@@ -26,16 +27,7 @@ from sk_ricci import (
 SYMMETRIZE = ["max", "min", "sum"]
 
 
-def make_layers(seed=0, n=60, n_layers=5, width=8, d_in=3, X=None):
-    """Activations of a random ReLU network (biases keep most units alive)."""
-    rng = np.random.RandomState(seed)
-    h = rng.normal(size=(n, d_in)) if X is None else X
-    layers = []
-    for _ in range(n_layers):
-        W = rng.normal(size=(h.shape[1], width)) / np.sqrt(h.shape[1])
-        h = np.maximum(h @ W + 0.7, 0)
-        layers.append(h)
-    return layers
+make_layers = random_relu_layers
 
 
 def oracle_layer(oracle, X, k, symmetrize, connect=None, augmented=False):
