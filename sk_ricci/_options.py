@@ -9,11 +9,8 @@ signatures keep them as keywords; inside, they travel as one validated
 """
 
 import dataclasses
-import numbers
 
 from ._param_validation import (
-    Interval,
-    IntList,
     NJobs,
     Options,
     RandomState,
@@ -38,9 +35,6 @@ FLOW_CONSTRAINTS = {
     "random_state": [None, RandomState()],
     "n_jobs": [None, NJobs()],
 }
-
-#: One scale k, or several.
-N_NEIGHBORS_CONSTRAINTS = [Interval(numbers.Integral, 1, None), IntList(1)]
 
 FLOW_FIXES = {
     "connect": 'Pass connect="mst" to join disconnected kNN graphs along the '
