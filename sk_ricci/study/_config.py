@@ -13,6 +13,7 @@ names.
 import dataclasses
 import hashlib
 import json
+import math
 import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,11 @@ PAPER_STUDY_PROBLEMS = PAPER_PROBLEMS
 #: another. 2: problems A and B recalibrated, each grid starts at the smallest
 #: k whose input graph is connected.
 RESULTS_VERSION = 2
+
+#: Largest learning rate: torch trains in float32, and a larger (or infinite)
+#: value cannot be converted to it (``lr`` is refused before anything is
+#: written; a large finite one makes the training diverge, which is recorded).
+MAX_LR = float(np.finfo(np.float32).max)
 
 
 def _setting(default=dataclasses.MISSING, *, help, hash=True, factory=None, **cli):
@@ -213,7 +219,7 @@ class StudyConfig:
         "n_test": [Interval(numbers.Integral, 10, None)],
         "max_epochs": [Interval(numbers.Integral, 1, None)],
         "batch_size": [Interval(numbers.Integral, 1, None)],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "lr": [Interval(numbers.Real, 0, MAX_LR, closed="right")],
         "optimizer": [Options(OPTIMIZERS)],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
         "thresholds": [dict],
@@ -235,7 +241,8 @@ class StudyConfig:
         "n_test": "Pass e.g. 1000.",
         "max_epochs": "Pass e.g. 50.",
         "batch_size": "Pass e.g. 32.",
-        "lr": "Pass e.g. 0.001.",
+        "lr": "Pass e.g. 0.001; torch trains in float32, whose largest value "
+        "is the upper bound.",
         "validation_fraction": "Pass e.g. 0.2 (0: no validation split).",
         "connect": "Pass None ('none') or 'mst'.",
         "seed": "Pass e.g. 0.",
@@ -249,6 +256,9 @@ class StudyConfig:
         validate_params(
             values, self._parameter_constraints, type(self).__name__,
             fixes=self._parameter_fixes, error=StudyConfigError,
+        )
+        check_training_split(
+            values["validation_fraction"], values["n_train"], error=StudyConfigError
         )
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -370,6 +380,24 @@ class StudyConfig:
             for depth in self.depths
             for repeat in range(self.repeats)
         ]
+
+
+def check_training_split(fraction, n_train, problem=None, *, error=StudyConfigError):
+    """Refuse a ``validation_fraction`` that leaves no training point.
+
+    :class:`~sk_ricci.nn.ReLUMLPClassifier` holds out ``ceil(fraction *
+    n_train)`` points for validation and needs at least one to train on.
+    """
+    if not fraction:
+        return
+    n_valid = math.ceil(fraction * n_train)
+    if n_train - n_valid < 1:
+        where = f" for problem {problem}" if problem is not None else ""
+        raise error(
+            f"validation_fraction={fraction} holds out {n_valid} of the "
+            f"n_train={n_train} training points{where}, leaving none to train "
+            "on; pass a smaller validation_fraction (0: none) or a larger n_train"
+        )
 
 
 def load_config(path):

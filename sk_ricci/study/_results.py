@@ -372,18 +372,57 @@ except ImportError:  # pragma: no cover - Windows
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 
 
+def _results_path(output):
+    """``results.jsonl`` of a study folder, or the results file itself."""
+    path = Path(output)
+    if path.is_dir():
+        return path / RESULTS_FILE
+    if path.is_file():
+        return path
+    raise FileNotFoundError(
+        f"{str(path)!r} does not exist; pass a study's output folder (the "
+        f"--output of `sk-ricci study`) or its {RESULTS_FILE}"
+    )
+
+
 def load_results(output, *, as_frame=False):
     """The rows of a study's ``results.jsonl`` (list of dict, in file order).
 
-    With ``as_frame=True``, a tidy pandas DataFrame (pandas imported lazily)
-    with one row per network and scale k: the network's scalar fields
-    (``network_id``, ``problem``, ``architecture``, ``depth``, ``accuracy``,
-    ...) and, from its ``flow`` entry at that k, ``n_neighbors``,
-    ``coefficient``, ``adjusted_paper``, ``adjusted_fisher``,
-    ``all_connected`` and the per-layer lists ``total_curvature``,
-    ``geodesic_mass``, ``eta`` and ``n_components``.
+    Parameters
+    ----------
+    output : str or path-like
+        A study's output folder, or its ``results.jsonl`` file. A folder
+        whose study has not finished a network yet (no ``results.jsonl``)
+        gives no rows; a path that does not exist is a
+        :class:`FileNotFoundError`.
+    as_frame : bool, default=False
+        Return a tidy pandas DataFrame (pandas imported lazily) with one row
+        per network and scale k: the network's scalar fields
+        (``network_id``, ``problem``, ``architecture``, ``depth``,
+        ``accuracy``, ...) and, from its ``flow`` entry at that k,
+        ``n_neighbors``, ``coefficient``, ``adjusted_paper``,
+        ``adjusted_fisher``, ``all_connected`` and the per-layer lists
+        ``total_curvature``, ``geodesic_mass``, ``eta`` and
+        ``n_components``. Every network is in it: the ``status`` column is
+        ``"ok"`` for a measured network and ``"diverged"`` for one whose
+        training diverged, which has a single row with its ``cause`` and
+        missing (NaN) flow columns.
+
+    A network id written twice (a hand edit) keeps its first row.
     """
-    rows = list(_ResultsLog(Path(output) / RESULTS_FILE).load().values())
+    path = _results_path(output)
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{str(path)!r} is a folder, not a results file; pass the study's "
+            "output folder"
+        )
+    if not path.exists() and not (path.parent / CONFIG_FILE).exists():
+        raise FileNotFoundError(
+            f"{str(path.parent)!r} holds neither {RESULTS_FILE} nor "
+            f"{CONFIG_FILE}: it is not a study's output folder; pass the "
+            "--output folder of `sk-ricci study`"
+        )
+    rows = list(_ResultsLog(path).load().values())
     if not as_frame:
         return rows
     try:
@@ -396,7 +435,14 @@ def load_results(output, *, as_frame=False):
     records = []
     for row in rows:
         base = {k: v for k, v in row.items() if k != "flow"}
-        for entry in row.get("flow", []):
+        base["status"] = row.get("status", "ok")
+        base.setdefault("cause", None)
+        if "flow" not in row:  # diverged: no flow, one row all the same
+            records.append({
+                **base, **dict.fromkeys(FLOW_FIELDS), "all_connected": None,
+            })
+            continue
+        for entry in row["flow"]:
             flat = {**base, **entry}
             flat["all_connected"] = all(c == 1 for c in entry["n_components"])
             records.append(flat)
