@@ -160,9 +160,6 @@ class RicciFlowResult:
             "n_components": [int(v) for v in self.n_components],
         }
 
-    def _layer_rows(self):  # the CLI's name until it calls layer_rows
-        return self.layer_rows()
-
     def layer_rows(self):
         """One dict per layer, the rows of :meth:`to_frame` (for a CSV
         writer or a list of records; no pandas needed)."""

@@ -452,7 +452,7 @@ def _write_flow(results, fmt, path):
             )
             f.write("\n")
         else:
-            rows = [row for r in results for row in r._layer_rows()]
+            rows = [row for r in results for row in r.layer_rows()]
             writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
             writer.writeheader()
             writer.writerows(rows)
