@@ -16,10 +16,9 @@ from .._param_validation import Interval
 from ._problems import REGISTRY, SYNTHETIC_PROBLEMS, find_problem
 
 #: Short names of the synthetic problems, in the paper's order.
-PROBLEMS = SYNTHETIC_PROBLEMS
 
 #: Long name of each synthetic problem.
-PROBLEM_NAMES = {name: REGISTRY[name].long_name for name in PROBLEMS}
+PROBLEM_NAMES = {name: REGISTRY[name].long_name for name in SYNTHETIC_PROBLEMS}
 
 # Problem A: spiral parameter range (one full turn from the start of
 # scikit-learn's make_swiss_roll) and height. The make_swiss_roll range
@@ -357,13 +356,6 @@ def make_intersecting_sheets(
     return _finish(sheets[0], sheets[1], noise, shuffle, rng)
 
 
-_MAKERS = {
-    "A": make_entangled_spirals,
-    "B": make_ellipsoids_in_box,
-    "C": make_intersecting_sheets,
-}
-
-
 def _synthetic_key(name):
     """'A'/'a'/'entangled_spirals'/'entangled-spirals' -> 'A'; None if unknown."""
     problem = find_problem(name)
@@ -407,8 +399,8 @@ def make_problem(name, n_samples=2000, *, noise=None, random_state=None, shuffle
 
     Examples
     --------
-    >>> from sk_ricci.datasets import PROBLEMS, make_problem
-    >>> for name in PROBLEMS:
+    >>> from sk_ricci.datasets import SYNTHETIC_PROBLEMS, make_problem
+    >>> for name in SYNTHETIC_PROBLEMS:
     ...     X, y = make_problem(name, n_samples=100, random_state=0)
     ...     print(name, X.shape, int(y.sum()))
     A (100, 3) 50
@@ -422,4 +414,5 @@ def make_problem(name, n_samples=2000, *, noise=None, random_state=None, shuffle
             f"unknown synthetic problem name={name!r}; expected one of {choices}"
         )
     kwargs = {} if noise is None else {"noise": noise}
-    return _MAKERS[key](n_samples, random_state=random_state, shuffle=shuffle, **kwargs)
+    maker = globals()[REGISTRY[key].loader]  # make_<long_name>, defined above
+    return maker(n_samples, random_state=random_state, shuffle=shuffle, **kwargs)

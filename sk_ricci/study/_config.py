@@ -43,14 +43,6 @@ OPTIMIZERS = ("rmsprop", "adam", "sgd")
 #: Where a study's networks train (:func:`~sk_ricci.study.run_study`).
 BACKENDS = ("loky", "dask", "ray")
 
-#: Problems a study can use: name -> :class:`~sk_ricci.datasets.Problem` (the
-#: registry of :mod:`sk_ricci.datasets`). ``digits_*`` are scikit-learn's
-#: bundled 8x8 digits, an offline stand-in for the MNIST pairs (same grid and
-#: threshold as the MNIST pair).
-STUDY_PROBLEMS = REGISTRY
-#: The seven problems of the paper's study (the default ``problems``).
-PAPER_STUDY_PROBLEMS = PAPER_PROBLEMS
-
 #: What the same configuration's result rows are made of beyond its fields:
 #: the synthetic generators and the default k grid. Part of the config hash,
 #: so that a study folder of an earlier version is never resumed with rows of
@@ -92,7 +84,7 @@ class StudyConfig:
     Parameters
     ----------
     problems : tuple of str, default=the paper's seven problems
-        Names from :data:`STUDY_PROBLEMS`: ``"A"``, ``"B"``, ``"C"`` (synthetic),
+        Names from the registry :data:`sk_ricci.datasets.REGISTRY`: ``"A"``, ``"B"``, ``"C"`` (synthetic),
         ``"mnist_1_7"``, ``"mnist_6_8"``, ``"fashion_sandal_boot"``,
         ``"fashion_shirt_coat"`` (need the files, see ``data_home``), or the
         offline stand-ins ``"digits_1_7"``, ``"digits_6_8"``.
@@ -142,7 +134,7 @@ class StudyConfig:
     """
 
     problems: tuple = _setting(
-        PAPER_STUDY_PROBLEMS, type="list", metavar="A,B,...",
+        PAPER_PROBLEMS, type="list", metavar="A,B,...",
         help="comma-separated problems: A, B, C (synthetic), mnist_1_7, "
         "mnist_6_8, fashion_sandal_boot, fashion_shirt_coat (need --data-home "
         "or --download), digits_1_7, digits_6_8 (offline)",
@@ -211,7 +203,7 @@ class StudyConfig:
     #: Accepted values of every field, after its normaliser
     #: (:data:`_NORMALISERS`) ran; checked by :func:`validate_params`.
     _parameter_constraints: ClassVar[dict] = {
-        "problems": [_Subset(STUDY_PROBLEMS)],
+        "problems": [_Subset(REGISTRY)],
         "architectures": [_Subset(ARCHITECTURES)],
         "depths": [IntList(4)],
         "repeats": [Interval(numbers.Integral, 1, None)],
