@@ -15,9 +15,9 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._graph import ONE_N_NEIGHBORS, _validate_points, knn_graph
+from ._graph import ONE_N_NEIGHBORS, knn_graph, validate_points
 from ._kernels import forman_total
 from ._kernels.local import (
     edge_approx_ollivier,
@@ -472,7 +472,7 @@ class RicciCurvature(ValidatedMixin, TransformerMixin, BaseEstimator):
         self._validate_params()
         if self.n_neighbors is None:
             return self._check_graph_input(X, reset=True)
-        X = _validate_points(self, X)
+        X = validate_points(self, X)
         return self._points_graph(X) if build else None
 
     def _features(self, G):
@@ -493,9 +493,7 @@ class RicciCurvature(ValidatedMixin, TransformerMixin, BaseEstimator):
         if self.n_neighbors is None:
             G = self._check_graph_input(X, reset=False)
         else:
-            G = self._points_graph(
-                validate_data(self, X, dtype=np.float64, reset=False)
-            )
+            G = self._points_graph(validate_points(self, X, reset=False))
         return self._features(G)
 
     def fit_transform(self, X, y=None):

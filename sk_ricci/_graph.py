@@ -63,11 +63,31 @@ ONE_N_NEIGHBORS_FIX = (
 )
 
 
-def _validate_points(estimator, X):
-    """``fit``'s data checks of an estimator built on points: ``X`` as a
-    finite float64 array of at least 2 rows (recording ``n_features_in_``),
-    and ``n_neighbors`` below its number of rows."""
-    X = check_points(validate_data(estimator, X, dtype=np.float64))
+def validate_points(estimator, X, *, reset=True):
+    """The data checks of an estimator built on points (``fit`` and
+    ``transform`` of the transformers): ``X`` as a finite float64 array of at
+    least 2 rows (``fit`` records ``n_features_in_``; ``reset=False`` checks
+    it), and ``n_neighbors`` below its number of rows.
+
+    scikit-learn's checks run first (feature names, ``n_features_in_``); the
+    mistakes :func:`sk_ricci._validation.check_points` knows (1-D input,
+    NaN/inf, strings, sparse) get its one-line message instead of
+    scikit-learn's, which prints the whole array or recommends an estimator
+    that handles NaN."""
+    try:
+        X = validate_data(estimator, X, dtype=np.float64, reset=reset)
+    except (TypeError, ValueError) as exc:
+        try:
+            check_points(X)
+        except (TypeError, ValueError) as tailored:
+            # scikit-learn's own reason stays visible at the end (its first
+            # line only: the array it prints can be long)
+            reason = str(exc).strip().splitlines()[0][:200].rstrip(" :.")
+            # scikit-learn's exception type, which its estimator checks expect
+            raise type(exc)(f"{type(estimator).__name__}: {tailored} "
+                            f"({reason})") from None
+        raise
+    X = check_points(X)
     check_n_neighbors(estimator.n_neighbors, X.shape[0])
     return X
 
@@ -547,7 +567,7 @@ class KNNGraph(
     def fit(self, X, y=None):
         """Validate parameters and ``X``; record ``n_features_in_``."""
         self._validate_params()
-        X = _validate_points(self, X)
+        X = validate_points(self, X)
         self.n_samples_fit_ = X.shape[0]
         return self
 
@@ -574,7 +594,7 @@ class KNNGraph(
     def transform(self, X):
         """kNN graph of the rows of ``X``, shape (n_samples, n_samples)."""
         check_is_fitted(self, "n_features_in_")
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_points(self, X, reset=False)
         return knn_graph(
             X, self.n_neighbors, symmetrize=self.symmetrize, connect=self.connect,
             algorithm=self.algorithm, metric=self.metric,

@@ -42,7 +42,7 @@ def check_points(X, *, name="X", min_samples=2):
         raise TypeError(f"{name} must be real-valued, got dtype {arr.dtype}")
     if arr.ndim != 2:
         hint = (
-            "reshape it with X.reshape(-1, 1) for a single feature or "
+            "Reshape your data with X.reshape(-1, 1) for a single feature or "
             "X.reshape(1, -1) for a single sample"
             if arr.ndim == 1
             else "pass an array of shape (n_samples, n_features)"
@@ -102,6 +102,13 @@ def check_n_neighbors(n_neighbors, n_samples, *, name="n_neighbors"):
     """Validate one or several ``n_neighbors``; return them as a list of ints
     (order kept) and whether a scalar was passed."""
     scalar = _is_int(n_neighbors)
+    if isinstance(n_neighbors, (str, bytes)):  # iterating it would check its characters
+        hint = (f"; pass {name}={int(n_neighbors)}" if n_neighbors.strip().isdigit()
+                else "")
+        raise TypeError(
+            f"{name} must be an int or a list of ints, got "
+            f"{type(n_neighbors).__name__} {n_neighbors!r}{hint}"
+        )
     values = [n_neighbors] if scalar else n_neighbors
     try:
         values = list(values)

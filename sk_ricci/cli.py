@@ -593,8 +593,11 @@ def _add_flow(sub):
                         "is among the other's neighbours, min if both are, sum "
                         "gives mutual pairs weight 2 (default: max)")
     p.add_argument("--connect", choices=["none", "mst"], default="none",
-                   help="none: a disconnected layer graph makes rho NaN (the "
-                        "paper); mst: add each layer's minimum spanning tree "
+                   help="none: the paper's graphs, as ricci_flow builds them; a "
+                        "disconnected layer graph makes rho NaN; mst: add each "
+                        "layer's minimum spanning tree, so rho is always "
+                        "defined (what RicciFlowScorer uses by default, since "
+                        "a NaN would rank the best-separated networks last) "
                         "(default: none)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table",
                    help="table: print rho per k (default); csv: one row per k "
@@ -645,10 +648,37 @@ def main(argv=None):
     """
     import warnings
 
-    args = _build_parser().parse_args(argv)
+    args = _parse(_build_parser(), argv)
     with warnings.catch_warnings():
         warnings.showwarning = _warning_line(args.command)
         return _run_command(args)
+
+
+def _parse(parser, argv):
+    """``parser.parse_args``, except that a flag the subcommand does not know
+    is reported with the subcommand's usage (not the top level's) and the
+    closest flags it has."""
+    import difflib
+
+    args, extra = parser.parse_known_args(argv)
+    if not extra:
+        return args
+    sub = next(
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    ).choices[args.command]
+    flags = [o for a in sub._actions for o in a.option_strings]
+    hints = []
+    for word in extra:
+        if word.startswith("-"):
+            close = difflib.get_close_matches(word.split("=")[0], flags, n=2)
+            if close:
+                hints.append(f"{word}: did you mean {' or '.join(close)}?")
+    sub.error(
+        f"unrecognized arguments: {' '.join(extra)}"
+        + (f" ({'; '.join(hints)})" if hints else "")
+        + f"; see 'sk-ricci {args.command} --help'"
+    )
+    return None  # pragma: no cover (error exits)
 
 
 def _run_command(args):

@@ -338,9 +338,11 @@ def test_scorer_of_a_depth_3_network_is_nan_not_plus_minus_1():
     from sk_ricci import RicciFlowScorer
 
     clf, X = _fitted(3)
-    with pytest.warns(UndefinedCoefficientWarning, match="2 points"):
-        assert np.isnan(RicciFlowScorer(8, statistic="rho", connect="mst",
-                                        curvature="forman")(clf, X))
+    for statistic in ("rho", "local_mean", "local_share_negative"):
+        with pytest.warns(UndefinedCoefficientWarning,
+                          match=r"needs at least 4 layers .* got 3"):
+            assert np.isnan(RicciFlowScorer(8, statistic=statistic, connect="mst",
+                                            curvature="forman")(clf, X))
 
 
 # --------------------------------------------------------------------------- #
