@@ -22,7 +22,6 @@ from ._validation import (
     warn,
 )
 from .exceptions import (
-    AdjustedCoefficientWarning,
     DisconnectedGraphError,
     DisconnectedGraphWarning,
     UndefinedCoefficientWarning,
@@ -289,12 +288,9 @@ def _coefficients(ric, mass, n_neighbors, on_disconnected, n_components):
             "eta or the total curvature is constant over the layers",
             UndefinedCoefficientWarning,
         )
-    if L <= 4:
-        warn(
-            f"the adjusted coefficients need more than 4 layers (got {L}): "
-            "arctanh(rho) is scaled by sqrt(L - 4); they are NaN",
-            AdjustedCoefficientWarning,
-        )
+    # the adjusted forms are NaN for L <= 4, as documented, without a warning:
+    # the result holds them beside rho, which is what most callers read; the
+    # scorer warns when its statistic is one of them
     paper, fisher = _adjusted(rho, L)
     return eta, rho, paper, fisher
 

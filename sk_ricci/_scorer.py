@@ -1,7 +1,6 @@
 """Fitted estimator + X -> flow strength, a scorer for model selection."""
 
 import numbers
-import warnings
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -412,10 +411,7 @@ class RicciFlowScorer(ValidatedMixin, BaseEstimator):
             # the local flow seeds its approximate search with 0
             options = options.replace(random_state=0)
             return [_local_ricci_flow(layers, k, options) for k in ks]
-        with warnings.catch_warnings():
-            if stat.min_layers < 5:  # the adjusted forms are not used
-                warnings.simplefilter("ignore", AdjustedCoefficientWarning)
-            results = _ricci_flow(layers, ks if len(ks) > 1 else ks[0], options)
+        results = _ricci_flow(layers, ks if len(ks) > 1 else ks[0], options)
         return list(results) if len(ks) > 1 else [results]
 
     def _too_few_layers(self, n_layers):
@@ -437,7 +433,8 @@ class RicciFlowScorer(ValidatedMixin, BaseEstimator):
             f"RicciFlowScorer(statistic={self.statistic!r}) needs at least "
             f"{need} layers (it correlates over the layer transitions) and got "
             f"{n_layers}; the score is NaN. To score this network, {fix}.",
-            UndefinedCoefficientWarning,
+            AdjustedCoefficientWarning if self.statistic.startswith("adjusted")
+            else UndefinedCoefficientWarning,
         )
         return np.nan
 

@@ -72,3 +72,26 @@ def test_unknown_flag_shows_the_subcommand_usage_and_the_closest_flag(
     assert err.startswith(usage)
     assert "unrecognized arguments" in err and hint in err
     assert f"see 'sk-ricci {argv[0]} --help'" in err
+
+
+def test_four_layers_do_not_warn_about_the_adjusted_coefficients():
+    # rho is defined on 4 layers; the adjusted forms (NaN for L <= 4, as
+    # documented) warn only where they are asked for: the scorer's statistic
+    import warnings
+
+    from sk_ricci import AdjustedCoefficientWarning, RicciFlowScorer
+
+    rng = np.random.RandomState(1)
+    layers = [np.maximum(X @ rng.normal(size=(2, 6)) + 0.3, 0) for _ in range(4)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = ricci_flow(layers, 5, connect="mst")
+        assert RicciFlowScorer(5, statistic="rho").score_layers(layers) == (
+            pytest.approx(-ricci_flow(layers, 5, connect="mst",
+                                      curvature="approx_ollivier").coefficient))
+    assert np.isfinite(res.coefficient)
+    assert np.isnan(res.adjusted_paper) and np.isnan(res.adjusted_fisher)
+    with pytest.warns(AdjustedCoefficientWarning, match=r"'adjusted_fisher'\) needs "
+                                                        r"at least 5 layers .* got 4"):
+        assert np.isnan(RicciFlowScorer(5, statistic="adjusted_fisher")
+                        .score_layers(layers))
