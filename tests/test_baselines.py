@@ -251,7 +251,8 @@ def _hand_forward(est, X):
             h = np.maximum(h, 0)
             hidden.append(h)
     out = est.module_.output
-    logit = h @ out.weight.detach().double().numpy().T + out.bias.detach().double().numpy()
+    W, b = out.weight.detach().double().numpy(), out.bias.detach().double().numpy()
+    logit = h @ W.T + b
     p = 1 / (1 + np.exp(-logit[:, 0]))
     return hidden, np.column_stack([1 - p, p])
 
