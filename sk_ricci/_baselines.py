@@ -121,7 +121,7 @@ def _check_proba(proba):
 
 
 class _FiniteNonNegative(Interval):
-    """A finite float >= 0 (``inf`` and NaN refused)."""
+    """A float >= 0 and finite (``inf`` and NaN refused)."""
 
     def __init__(self):
         super().__init__(numbers.Real, 0, None)
@@ -130,7 +130,7 @@ class _FiniteNonNegative(Interval):
         return super().is_satisfied_by(value) and bool(np.isfinite(value))
 
     def __str__(self):
-        return "a finite float >= 0"
+        return "a float >= 0 and finite"
 
 
 _EPSILON = _FiniteNonNegative()
@@ -150,8 +150,8 @@ def rankme(Z, *, epsilon=1e-7):
         shape of the spectrum matters: ``Z`` is divided by its largest
         magnitude before the SVD, so any finite scale (up to 1e308) is exact.
     epsilon : float, default=1e-7
-        Added to each normalised singular value (the paper's constant); a
-        finite float >= 0.
+        Added to each normalised singular value (the paper's constant); >= 0
+        and finite.
 
     Returns
     -------

@@ -193,14 +193,14 @@ def test_rankme_is_exact_at_any_scale(scale):
 
 def test_rankme_bad_inputs(data, net):
     X, _ = data
-    with pytest.raises(ValueError, match="rankme: epsilon must be a finite float "
-                       ">= 0; got float -1.0. Pass e.g. epsilon=1e-7"):
+    with pytest.raises(ValueError, match="rankme: epsilon must be a float >= 0 and "
+                       "finite; got float -1.0. Pass e.g. epsilon=1e-7"):
         rankme(np.eye(3), epsilon=-1.0)
     for bad in (np.inf, np.nan, float("-inf"), True, "1e-7"):
-        with pytest.raises(ValueError, match="epsilon must be a finite float >= 0"):
+        with pytest.raises(ValueError, match="epsilon must be a float >= 0 and finite"):
             rankme(np.eye(3), epsilon=bad)
         with pytest.raises(ValueError, match="RankMeScorer: epsilon must be a "
-                           "finite float >= 0"):
+                           "float >= 0 and finite"):
             RankMeScorer(epsilon=bad)
     with pytest.raises(ValueError, match="NaN"):
         rankme(np.array([[1.0, np.nan], [0.0, 1.0]]))
