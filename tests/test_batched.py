@@ -410,7 +410,7 @@ def test_bad_input_is_a_clear_error(data):
         fit_many([est], X, np.zeros(len(y)))
     with pytest.raises(ValueError, match="beyond the float32 range"):
         fit_many([est], X * 1e39, y)  # as fit rejects it
-    with pytest.raises(ValueError, match="lr must be a finite float > 0"):
+    with pytest.raises(ValueError, match=r"lr must be a finite float in \(0, 3.4"):
         fit_many([est, ReLUMLPClassifier(lr=-1.0)], X, y)
     assert not hasattr(est, "net_")  # checked before anything trains
     # every network's parameters, routed ones included, are checked before any

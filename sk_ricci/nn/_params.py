@@ -105,6 +105,10 @@ class _SubclassOf(Constraint):
         return self.label
 
 
+#: the largest float32: a larger learning rate overflows in torch
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 class _FiniteInterval(Interval):
     """An :class:`Interval` of finite numbers."""
 
@@ -151,7 +155,8 @@ def _draw_seeds(random_state):
 # to fix a bad value.
 _PARAMETER_CONSTRAINTS = {
     **_WIDTH_CONSTRAINTS,
-    "lr": [_FiniteInterval(Real, 0, None, closed="neither")],  # inf trains NaNs
+    # inf trains NaNs; above float32's largest value torch cannot hold it
+    "lr": [_FiniteInterval(Real, 0, _FLOAT32_MAX, closed="right")],
     "max_epochs": [_POSITIVE_INT],
     "batch_size": [_POSITIVE_INT],
     "optimizer": [
@@ -174,7 +179,8 @@ _PARAMETER_CONSTRAINTS = {
 }
 _PARAMETER_FIXES = {
     **_WIDTH_FIXES,
-    "lr": "Pass a positive learning rate such as lr=1e-3.",
+    "lr": "Pass a positive learning rate such as lr=1e-3 (the networks train "
+    "in float32, whose largest value is about 3.4e38).",
     "max_epochs": "Pass e.g. max_epochs=50.",
     "batch_size": "Pass e.g. batch_size=32.",
     "optimizer": "Pass e.g. optimizer='rmsprop' (the paper's choice).",
