@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._curvature import _total_edge_curvature
-from ._geodesics import _geodesic_mass, _geodesic_mass_csr
-from ._graph import _blas_single_thread, _resolve_algorithm, csr_graph, layer_graphs
-from ._kernels import forman_total, n_threads
+from ._curvature import curvatures_doc, total_edge_curvature
+from ._geodesics import _geodesic_mass_csr
+from ._graph import _blas_single_thread, _resolve_algorithm, layer_graphs
+from ._kernels import n_threads
 from ._options import FlowOptions
 from ._validation import (
     check_layers,
@@ -303,16 +303,10 @@ def _layer_measures(X, ks, options, serial=False):
     kind, n_jobs = options.curvature, options.n_jobs
     out = []
     for graph in layer_graphs(X, ks, options, serial):
-        # graphs built there are valid by construction: no re-validation, and
-        # no sparse matrix unless the curvature needs one
-        indptr, cols, data = graph
-        if kind == "forman":
-            ric = forman_total(indptr, data)
-            g = _geodesic_mass_csr(indptr, cols, n_jobs, serial=serial)
-        else:
-            G = csr_graph(graph)
-            ric = _total_edge_curvature(G, kind)
-            g = _geodesic_mass(G, n_jobs, serial=serial)
+        # graphs built there are valid by construction: no re-validation and
+        # no sparse matrix; the curvature comes from the one registry
+        ric = total_edge_curvature(graph, kind)
+        g = _geodesic_mass_csr(graph[0], graph[1], n_jobs, serial=serial)
         out.append((ric, g.total, g.n_components))
     return out
 
@@ -383,16 +377,10 @@ def ricci_flow(
     symmetrize : {"max", "min", "sum"}, default="max"
         Graph convention (see :func:`sk_ricci.knn_graph`); "sum" reproduces
         the magnitudes of the paper's figures.
-    curvature : {"forman", "augmented_forman", "approx_ollivier", "ollivier"}, \
-default="forman"
+    curvature : str, default="forman"
         Edge curvature R(i, j), summed over the edges (with multiplicity) into
-        Ric_l: "forman" is the paper's 4 - d_i - d_j; "augmented_forman" adds
-        3 x the triangles through the edge; "approx_ollivier" is Tian et al.'s
-        closed-form approximation of the Ollivier-Ricci curvature
-        (:func:`sk_ricci.approx_ollivier_curvature`); "ollivier" the exact
-        Ollivier-Ricci curvature with idleness 1/2
-        (:func:`sk_ricci.ollivier_curvature`; one transport problem per edge,
-        far slower, see ``docs/method.md``).
+        Ric_l; a name of the registry :data:`sk_ricci._curvature.CURVATURES`:
+%(curvatures)s
     connect : {None, "mst"}, default=None
         None follows the paper (a disconnected layer makes rho NaN). "mst"
         adds each layer's Euclidean minimum spanning tree to its graph, so
@@ -491,3 +479,6 @@ def _ricci_flow(layers, n_neighbors, options, layer_names=None):
             )
         )
     return results[0] if scalar else results
+
+
+ricci_flow.__doc__ = ricci_flow.__doc__.replace("%(curvatures)s", curvatures_doc())

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._curvature import _edge_curvature
+from ._curvature import edge_curvature
 from ._graph import csr_graph, layer_graphs
 from ._kernels import n_threads, thread_limit
 from ._kernels.local import row_means, target_distances
@@ -172,7 +172,7 @@ def _pearson_finite(x, y):
 
 
 def _scalar_curvature(graph, curvature):
-    R = _edge_curvature(csr_graph(graph), curvature)
+    R = edge_curvature(csr_graph(graph), curvature)
     return row_means(graph[0], graph[2], R)
 
 
@@ -262,11 +262,10 @@ def local_ricci_flow(
         None: a neighbour unreachable in the next layer's graph makes that
         point's expansion ``inf`` and its coefficient NaN. "mst" adds each
         layer's Euclidean minimum spanning tree, so every graph is connected.
-    curvature : {"forman", "augmented_forman", "approx_ollivier", "ollivier"}, \
-default="forman"
-        Edge curvature R_l (see :func:`sk_ricci.ricci_flow` and
-        ``docs/method.md``); "ollivier" (exact, idleness 1/2) solves one
-        transport problem per edge and is far slower.
+    curvature : str, default="forman"
+        Edge curvature R_l, a name of the registry
+        :data:`sk_ricci._curvature.CURVATURES` (see :func:`sk_ricci.ricci_flow`
+        and ``docs/method.md``); "ollivier" (exact) is far slower.
     algorithm : {"auto", "brute", "nndescent"}, default="auto"
         Neighbour search (see :func:`sk_ricci.knn_graph`); the approximate
         search is seeded with 0, so results are reproducible.

@@ -10,6 +10,7 @@ signatures keep them as keywords; inside, they travel as one validated
 
 import dataclasses
 
+from ._curvature import CURVATURE_KINDS
 from ._param_validation import (
     NJobs,
     Options,
@@ -19,7 +20,6 @@ from ._param_validation import (
 from ._validation import (
     ALGORITHM_OPTIONS,
     CONNECT_OPTIONS,
-    CURVATURE_KINDS,
     SYMMETRIZE_OPTIONS,
 )
 
@@ -52,8 +52,8 @@ class FlowOptions:
     Parameters
     ----------
     symmetrize : {"max", "min", "sum"}, default="max"
-    curvature : {"forman", "augmented_forman", "approx_ollivier", "ollivier"}, \
-default="forman"
+    curvature : str, default="forman"
+        A name of :data:`sk_ricci._curvature.CURVATURES`.
     connect : {None, "mst"}, default=None
     on_disconnected : {"nan", "raise"}, default="nan"
     algorithm : {"auto", "brute", "nndescent"}, default="auto"

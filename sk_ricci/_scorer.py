@@ -256,10 +256,9 @@ class RicciFlowScorer(ValidatedMixin, BaseEstimator):
     connect : {None, "mst"}, default="mst"
         "mst" keeps every layer graph connected (see above); None builds the
         paper's graphs.
-    curvature : {"forman", "augmented_forman", "approx_ollivier", \
-            "ollivier"}, default="approx_ollivier"
-        Edge curvature (see :func:`sk_ricci.ricci_flow`); "forman" is the
-        paper's.
+    curvature : str, default="approx_ollivier"
+        Edge curvature, a name of :data:`sk_ricci._curvature.CURVATURES` (see
+        :func:`sk_ricci.ricci_flow`); "forman" is the paper's.
     include_input : bool, default=False
         False measures the paper's layers, the hidden layers only. True
         prepends the input ``X`` itself (as passed to the scorer, before any

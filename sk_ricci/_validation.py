@@ -15,7 +15,6 @@ ALGORITHM_OPTIONS = ("auto", "brute", "nndescent")
 CONNECT_OPTIONS = (None, "mst")
 #: edge curvatures of :func:`sk_ricci.ricci_flow` and
 #: :func:`sk_ricci.local_ricci_flow` (``curvature=``)
-CURVATURE_KINDS = ("forman", "augmented_forman", "approx_ollivier", "ollivier")
 
 
 def check_points(X, *, name="X", min_samples=2):

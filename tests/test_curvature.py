@@ -13,6 +13,7 @@ from sk_ricci import (
     forman_curvature,
     knn_graph,
     node_curvature,
+    ricci_flow,
     total_curvature,
 )
 
@@ -286,7 +287,7 @@ def test_ricci_curvature_augmented_on_graph():
 def test_ricci_curvature_fit_transform_builds_the_graph_once(monkeypatch, connect):
     # regression: fit built the kNN graph only to check the input, so
     # fit_transform built it twice; fit alone builds none
-    import sk_ricci._curvature as curvature_module
+    import sk_ricci._curvature_features as curvature_module
 
     X = np.random.RandomState(0).normal(size=(40, 3))
     est = RicciCurvature(n_neighbors=5, connect=connect)
@@ -712,3 +713,48 @@ def test_ricci_flow_rejects_unknown_curvature():
                        "'forman', 'augmented_forman', 'approx_ollivier', "
                        "'ollivier'; got str 'wasserstein'"):
         ricci_flow([X, X, X], 3, curvature="wasserstein")
+
+
+# ---------------------------------------------------------------------------
+# the one curvature registry
+# ---------------------------------------------------------------------------
+
+
+def test_every_option_list_is_the_registry():
+    from sk_ricci import RicciFlowScorer
+    from sk_ricci._curvature import CURVATURE_KINDS, CURVATURES
+    from sk_ricci._options import FLOW_CONSTRAINTS
+
+    assert CURVATURE_KINDS == tuple(CURVATURES) == (
+        "forman", "augmented_forman", "approx_ollivier", "ollivier")
+    (options,) = FLOW_CONSTRAINTS["curvature"]
+    assert options.options == CURVATURE_KINDS
+    (options,) = RicciFlowScorer._parameter_constraints["curvature"]
+    assert options.options == CURVATURE_KINDS
+    for name, entry in CURVATURES.items():  # each documented in ricci_flow
+        assert f'"{name}" is {entry.doc[:30]}' in " ".join(
+            ricci_flow.__doc__.split())
+
+
+@pytest.mark.parametrize("symmetrize", ["max", "sum"])
+def test_registry_totals_equal_half_the_weighted_edge_sum(symmetrize):
+    # a kind's fast total (where it has one) is 1/2 sum_ij G_ij R_ij of its
+    # own edge curvatures, and equals the public total_curvature
+    from sk_ricci._curvature import CURVATURES, total_edge_curvature
+    from sk_ricci._graph import csr_graph, layer_graphs
+    from sk_ricci._options import FlowOptions
+
+    X = np.random.RandomState(5).normal(size=(60, 3))
+    (graph,) = layer_graphs(X, [6], FlowOptions(symmetrize=symmetrize))
+    G = csr_graph(graph)
+    for name, entry in CURVATURES.items():
+        R = entry.edges(*graph)
+        assert R.shape == graph[2].shape
+        expected = 0.5 * float(np.dot(graph[2], R))
+        assert total_edge_curvature(graph, name) == pytest.approx(expected,
+                                                                   rel=1e-12)
+    assert total_edge_curvature(graph, "forman") == total_curvature(G)
+    assert total_edge_curvature(graph, "augmented_forman") == total_curvature(
+        G, augmented=True)
+    with pytest.raises(ValueError, match="curvature='nope' is not supported"):
+        total_edge_curvature(graph, "nope")
