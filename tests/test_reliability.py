@@ -624,7 +624,7 @@ def test_one_torch_thread_restores_the_count_even_on_error():
     thread count back, also when training raises."""
     import torch
 
-    from sk_ricci._kernels._threads import one_torch_thread
+    from sk_ricci.nn._threads import one_torch_thread
 
     before = torch.get_num_threads()
     torch.set_num_threads(2)

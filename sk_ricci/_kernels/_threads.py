@@ -1,10 +1,10 @@
 """The thread policy of every kernel: how many threads, and how rows are split.
 
 :func:`n_threads` maps scikit-learn's ``n_jobs`` to a thread count,
-:func:`thread_limit` runs numba's parallel kernels on that many threads,
-:func:`one_torch_thread` trains the tiny networks of the demo and the study on
-one torch thread, and ``_CHUNKS`` bounds how many contiguous pieces a parallel kernel splits its
-rows into.
+:func:`thread_limit` runs numba's parallel kernels on that many threads, and
+``_CHUNKS`` bounds how many contiguous pieces a parallel kernel splits its rows
+into. (The networks' torch thread policy, ``one_torch_thread``, is in
+:mod:`sk_ricci.nn`.)
 """
 
 import numbers
@@ -46,21 +46,6 @@ def thread_limit(threads):
         numba.set_num_threads(old)
         if torch is not None and torch.get_num_threads() != torch_threads:
             torch.set_num_threads(torch_threads)
-
-
-@contextmanager
-def one_torch_thread():
-    """Run torch on one thread, then restore its thread count: the paper's
-    networks are tiny, train fastest on one thread, and parallel workers then
-    do not oversubscribe the cores."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 #: parallel kernels split their rows in at most this many contiguous chunks

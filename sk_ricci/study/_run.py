@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from .._flow import ricci_flow
-from .._kernels._threads import one_torch_thread
 from .._param_validation import NJobs
 from ..exceptions import (
     DisconnectedGraphWarning,
@@ -109,6 +108,7 @@ def _run_network(net, data, grid, options, fitted=None):
     training (:func:`_run_batch` trained it).
     """
     from ..nn import layer_activations
+    from ..nn._threads import one_torch_thread
 
     X_train, y_train, X_test, y_test = data
     with one_torch_thread():
@@ -145,6 +145,7 @@ def _run_batch(nets, data, grid, options):
     so that the others' rows are still written before it is raised.
     """
     from ..nn import fit_many
+    from ..nn._threads import one_torch_thread
 
     with one_torch_thread():
         t0 = time.perf_counter()
