@@ -28,7 +28,7 @@ from ._param_validation import Boolean, Interval, ValidatedMixin, validate_param
 __all__ = ["NuclearNormScorer", "RankMeScorer", "nuclear_norm_score", "rankme"]
 
 
-def _inputs_of(X):
+def inputs_of(X):
     """The input array of X; torch Datasets (what skorch's ``EpochScoring``
     passes when it cannot slice the validation data) yield their first field."""
     if isinstance(X, np.ndarray) or not hasattr(X, "__getitem__"):
@@ -232,7 +232,7 @@ class NuclearNormScorer(ValidatedMixin, BaseEstimator):
                 f"NuclearNormScorer needs an estimator with predict_proba; got "
                 f"{type(estimator).__name__}. Use a probabilistic classifier."
             )
-        proba = np.asarray(estimator.predict_proba(_inputs_of(X)))
+        proba = np.asarray(estimator.predict_proba(inputs_of(X)))
         return nuclear_norm_score(proba, normalize=self.normalize)
 
 
@@ -288,7 +288,7 @@ class RankMeScorer(ValidatedMixin, BaseEstimator):
 
         self._validate_params()
         (Z,) = layer_activations(
-            estimator, _inputs_of(X), layers=[int(self.layer)],
+            estimator, inputs_of(X), layers=[int(self.layer)],
             batch_size=self.batch_size,
         )
         return rankme(Z, epsilon=self.epsilon)

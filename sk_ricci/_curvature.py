@@ -23,7 +23,7 @@ from ._kernels.local import (
     ollivier_balls,
     ollivier_edge_costs,
 )
-from ._param_validation import _is_real
+from ._param_validation import is_real
 from ._validation import check_graph, check_option
 
 __all__ = [
@@ -447,7 +447,7 @@ def ollivier_curvature(G, *, alpha=0.5):
     >>> round(float(ollivier_curvature(K4, alpha=0.5)[0, 1]), 12)  # n/(2(n-1))
     0.666666666667
     """
-    if not (_is_real(alpha) and 0 <= alpha < 1):
+    if not (is_real(alpha) and 0 <= alpha < 1):
         got = (
             "a bool, which is not a number here"
             if isinstance(alpha, (bool, np.bool_))

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._curvature import curvatures_doc, total_edge_curvature
-from ._geodesics import _geodesic_mass_csr
-from ._graph import _blas_single_thread, _resolve_algorithm, layer_graphs
+from ._geodesics import geodesic_mass_csr
+from ._graph import blas_single_thread, layer_graphs, resolve_algorithm
 from ._kernels import n_threads
 from ._options import FlowOptions
 from ._validation import (
@@ -215,10 +215,10 @@ class RicciFlowResult:
         1      2             -2.0 -2.0
         2      3             -1.0  NaN
         """
-        return _import_pandas().DataFrame(self.layer_rows())
+        return import_pandas().DataFrame(self.layer_rows())
 
 
-def _import_pandas():
+def import_pandas():
     try:
         import pandas
     except ImportError:
@@ -229,7 +229,7 @@ def _import_pandas():
     return pandas
 
 
-def _pearson(x, y):
+def pearson(x, y):
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if x.size < 3:
@@ -273,7 +273,7 @@ def _coefficients(ric, mass, n_neighbors, on_disconnected, n_components):
             raise DisconnectedGraphError(msg)
         warn(msg, DisconnectedGraphWarning)
         return eta, np.nan, np.nan, np.nan
-    rho = _pearson(eta, ric[:-1])
+    rho = pearson(eta, ric[:-1])
     if L - 1 < 3:
         warn(
             f"the Ricci coefficient at n_neighbors={n_neighbors} is undefined "
@@ -306,7 +306,7 @@ def _layer_measures(X, ks, options, serial=False):
         # graphs built there are valid by construction: no re-validation and
         # no sparse matrix; the curvature comes from the one registry
         ric = total_edge_curvature(graph, kind)
-        g = _geodesic_mass_csr(graph[0], graph[1], n_jobs, serial=serial)
+        g = geodesic_mass_csr(graph[0], graph[1], n_jobs, serial=serial)
         out.append((ric, g.total, g.n_components))
     return out
 
@@ -329,14 +329,14 @@ def _measure_layers(layers, ks, options):
     if (
         workers < 2
         or n > LAYER_THREADS_MAX_SAMPLES
-        or _resolve_algorithm(options.algorithm, n, max(ks)) != "brute"
+        or resolve_algorithm(options.algorithm, n, max(ks)) != "brute"
     ):
         return [_layer_measures(X, ks, options) for X in layers]
     # each worker runs its kernels on its own thread
     serial = options.replace(n_jobs=None)
     # one BLAS thread per worker (the Gram products run in the workers)
     with (
-        _blas_single_thread(),
+        blas_single_thread(),
         ThreadPoolExecutor(max_workers=workers) as pool,
     ):
         return list(

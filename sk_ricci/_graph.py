@@ -92,7 +92,7 @@ def validate_points(estimator, X, *, reset=True):
     return X
 
 
-def _resolve_algorithm(algorithm, n_samples, n_neighbors):
+def resolve_algorithm(algorithm, n_samples, n_neighbors):
     check_option(algorithm, ALGORITHM_OPTIONS, "algorithm")
     if algorithm != "auto":
         return algorithm
@@ -116,7 +116,7 @@ _blas_limiter = None
 
 
 @contextmanager
-def _blas_single_thread():
+def blas_single_thread():
     """One BLAS thread while any caller, in any thread, is inside.
 
     threadpoolctl's limits are process-wide: two overlapping ``limit()``
@@ -164,7 +164,7 @@ def _brute_kneighbors(X, k, n_jobs, sort=True, serial=False):
     # numba's OpenMP threads for the cores (measured 1.4x slower scoring);
     # one thread never starts numba's pool at all
     with (
-        _blas_single_thread() if parallel else nullcontext(),
+        blas_single_thread() if parallel else nullcontext(),
         thread_limit(threads) if parallel else nullcontext(),
     ):
         for start in range(0, n, block):
@@ -267,7 +267,7 @@ def _kneighbors_sq(
     ``sort=False``: only the neighbour sets are needed (see knn_from_gram).
     ``serial``: see :func:`_brute_kneighbors` (the exact search only)."""
     (k,), _ = check_n_neighbors(n_neighbors, X.shape[0])
-    algo = _resolve_algorithm(algorithm, X.shape[0], k)
+    algo = resolve_algorithm(algorithm, X.shape[0], k)
     _check_metric(metric)
     if algo == "brute":
         return _brute_kneighbors(X, k, n_jobs, sort, serial)

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._baselines import _inputs_of
+from ._baselines import inputs_of
 from ._flow import _ricci_flow
 from ._local import _local_ricci_flow
 from ._options import FLOW_CONSTRAINTS, FLOW_FIXES, FlowOptions
@@ -376,7 +376,7 @@ class RicciFlowScorer(ValidatedMixin, BaseEstimator):
     def _layers(self, estimator, X):
         from .nn import layer_activations
 
-        X = _inputs_of(X)
+        X = inputs_of(X)
         layers = list(layer_activations(estimator, X, batch_size=self.batch_size))
         if self.include_input:
             layers = [_input_layer(X)] + layers

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._kernels import csr_symmetric
-from ._param_validation import _is_int
+from ._param_validation import is_int
 
 SYMMETRIZE_OPTIONS = ("max", "min", "sum")
 ALGORITHM_OPTIONS = ("auto", "brute", "nndescent")
@@ -100,7 +100,7 @@ def unit_scale(X):
 def check_n_neighbors(n_neighbors, n_samples, *, name="n_neighbors"):
     """Validate one or several ``n_neighbors``; return them as a list of ints
     (order kept) and whether a scalar was passed."""
-    scalar = _is_int(n_neighbors)
+    scalar = is_int(n_neighbors)
     if isinstance(n_neighbors, (str, bytes)):  # iterating it would check its characters
         hint = (f"; pass {name}={int(n_neighbors)}" if n_neighbors.strip().isdigit()
                 else "")
@@ -120,7 +120,7 @@ def check_n_neighbors(n_neighbors, n_samples, *, name="n_neighbors"):
         raise ValueError(f"{name} is an empty list; pass at least one value")
     out = []
     for v in values:
-        if not _is_int(v):
+        if not is_int(v):
             raise TypeError(
                 f"{name} must contain ints, got {type(v).__name__} {v!r}"
             )

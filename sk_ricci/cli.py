@@ -24,14 +24,14 @@ class _Interrupted(CLIError):
     """Ctrl-C during a study (exit status 130)."""
 
 
-def _is_interrupt(exc):
+def is_interrupt(exc):
     """Ctrl-C, also as the SystemError of an interrupted numba kernel (see
-    :func:`sk_ricci.study._run._is_interrupt`)."""
+    :func:`sk_ricci.study._run.is_interrupt`)."""
     if isinstance(exc, KeyboardInterrupt):
         return True
-    from .study._run import _is_interrupt
+    from .study._run import is_interrupt
 
-    return _is_interrupt(exc)
+    return is_interrupt(exc)
 
 
 def _comma_list(kind=str):
@@ -215,7 +215,7 @@ def _study(args):
             **options,
         )
     except (KeyboardInterrupt, SystemError) as exc:
-        if not _is_interrupt(exc):
+        if not is_interrupt(exc):
             raise  # a genuine SystemError is a bug: its traceback is shown
         raise _Interrupted(
             f"interrupted; every finished network is saved in {output}; run the "
@@ -693,7 +693,7 @@ def _run_command(args):
         print(f"sk-ricci {args.command}: error: {message}", file=sys.stderr)
         return 130 if isinstance(exc, _Interrupted) else 1
     except (KeyboardInterrupt, SystemError) as exc:
-        if not _is_interrupt(exc):
+        if not is_interrupt(exc):
             raise
         print(f"sk-ricci {args.command}: interrupted", file=sys.stderr)
         return 130

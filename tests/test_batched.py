@@ -207,7 +207,7 @@ def test_stacked_step_equals_autograd(n_features, hidden, n_outputs, n_rows):
     ``fit`` uses, one network at a time: logits, losses and every gradient
     equal, whatever the network's position in the batch."""
     from sk_ricci.nn import ReLUMLP
-    from sk_ricci.nn._stacked import _mean_losses, _output_grad, _StackedNets
+    from sk_ricci.nn._stacked import StackedNets, mean_losses, output_grad
 
     gen = torch.Generator().manual_seed(n_rows + 10 * n_outputs)
     modules = [
@@ -226,12 +226,12 @@ def test_stacked_step_equals_autograd(n_features, hidden, n_outputs, n_rows):
     else:
         y = torch.randint(0, n_outputs, (3, n_rows), generator=gen)
         criterion = torch.nn.CrossEntropyLoss()
-    nets = _StackedNets(modules, [n_features, *hidden, n_outputs], torch.device("cpu"))
+    nets = StackedNets(modules, [n_features, *hidden, n_outputs], torch.device("cpu"))
     with torch.no_grad():
         inputs = []
         logits = nets.forward(X, inputs)
-        losses = _mean_losses(logits, y, binary)
-        nets.backward(inputs, _output_grad(logits, y, binary))
+        losses = mean_losses(logits, y, binary)
+        nets.backward(inputs, output_grad(logits, y, binary))
     for i, module in enumerate(modules):
         # the lone network, as skorch trains it
         out = module(X[i].clone())

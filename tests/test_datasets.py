@@ -588,7 +588,7 @@ def test_download_offline(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
     md5 = {name: hashlib.md5(data).hexdigest() for name, data in served.items()}
     for name, digest in md5.items():
-        monkeypatch.setitem(_fetch._IMAGE_SETS["mnist"]["md5"], name, digest)
+        monkeypatch.setitem(_fetch.IMAGE_SETS["mnist"]["md5"], name, digest)
     calls.clear()
     X, y = load_mnist_pair((1, 7), data_home=tmp_path, download=True)
     assert X.shape == (4, 784) and y.tolist() == [0, 1, 0, 1]

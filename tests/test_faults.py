@@ -219,8 +219,8 @@ def test_killed_twice_then_resumed(finished, tmp_path):
 WRITER = textwrap.dedent(
     """
     import sys
-    from sk_ricci.study._results import _ResultsLog
-    log = _ResultsLog(sys.argv[1])
+    from sk_ricci.study._results import ResultsLog
+    log = ResultsLog(sys.argv[1])
     pad = "x" * int(sys.argv[3])
     for i in range(int(sys.argv[2])):
         log.append({"network_id": f"n{i}", "problem": "A", "architecture":
@@ -238,7 +238,7 @@ def test_readers_never_lose_rows_a_writer_appends(tmp_path):
     script.write_text(WRITER)
     proc = subprocess.Popen([sys.executable, str(script), str(path), str(n_rows),
                              str(size)])
-    from sk_ricci.study._results import _ResultsLog
+    from sk_ricci.study._results import ResultsLog
 
     seen = 0
     try:
@@ -246,13 +246,13 @@ def test_readers_never_lose_rows_a_writer_appends(tmp_path):
             if path.exists():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    rows = _ResultsLog(path).load()
+                    rows = ResultsLog(path).load()
                 assert len(rows) >= seen  # rows only ever appear
                 seen = len(rows)
     finally:
         proc.wait(timeout=300)
     assert proc.returncode == 0
-    rows = _ResultsLog(path).load()
+    rows = ResultsLog(path).load()
     assert list(rows) == [f"n{i}" for i in range(n_rows)]
     assert path.read_bytes().count(b"\n") == n_rows
 
@@ -534,7 +534,7 @@ def test_sigint_in_a_numba_kernel_exits_130_then_resumes(
 
 
 def test_only_ctrl_c_and_its_numba_wrapper_count_as_an_interrupt():
-    from sk_ricci.study._run import _is_interrupt
+    from sk_ricci.study._run import is_interrupt
 
     def chained(outer, inner):
         try:
@@ -545,16 +545,16 @@ def test_only_ctrl_c_and_its_numba_wrapper_count_as_an_interrupt():
             except BaseException as exc:
                 return exc
 
-    assert _is_interrupt(KeyboardInterrupt())
-    assert _is_interrupt(_numba_interrupt())
+    assert is_interrupt(KeyboardInterrupt())
+    assert is_interrupt(_numba_interrupt())
     # numba's wrapper of a wrapper, and a wrapper with only a context
-    assert _is_interrupt(chained(SystemError("outer"), _numba_interrupt()))
-    assert _is_interrupt(chained(SystemError("ctx"), KeyboardInterrupt()))
+    assert is_interrupt(chained(SystemError("outer"), _numba_interrupt()))
+    assert is_interrupt(chained(SystemError("ctx"), KeyboardInterrupt()))
     # genuine errors, even raised while an interrupt was handled, are shown
-    assert not _is_interrupt(SystemError("a bug"))
-    assert not _is_interrupt(chained(SystemError("a bug"), ValueError("x")))
-    assert not _is_interrupt(chained(RuntimeError("cleanup"), KeyboardInterrupt()))
+    assert not is_interrupt(SystemError("a bug"))
+    assert not is_interrupt(chained(SystemError("a bug"), ValueError("x")))
+    assert not is_interrupt(chained(RuntimeError("cleanup"), KeyboardInterrupt()))
     # a cycle of contexts ends
     a, b = SystemError("a"), SystemError("b")
     a.__context__, b.__context__ = b, a
-    assert not _is_interrupt(a)
+    assert not is_interrupt(a)

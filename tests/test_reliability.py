@@ -147,8 +147,8 @@ def test_second_study_on_a_busy_folder_fails_fast(tmp_path, capsys):
     holder = subprocess.Popen(
         [sys.executable, "-c",
          ("import sys, time\n"
-          "from sk_ricci.study._results import _FolderLock\n"
-          "with _FolderLock(sys.argv[1]):\n"
+          "from sk_ricci.study._results import FolderLock\n"
+          "with FolderLock(sys.argv[1]):\n"
           "    print('locked', flush=True)\n"
           "    time.sleep(120)\n"),
          str(out)],
@@ -293,9 +293,9 @@ def test_classifier_rejects_inputs_that_overflow_float32():
 # 5. no correlation over fewer than 3 points
 # --------------------------------------------------------------------------- #
 def test_rho_over_two_points_is_nan_with_a_reason():
-    from sk_ricci._flow import _pearson
+    from sk_ricci._flow import pearson
 
-    assert np.isnan(_pearson([1.0, 2.0], [3.0, 5.0]))
+    assert np.isnan(pearson([1.0, 2.0], [3.0, 5.0]))
     rng = np.random.RandomState(0)
     X = rng.normal(size=(40, 3))
     layers = [np.maximum(X @ rng.normal(size=(3, 6)), 0) for _ in range(3)]
@@ -431,21 +431,21 @@ def _blas_threads():
 def test_overlapping_blas_limits_restore_the_thread_count():
     from threadpoolctl import threadpool_limits
 
-    from sk_ricci._graph import _blas_single_thread
+    from sk_ricci._graph import blas_single_thread
 
     with threadpool_limits(limits=2, user_api="blas"):
         before = _blas_threads()
         a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
 
         def first():
-            with _blas_single_thread():
+            with blas_single_thread():
                 a_in.set()
                 b_in.wait(10)
             a_out.set()
 
         def second():
             a_in.wait(10)
-            with _blas_single_thread():
+            with blas_single_thread():
                 b_in.set()
                 a_out.wait(10)
 

@@ -2,7 +2,7 @@
 
 :func:`n_threads` maps scikit-learn's ``n_jobs`` to a thread count,
 :func:`thread_limit` runs numba's parallel kernels on that many threads, and
-``_CHUNKS`` bounds how many contiguous pieces a parallel kernel splits its rows
+``CHUNKS`` bounds how many contiguous pieces a parallel kernel splits its rows
 into. (The networks' torch thread policy, ``one_torch_thread``, is in
 :mod:`sk_ricci.nn`.)
 """
@@ -50,4 +50,4 @@ def thread_limit(threads):
 
 #: parallel kernels split their rows in at most this many contiguous chunks
 #: (a constant: numba.get_num_threads() inside a kernel defeats caching)
-_CHUNKS = 256
+CHUNKS = 256

@@ -22,7 +22,7 @@ NumPy/SciPy reference in the tests (``tests/test_local.py``,
 import numba
 import numpy as np
 
-from ._threads import _CHUNKS
+from ._threads import CHUNKS
 
 
 @numba.njit(cache=True, nogil=True)
@@ -108,7 +108,7 @@ def target_distances_rows(t_indptr, t_indices, h_indptr, h_indices, lo, hi, out)
 @numba.njit(cache=True, parallel=True, nogil=True)
 def _target_distances_parallel(t_indptr, t_indices, h_indptr, h_indices, out):
     n = t_indptr.size - 1
-    chunks = min(n, _CHUNKS)
+    chunks = min(n, CHUNKS)
     for c in numba.prange(chunks):
         target_distances_rows(
             t_indptr, t_indices, h_indptr, h_indices,

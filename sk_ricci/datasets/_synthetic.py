@@ -48,7 +48,7 @@ _NOISE = Interval(numbers.Real, 0, None)
 # --------------------------------------------------------------------------- #
 # Validation helpers
 # --------------------------------------------------------------------------- #
-def _check_n_samples(n_samples):
+def check_n_samples(n_samples):
     if not _N_SAMPLES.is_satisfied_by(n_samples):
         raise ValueError(
             f"n_samples={n_samples!r} must be an integer >= 2 (at least one point "
@@ -153,7 +153,7 @@ def make_entangled_spirals(
     >>> np.bincount(y).tolist()
     [500, 500]
     """
-    n_samples = _check_n_samples(n_samples)
+    n_samples = check_n_samples(n_samples)
     noise = _check_noise(noise)
     rng = check_random_state(random_state)
     n0, n1 = _class_sizes(n_samples)
@@ -263,7 +263,7 @@ def make_ellipsoids_in_box(
     >>> np.bincount(y).tolist()
     [501, 500]
     """
-    n_samples = _check_n_samples(n_samples)
+    n_samples = check_n_samples(n_samples)
     noise = _check_noise(noise)
     rng = check_random_state(random_state)
     n0, n1 = _class_sizes(n_samples)
@@ -343,7 +343,7 @@ def make_intersecting_sheets(
     >>> np.bincount(y).tolist()
     [1000, 1000]
     """
-    n_samples = _check_n_samples(n_samples)
+    n_samples = check_n_samples(n_samples)
     noise = _check_noise(noise)
     rng = check_random_state(random_state)
     n0, n1 = _class_sizes(n_samples)

@@ -15,7 +15,7 @@ from torch import nn
 from sk_ricci._validation import warn
 from sk_ricci.exceptions import SkRicciWarning
 from sk_ricci.nn._classifier import ReLUMLPClassifier
-from sk_ricci.nn._hooks import _record_batches
+from sk_ricci.nn._hooks import record_batches
 
 _SUPPORTED = (
     "ReLUMLPClassifier, a fitted skorch NeuralNet, a torch.nn.Module, "
@@ -691,7 +691,7 @@ def _torch_activations(module, X, selection, batch_size, n_features):
     what = "selected modules" if kind in ("names", "types", "callable") else (
         "torch.nn.ReLU modules"
     )
-    batches = _record_batches(module, X, targets, batch_size, what)
+    batches = record_batches(module, X, targets, batch_size, what)
     _check_all_called(module, kind, value, targets, batches, X.shape[0], batch_size)
     activations = _assemble(batches)
     if kind == "positions":

@@ -24,18 +24,18 @@ from skorch.history import History
 from sk_ricci._param_validation import Interval, validate_params
 from sk_ricci.nn._classifier import (
     ReLUMLPClassifier,
-    _build_net,
-    _check_float32_range,
-    _encode_targets,
     _train_split,
+    build_net,
+    check_float32_range,
+    encode_targets,
 )
-from sk_ricci.nn._params import _OPTIMIZERS, _draw_seeds
+from sk_ricci.nn._params import _OPTIMIZERS, draw_seeds
 from sk_ricci.nn._stacked import (
-    _mean_losses,
+    StackedNets,
     _Optimizer,
-    _output_grad,
     _predict,
-    _StackedNets,
+    mean_losses,
+    output_grad,
 )
 
 __all__ = ["fit_many"]
@@ -61,7 +61,7 @@ class _Spec:
         self.binary = len(classes) == 2
         self.n_outputs = 1 if self.binary else len(classes)
         # the same three seeds, drawn in the same order, as ReLUMLPClassifier.fit
-        init_seed, split_seed, shuffle_seed = _draw_seeds(estimator.random_state)
+        init_seed, split_seed, shuffle_seed = draw_seeds(estimator.random_state)
         self.module = estimator._build_module(
             X.shape[1], self.n_outputs, sizes, init_seed, {}
         )
@@ -247,8 +247,8 @@ def _check_data(estimators, X, y):
     X_checked, y_checked = validate_data(
         estimators[0], X, y, dtype=[np.float32, np.float64], y_numeric=False
     )
-    _check_float32_range(X_checked)  # the networks compute in float32, as in fit
-    classes, y_encoded = _encode_targets(y_checked)
+    check_float32_range(X_checked)  # the networks compute in float32, as in fit
+    classes, y_encoded = encode_targets(y_checked)
     for est in estimators[1:]:
         validate_data(est, X, y, dtype=[np.float32, np.float64], y_numeric=False)
     return X_checked.astype(np.float32, copy=False), y_encoded, classes
@@ -305,7 +305,7 @@ def _train_group(specs, X, y_encoded):
     spec0 = specs[0]
     data = _GroupData(specs, X, y_encoded)
     sizes = [X.shape[1], *spec0.hidden_layer_sizes, spec0.n_outputs]
-    nets = _StackedNets([s.module for s in specs], sizes, data.device)
+    nets = StackedNets([s.module for s in specs], sizes, data.device)
     optimizer = _Optimizer(spec0.optimizer, spec0.optimizer_kwargs, spec0.lr, nets.flat)
     records = [[] for _ in specs]
     with torch.no_grad():
@@ -341,8 +341,8 @@ def _train_epoch(specs, data, nets, optimizer):
         xb, yb = data.X[batch], data.y[batch]
         inputs = []
         logits = nets.forward(xb, inputs)
-        batch_losses.append(_mean_losses(logits, yb, data.binary))
-        nets.backward(inputs, _output_grad(logits, yb, data.binary))
+        batch_losses.append(mean_losses(logits, yb, data.binary))
+        nets.backward(inputs, output_grad(logits, yb, data.binary))
         optimizer.update(nets.flat, nets.grad)
     return torch.stack(batch_losses, 1).cpu().numpy()
 
@@ -361,7 +361,7 @@ def _validate_epoch(specs, data, nets):
     for start in range(0, n_valid, batch_size):
         yb = data.y_valid[:, start : start + batch_size]
         logits = nets.forward(data.X_valid[:, start : start + batch_size])
-        losses.append(_mean_losses(logits, yb, data.binary))
+        losses.append(mean_losses(logits, yb, data.binary))
         correct = correct + (_predict(logits, data.binary) == yb).sum(1)
     valid_losses = torch.stack(losses, 1).cpu().numpy()
     # sklearn's accuracy_score: the share of correct predictions, in float64
@@ -419,7 +419,7 @@ def _mark_best(records):
 def _finish(spec, X, y_encoded, classes):
     """Turn a trained spec into a fitted ReLUMLPClassifier (as ``fit`` leaves it)."""
     est = spec.estimator
-    net = _build_net(
+    net = build_net(
         est, spec.binary, spec.module, spec.optimizer_cls, spec.train_split,
         iterator_train__shuffle=True,
         iterator_train__generator=spec.shuffle_generator,

@@ -1,6 +1,6 @@
 """Forward hooks that record the outputs of chosen modules of a torch model.
 
-:func:`_record_batches` runs ``X`` through the model batch by batch in eval
+:func:`record_batches` runs ``X`` through the model batch by batch in eval
 mode under ``torch.no_grad()``, with a forward hook on every chosen module,
 and returns each batch's calls in forward order; the hooks are removed and
 every submodule's train/eval mode restored afterwards, whatever happens. Used
@@ -65,7 +65,7 @@ class _Recorder:
         )
 
 
-def _record_batches(module, X, targets, batch_size, what):
+def record_batches(module, X, targets, batch_size, what):
     """Every batch's recorded ``(name, output)`` calls, from forward passes in
     eval mode under ``no_grad``; hooks and train/eval modes are restored."""
     device, dtype = _device_and_dtype(module)

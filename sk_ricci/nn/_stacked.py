@@ -177,7 +177,7 @@ def _rows(logits):
     return rows.copy_(logits[..., 0])
 
 
-def _mean_losses(logits, y, binary):
+def mean_losses(logits, y, binary):
     """Each network's mean loss over its rows, ``(n_nets,)``.
 
     Computed one network at a time by the criterion a lone fit calls
@@ -208,7 +208,7 @@ def _predict(logits, binary):
     return logits.softmax(dim=2).argmax(dim=2)
 
 
-def _output_grad(logits, y, binary):
+def output_grad(logits, y, binary):
     """Gradient of the mean loss of each network w.r.t. its logits.
 
     The same expressions as torch's backward formulas: ``(sigmoid(z) - y) / n``
@@ -310,7 +310,7 @@ class _Optimizer:
         return {"state": state, "param_groups": param_groups}
 
 
-class _StackedNets:
+class StackedNets:
     """Networks of one shape as views of one flat ``(n_nets, width)`` buffer,
     with a gradient buffer of the same layout.
 

@@ -33,7 +33,7 @@ from .._validation import ALGORITHM_OPTIONS, SYMMETRIZE_OPTIONS
 from ..datasets import PAPER_PROBLEMS
 from ..datasets._problems import REGISTRY
 from ..exceptions import StudyConfigError
-from ._fields import _NORMALISERS, _Subset
+from ._fields import NORMALISERS, _Subset
 
 #: The paper's architectures and depths (docs/study.md).
 ARCHITECTURES = ("narrow", "wide", "bottleneck")
@@ -201,7 +201,7 @@ class StudyConfig:
     )
 
     #: Accepted values of every field, after its normaliser
-    #: (:data:`_NORMALISERS`) ran; checked by :func:`validate_params`.
+    #: (:data:`NORMALISERS`) ran; checked by :func:`validate_params`.
     _parameter_constraints: ClassVar[dict] = {
         "problems": [_Subset(REGISTRY)],
         "architectures": [_Subset(ARCHITECTURES)],
@@ -242,7 +242,7 @@ class StudyConfig:
 
     def __post_init__(self):
         values = {
-            f.name: _NORMALISERS.get(f.name, lambda v: v)(getattr(self, f.name))
+            f.name: NORMALISERS.get(f.name, lambda v: v)(getattr(self, f.name))
             for f in dataclasses.fields(self)
         }
         validate_params(
@@ -476,7 +476,7 @@ def network_seed(seed, problem, architecture, depth, repeat):
     return int(ss.generate_state(1, dtype=np.uint32)[0] >> 1)
 
 
-def _data_seed(seed, problem):
+def data_seed(seed, problem):
     return network_seed(seed, problem, "data", 0, 0)
 
 

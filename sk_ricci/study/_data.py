@@ -10,8 +10,8 @@ import numpy as np
 
 from ..datasets import REGISTRY, problem_loader
 from ..exceptions import StudyConfigError
-from ._config import _data_seed
-from ._fields import _canonical_problem
+from ._config import data_seed
+from ._fields import canonical_problem
 
 
 def _stratified_take(X, y, n, seed):
@@ -37,7 +37,7 @@ def load_problem(problem, config):
     -------
     X_train, y_train, X_test, y_test : ndarray
     """
-    problem = _canonical_problem(problem)
+    problem = canonical_problem(problem)
     X_train, y_train, X_test, y_test = _load_raw(problem, config)
     source = REGISTRY[problem].source
     if config.standardize == "all" or (
@@ -56,7 +56,7 @@ def _load_raw(problem, config):
     entry = REGISTRY[problem]
     source, pair = entry.source, entry.pair
     loader = problem_loader(entry)  # the registry names it
-    seed = _data_seed(config.seed, problem)
+    seed = data_seed(config.seed, problem)
     n_train, n_test = config.n_train, config.n_test
     if entry.one_set:
         if source == "synthetic":

@@ -20,7 +20,7 @@ import numpy as np
 from ..exceptions import OutputFolderError, ResultsFileWarning
 from ._analysis import CSV_COLUMNS, analyse_study
 from ._config import RESULTS_VERSION, StudyConfig
-from ._results import CONFIG_FILE, _write_atomic, flow_result, load_results
+from ._results import CONFIG_FILE, flow_result, load_results, write_atomic
 
 
 def _fmt(v, spec=".3f"):
@@ -39,7 +39,7 @@ def _write_csv(path, columns, rows):
     writer.writerow(columns)
     for row in rows:
         writer.writerow([_csv_value(row.get(c)) for c in columns])
-    _write_atomic(path, buf.getvalue())
+    write_atomic(path, buf.getvalue())
 
 
 def _csv_value(v):
@@ -343,7 +343,7 @@ def _write_report_files(output, analysis, figures):
     drawn = {}
     if figures:
         drawn = _draw_figures(analysis, output)
-    _write_atomic(output / "report.md", _report_markdown(analysis, drawn))
+    write_atomic(output / "report.md", _report_markdown(analysis, drawn))
 
 
 def _draw_figures(analysis, output):

@@ -1,13 +1,13 @@
 """The files of a study's output folder: rows written and read back.
 
 ``results.jsonl`` holds one JSON line per finished network, appended by
-:class:`_ResultsLog` and read by :func:`load_results`; the row of a network is
-made by :func:`_network_row` (or :func:`_diverged_row`) and a stored flow entry
+:class:`ResultsLog` and read by :func:`load_results`; the row of a network is
+made by :func:`network_row` (or :func:`diverged_row`) and a stored flow entry
 is turned back into a :class:`~sk_ricci.RicciFlowResult` by
 :func:`flow_result`, side by side, so that the two cannot drift apart.
 ``config.json`` records the configuration and its hash
-(:func:`_prepare_output` refuses a folder holding another study), and
-:class:`_FolderLock` keeps a second study out of a folder in use.
+(:func:`prepare_output` refuses a folder holding another study), and
+:class:`FolderLock` keeps a second study out of a folder in use.
 """
 
 import contextlib
@@ -97,7 +97,7 @@ def _network_fields(net):
     }
 
 
-def _network_row(net, options, measured):
+def network_row(net, options, measured):
     """The row of a trained network (:data:`ROW_FIELDS` and the timings).
 
     ``measured`` holds ``layers``, ``n_train``, ``n_test``, ``accuracy``,
@@ -125,7 +125,7 @@ def _network_row(net, options, measured):
     }
 
 
-def _diverged_row(net, options, cause, fit_time):
+def diverged_row(net, options, cause, fit_time):
     """The row of a network whose training diverged (:data:`DIVERGED_ROW_FIELDS`);
     recorded, excluded from the analysis, never retried."""
     return {
@@ -167,12 +167,12 @@ def flow_result(entry, symmetrize="max", connect=None):
 # --------------------------------------------------------------------------- #
 # results.jsonl: append-only JSON lines, one per network
 # --------------------------------------------------------------------------- #
-class _ResultsLog:
+class ResultsLog:
     """``results.jsonl``: one JSON line per finished network.
 
     Each row is one JSON line written by a single ``os.write`` on a file
     opened with ``O_APPEND`` and fsynced at once, by the one process that
-    holds the folder's lock (:class:`_FolderLock`). Reading (:meth:`load`)
+    holds the folder's lock (:class:`FolderLock`). Reading (:meth:`load`)
     never modifies the file: an incomplete last line (a run killed mid-write,
     or a row being appended right now) is ignored with a warning. The writer
     repairs such a tail under the lock before appending (:meth:`repair`).
@@ -304,7 +304,7 @@ class _ResultsLog:
             self._fd = None
 
 
-class _FolderLock:
+class FolderLock:
     """Advisory lock on an output folder: one study writes into it at a time.
 
     An ``flock`` (``msvcrt.locking`` on Windows) on ``.sk_ricci.lock``, which
@@ -422,7 +422,7 @@ def load_results(output, *, as_frame=False):
             f"{CONFIG_FILE}: it is not a study's output folder; pass the "
             "--output folder of `sk-ricci study`"
         )
-    rows = list(_ResultsLog(path).load().values())
+    rows = list(ResultsLog(path).load().values())
     if not as_frame:
         return rows
     try:
@@ -449,7 +449,7 @@ def load_results(output, *, as_frame=False):
     return pd.DataFrame.from_records(records)
 
 
-def _write_atomic(path, text):
+def write_atomic(path, text):
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     with open(tmp, "w", encoding="utf-8", newline="") as f:
@@ -470,7 +470,7 @@ def _describe_difference(old, new):
     return "; ".join(diffs) or "unknown fields"
 
 
-def _prepare_output(output, config, overwrite):
+def prepare_output(output, config, overwrite):
     """Check (or clean) the output folder; returns the saved config or None."""
     output = Path(output)
     if output.exists() and not output.is_dir():
@@ -520,7 +520,7 @@ def _prepare_output(output, config, overwrite):
     return None
 
 
-def _write_config(output, config, n_networks):
+def write_config(output, config, n_networks):
     from .. import __version__
 
     payload = {
@@ -531,4 +531,4 @@ def _write_config(output, config, n_networks):
         "sk_ricci_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    _write_atomic(Path(output) / CONFIG_FILE, json.dumps(payload, indent=2) + "\n")
+    write_atomic(Path(output) / CONFIG_FILE, json.dumps(payload, indent=2) + "\n")

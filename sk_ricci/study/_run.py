@@ -37,12 +37,12 @@ from ._report import make_report
 from ._results import (
     CONFIG_FILE,
     RESULTS_FILE,
-    _diverged_row,
-    _FolderLock,
-    _network_row,
-    _prepare_output,
-    _ResultsLog,
-    _write_config,
+    FolderLock,
+    ResultsLog,
+    diverged_row,
+    network_row,
+    prepare_output,
+    write_config,
 )
 
 
@@ -124,10 +124,10 @@ def _run_network(net, data, grid, options, fitted=None):
         layers = layer_activations(clf, X_test)
         cause = _divergence(clf, layers)
         if cause is not None:  # recorded, excluded from the analysis, not retried
-            return _diverged_row(net, options, cause, fit_time)
+            return diverged_row(net, options, cause, fit_time)
         results = _measure_flow(layers, grid, options["flow"])
         flow_time = time.perf_counter() - t0
-    return _network_row(net, options, {
+    return network_row(net, options, {
         "layers": layers, "n_train": len(y_train), "n_test": len(y_test),
         "accuracy": accuracy, "train_accuracy": train_accuracy,
         "fit_time": fit_time, "flow_time": flow_time, "results": results,
@@ -158,13 +158,13 @@ def _run_batch(nets, data, grid, options):
                 _run_network(net, data, grid, options, fitted=(clf, fit_time))
             )
         except Exception as exc:  # raised by _batch_rows, after the others
-            if _is_interrupt(exc):
+            if is_interrupt(exc):
                 raise  # Ctrl-C in a numba kernel: stop now, not after the batch
             rows.append(exc)
     return rows
 
 
-def _is_interrupt(exc):
+def is_interrupt(exc):
     """Whether ``exc`` is Ctrl-C: a KeyboardInterrupt, or the SystemError a
     numba kernel raises when the interrupt arrives while it runs ("...
     returned a result with an exception set"), caused by the
@@ -423,7 +423,7 @@ def run_study(
     output = _make_folder(output)
     # one study per folder: a second one fails here instead of training
     # every network again (the lock is released when this process ends)
-    with _FolderLock(output):
+    with FolderLock(output):
         try:
             _run_locked(
                 config, output, n_jobs, backend, scheduler_address, quiet,
@@ -524,16 +524,16 @@ def _load_pending(config, todo):
 
 
 def _run_locked(config, output, n_jobs, backend, scheduler_address, quiet, overwrite):
-    saved = _prepare_output(output, config, overwrite)
+    saved = prepare_output(output, config, overwrite)
     nets = config.networks()
-    log = _ResultsLog(output / RESULTS_FILE)
+    log = ResultsLog(output / RESULTS_FILE)
     if saved is not None:
         log.repair()  # a row cut short by a killed run, under the lock
     done = log.load() if saved is not None else {}
     todo = [net for net in nets if net.network_id not in done]
     data, grids = _load_pending(config, todo)
     if saved is None:
-        _write_config(output, config, len(nets))
+        write_config(output, config, len(nets))
     bar = _progress_bar(len(nets), len(nets) - len(todo), quiet=quiet)
     n_written = 0
     try:
