@@ -460,6 +460,10 @@ def _draw(output, result, rows, name, best_index):
         [r["mean_test_flow"] for r in rows],
         labels=[f"{r['architecture']}/{r['depth']}" for r in rows],
         best=best_index,
+        accuracy_std=[r["std_test_accuracy"] for r in rows],
+        flow_std=[r["std_test_flow"] for r in rows],
+        statistic=f"$-\\rho$ at k = {result.n_neighbors}, MST-connected graphs "
+        "(the paper's statistic)",
     )
     scatter_path = save_figure(scatter, output / SCATTER_FIGURE)
     return [flow_path, scatter_path]

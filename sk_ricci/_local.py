@@ -7,6 +7,7 @@ correlated with how far its neighbours move apart in the next layer. See
 ``docs/method.md``, section "Local Ricci coefficients".
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,6 +64,9 @@ class LocalRicciFlowResult:
         Share of the defined local coefficients below 0 (NaN if none).
     curvature, symmetrize, connect : str or None
         Options used.
+    layer_names : tuple of str or None
+        Name of each layer (from :class:`sk_ricci.nn.LayerActivations`),
+        None if unnamed.
 
     Examples
     --------
@@ -87,6 +91,7 @@ class LocalRicciFlowResult:
     curvature: str = "forman"
     symmetrize: str = "max"
     connect: object = None
+    layer_names: object = None
 
     @property
     def n_layers(self):
@@ -143,6 +148,9 @@ class LocalRicciFlowResult:
             "layer_coefficients": self.layer_coefficients.tolist(),
             "scalar_curvature": self.scalar_curvature.tolist(),
             "expansion": self.expansion.tolist(),
+            "layer_names": (
+                None if self.layer_names is None else list(self.layer_names)
+            ),
         }
 
 
@@ -306,8 +314,10 @@ def _local_ricci_flow(layers, n_neighbors, options):
     """:func:`local_ricci_flow` with its options checked (a
     :class:`FlowOptions`; its ``random_state`` seeds the approximate search
     and ``on_disconnected`` is not used)."""
+    names = getattr(layers, "names", None)
     layers = check_layers(layers)
     L = len(layers)
+    names = None if names is None or len(names) != L else tuple(map(str, names))
     if L < 3:
         raise ValueError(
             f"got {L} layer(s); a local Ricci coefficient correlates the scalar "
@@ -316,7 +326,10 @@ def _local_ricci_flow(layers, n_neighbors, options):
         )
     ks, scalar = check_n_neighbors(n_neighbors, layers[0].shape[0])
     S, E = _local_measures(layers, ks, options)
-    results = [_local_result(k, S[j], E[j], options) for j, k in enumerate(ks)]
+    results = [
+        dataclasses.replace(_local_result(k, S[j], E[j], options), layer_names=names)
+        for j, k in enumerate(ks)
+    ]
     return results[0] if scalar else results
 
 

@@ -61,6 +61,33 @@ def _new_axes(ax, figsize=(4.5, 3.6)):
     return fig, fig.add_subplot()
 
 
+def _scaled(values, label):
+    """Values divided by 10^e and the label with "(x 10^e)" when they are
+    large or small (|e| >= 4), so that ticks stay short and no floating
+    offset text is needed; ``e`` from the largest finite magnitude."""
+    values = np.asarray(values, dtype=float)
+    finite = np.abs(values[np.isfinite(values)])
+    top = finite.max() if finite.size else 0.0
+    e = int(np.floor(np.log10(top))) if top > 0 else 0
+    if abs(e) < 4:
+        return values, label
+    return values / 10.0**e, f"{label} ($\\times 10^{{{e}}}$)"
+
+
+def _plain_ticks(ax, axis="both"):
+    """No offset or scientific notation on the tick labels (see _scaled)."""
+    ax.ticklabel_format(axis=axis, style="plain", useOffset=False)
+    for a in ((ax.xaxis, ax.yaxis) if axis == "both" else
+              (ax.xaxis,) if axis == "x" else (ax.yaxis,)):
+        a.set_major_locator(_max_n_locator())
+
+
+def _max_n_locator():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(nbins=5)
+
+
 def save_figure(fig, path, *, dpi=130):
     """Save ``fig`` (a matplotlib Figure) as PNG (or the format of ``path``)."""
     fig.savefig(str(path), dpi=dpi)
@@ -130,6 +157,8 @@ class RicciFlowDisplay:
         fig, ax = _new_axes(ax)
         eta = np.asarray(self.eta, dtype=float)
         ric = np.asarray(self.total_curvature, dtype=float)[: eta.size]
+        ric, xlabel = _scaled(ric, X_LABEL)
+        eta, ylabel = _scaled(eta, Y_LABEL)
         ok = np.isfinite(eta) & np.isfinite(ric)
         layers = np.arange(1, eta.size + 1)
         ax.plot(ric[ok], eta[ok], "-", color="0.75", lw=1, zorder=1)
@@ -151,15 +180,26 @@ class RicciFlowDisplay:
                 0.5, 0.5, "disconnected: rho undefined", ha="center",
                 va="center", transform=ax.transAxes,
             )
-        ax.set_xlabel(X_LABEL)
-        ax.set_ylabel(Y_LABEL)
-        ax.ticklabel_format(style="sci", scilimits=(-3, 4), useMathText=True)
-        parts = [self.name] if self.name else []
+        else:
+            ax.text(
+                0.99, 0.01, "numbers: layer l; dashed: least-squares line",
+                ha="right", va="bottom", fontsize=6, color="0.35",
+                transform=ax.transAxes,
+            )
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_ylabel(ylabel, fontsize=8)
+        _plain_ticks(ax)
+        ax.tick_params(labelsize=7)
+        parts = []
         if self.coefficient is not None and np.isfinite(self.coefficient):
-            parts.append(f"$\\rho$ = {self.coefficient:.2f}")
+            parts.append(f"Ricci coefficient $\\rho$ = {self.coefficient:.2f}")
         if self.n_neighbors is not None and not _states_k(self.name, self.n_neighbors):
             parts.append(f"k = {self.n_neighbors}")
-        ax.set_title(", ".join(parts), fontsize=9)
+        title = ", ".join(parts)
+        if self.name:
+            title = f"{self.name}\n{title}" if title else self.name
+        ax.set_title(title, fontsize=8)
+        ax.margins(0.08)
         self.ax_, self.figure_ = ax, fig
         return self
 
@@ -264,11 +304,19 @@ def plot_aggregated_heatmap(groups):
             image, ax=list(axes[: len(problems)]), label="aggregated Ricci coefficient",
             shrink=0.8,
         )
+    fig.suptitle(
+        "blue: Ricci-flow-like (negative); grey: undefined (a disconnected "
+        "layer graph at that k); black box: k*",
+        fontsize=7, color="0.3",
+    )
     return fig
 
 
-def plot_accuracy_vs_flow(accuracy, flow, *, labels=None, ax=None, best=None):
-    """Scatter of accuracy (y) against flow strength (x, the negated rho).
+def plot_accuracy_vs_flow(
+    accuracy, flow, *, labels=None, ax=None, best=None, accuracy_std=None,
+    flow_std=None, statistic="negated Ricci coefficient $-\\rho$",
+):
+    """Scatter of accuracy (y) against flow strength (x), with error bars.
 
     Parameters
     ----------
@@ -278,28 +326,48 @@ def plot_accuracy_vs_flow(accuracy, flow, *, labels=None, ax=None, best=None):
     ax : matplotlib Axes, default=None
     best : int, default=None
         Index of a point to highlight (e.g. the refitted model).
+    accuracy_std, flow_std : array-like of shape (n_models,), default=None
+        Spreads (e.g. over cross-validation folds), drawn as error bars.
+    statistic : str, default="negated Ricci coefficient $-\\rho$"
+        What ``flow`` is, named on the x axis (e.g. the scorer's statistic).
 
     Returns
     -------
     fig : matplotlib Figure
     """
-    fig, ax = _new_axes(ax, figsize=(4.8, 3.8))
+    fig, ax = _new_axes(ax, figsize=(5.0, 3.9))
     accuracy = np.asarray(accuracy, dtype=float)
     flow = np.asarray(flow, dtype=float)
-    ax.scatter(flow, accuracy, s=40, c="C0", edgecolors="k", linewidths=0.5)
+    if accuracy_std is not None or flow_std is not None:
+        ax.errorbar(
+            flow, accuracy, yerr=accuracy_std, xerr=flow_std, fmt="none",
+            ecolor="0.6", elinewidth=0.8, capsize=2, zorder=1,
+        )
+    ax.scatter(flow, accuracy, s=40, c="C0", edgecolors="k", linewidths=0.5,
+               zorder=2)
     if best is not None:
         ax.scatter(
             flow[best], accuracy[best], s=140, facecolors="none", edgecolors="C3",
-            linewidths=1.5, label="refitted (best accuracy)",
+            linewidths=1.5, label="refitted (best accuracy)", zorder=3,
         )
-        ax.legend(fontsize=7, loc="best")
     if labels is not None:
         for x, y, text in zip(flow, accuracy, labels):
             ax.annotate(
-                text, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7
+                text, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7
             )
-    ax.set_xlabel("flow strength ($-\\rho$, higher = more Ricci-flow-like)")
-    ax.set_ylabel("cross-validated accuracy")
+    handles = ax.get_legend_handles_labels()[0]
+    if accuracy_std is not None or flow_std is not None:
+        from matplotlib.lines import Line2D
+
+        handles = handles + [Line2D([], [], color="0.6", lw=0.8,
+                                    label="bars: +-1 std over folds")]
+    if handles:
+        ax.legend(handles=handles, fontsize=7, loc="best")
+    ax.margins(x=0.18, y=0.12)  # room for the annotations inside the frame
+    ax.set_xlabel(f"flow strength: {statistic}\n(higher = more Ricci-flow-like)",
+                  fontsize=8)
+    ax.set_ylabel("cross-validated accuracy", fontsize=8)
+    ax.tick_params(labelsize=7)
     return fig
 
 
@@ -432,6 +500,9 @@ class LocalRicciFlowDisplay:
         The scale k, shown in the title.
     name : str, default=None
         Title prefix.
+    layer_names : sequence of str, default=None
+        Names of the layers (the x tick labels of the right panel, as
+        :func:`plot_flow_by_layer` uses them); None numbers them 1..L-1.
 
     Attributes
     ----------
@@ -455,8 +526,9 @@ class LocalRicciFlowDisplay:
 
     def __init__(
         self, coefficients, scalar_curvature, X, *, mean=None, n_neighbors=None,
-        name=None,
+        name=None, layer_names=None,
     ):
+        self.layer_names = layer_names
         self.coefficients = coefficients
         self.scalar_curvature = scalar_curvature
         self.X = X
@@ -471,6 +543,7 @@ class LocalRicciFlowDisplay:
         return cls(
             result.coefficients, result.scalar_curvature, X, mean=result.mean,
             n_neighbors=result.n_neighbors, name=name,
+            layer_names=getattr(result, "layer_names", None),
         ).plot(axes=axes)
 
     def plot(self, axes=None):
@@ -501,7 +574,9 @@ class LocalRicciFlowDisplay:
             emb[ok, 0], emb[ok, 1], s=8, c=coefs[ok], cmap="RdBu_r", vmin=-1,
             vmax=1, linewidths=0,
         )
-        fig.colorbar(sc, ax=ax_e, label="local Ricci coefficient", shrink=0.9)
+        bar = fig.colorbar(sc, ax=ax_e, shrink=0.9, pad=0.02)
+        bar.set_label("local Ricci coefficient", fontsize=8)
+        bar.ax.tick_params(labelsize=7)
         if (~ok).any():
             ax_e.legend(fontsize=7, loc="best")
         ax_e.set_xlabel(xlab)
@@ -514,10 +589,16 @@ class LocalRicciFlowDisplay:
         ax_e.set_title(", ".join(parts) or "local Ricci coefficients", fontsize=9)
         data = [row[np.isfinite(row)] for row in S]
         ax_c.boxplot(data, showfliers=False)
-        ax_c.set_xticks(range(1, len(data) + 1), [str(i) for i in
-                                                  range(1, len(data) + 1)])
-        ax_c.set_xlabel("layer $l$")
-        ax_c.set_ylabel("scalar curvature $s_l(x)$")
+        ticks = range(1, len(data) + 1)
+        names = self.layer_names
+        if names is not None and len(names) >= len(data):
+            ax_c.set_xticks(ticks, [str(n) for n in names[: len(data)]],
+                            rotation=30, ha="right", fontsize=7)
+            ax_c.set_xlabel("layer", fontsize=8)
+        else:
+            ax_c.set_xticks(ticks, [str(i) for i in ticks])
+            ax_c.set_xlabel("layer $l$")
+        ax_c.set_ylabel("scalar curvature $s_l(x)$", fontsize=8, labelpad=2)
         ax_c.set_title("scalar curvature per layer", fontsize=9)
         self.ax_embedding_, self.ax_curvature_, self.figure_ = ax_e, ax_c, fig
         self.embedding_ = emb

@@ -158,7 +158,7 @@ def test_flow_figure_title_states_k_once(tmp_path, monkeypatch, capsys):
     # a display without a prefix still states k; k = 5 is not k = 50
     disp = plotting.RicciFlowDisplay([-3.0, -2, -1], [1.0, 2], coefficient=-0.5,
                                      n_neighbors=50, name="k = 5").plot()
-    assert disp.ax_.get_title() == "k = 5, $\\rho$ = -0.50, k = 50"
+    assert disp.ax_.get_title() == "k = 5\nRicci coefficient $\\rho$ = -0.50, k = 50"
     disp = plotting.RicciFlowDisplay([-3.0, -2, -1], [1.0, 2], n_neighbors=7).plot()
     assert disp.ax_.get_title() == "k = 7"
 
