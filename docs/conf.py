@@ -6,6 +6,7 @@ Build it with ``.ci/docs`` (warnings are errors) or
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -97,7 +98,14 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
 }
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["sk_ricci.css"]
+#: The user-guide pages are leaves of the top-level table of contents, so the
+#: theme's "Section Navigation" would be an empty box on them: those pages use
+#: the page's own table of contents (on the right) instead.
+_GUIDE = ["method", "networks", "datasets", "study", "selection",
+          "reproduction", "contributing"]
+html_sidebars = {page: [] for page in _GUIDE}
 
 
 # -- Example pages whose docstring has no reStructuredText title -------------------
@@ -144,6 +152,25 @@ def _skip_generated_request_methods(app, what, name, obj, skip, options):
     return None
 
 
+#: ``docs/<page>.md`` as written in docstrings and pages -> a link to the page
+_PAGE_REF = re.compile(r"``docs/(" + "|".join(_GUIDE) + r")\.md``")
+_MD_REF = re.compile(r"`docs/(" + "|".join(_GUIDE) + r")\.md`")
+
+
+def _link_pages_in_docstrings(app, what, name, obj, options, lines):
+    """``docs/method.md`` in a docstring becomes a link to that page."""
+    for i, line in enumerate(lines):
+        lines[i] = _PAGE_REF.sub(r":doc:`docs/\1.md </\1>`", line)
+
+
+def _link_pages_in_markdown(app, docname, source):
+    """`docs/method.md` (inline code) in a page becomes a link to that page."""
+    if app.env.doc2path(docname).suffix == ".md":
+        source[0] = _MD_REF.sub(r"[docs/\1.md](\1.md)", source[0])
+
+
 def setup(app):
+    app.connect("autodoc-process-docstring", _link_pages_in_docstrings)
+    app.connect("source-read", _link_pages_in_markdown)
     app.connect("source-read", _title_untitled_examples)
     app.connect("autodoc-skip-member", _skip_generated_request_methods)

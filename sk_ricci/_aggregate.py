@@ -71,7 +71,7 @@ class AggregatedCoefficient:
 
 
 def aggregated_ricci_coefficient(results):
-    """One Ricci coefficient for a group of networks (the paper's Fig. 3).
+    """One Ricci coefficient for a group of networks (the paper's figure 3).
 
     Pools the (eta_l, Ric_l) pairs of every network (same data, width, depth
     and k) and takes one Pearson correlation. Networks with a disconnected

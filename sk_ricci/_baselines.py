@@ -44,7 +44,7 @@ def inputs_of(X):
 
 
 def nuclear_norm_score(proba, *, normalize=True):
-    """Nuclear norm of a prediction matrix (Deng et al. 2023).
+    """Nuclear norm of a prediction matrix (Deng and others, 2023).
 
     Parameters
     ----------
@@ -137,7 +137,7 @@ _EPSILON = _FiniteNonNegative()
 
 
 def rankme(Z, *, epsilon=1e-7):
-    """Entropy effective rank of a representation (Garrido et al. 2023).
+    """Entropy effective rank of a representation (Garrido and others, 2023).
 
     ``exp(-sum_k p_k log p_k)`` with ``p_k = sigma_k / sum_j sigma_j +
     epsilon`` over the singular values ``sigma_k`` of ``Z`` (not centred, as

@@ -144,7 +144,7 @@ def node_curvature(G, *, reduce="mean", augmented=False):
 
 
 def total_curvature(G, *, augmented=False):
-    """Total Forman-Ricci curvature of a layer, Ric_l (Eq. 6).
+    """Total Forman-Ricci curvature of a layer, Ric_l (equation 6).
 
     The sum of R(i, j) over edges, each counted with its multiplicity: once
     per undirected edge for "max"/"min" graphs (= 4|E| - sum_i d_i^2), and

@@ -95,7 +95,7 @@ def save_figure(fig, path, *, dpi=130):
 
 
 class RicciFlowDisplay:
-    """Ricci-flow plot of one network: Ric_l on x, eta_l on y (Fig. 4).
+    """Ricci-flow plot of one network: Ric_l on x, eta_l on y (figure 4).
 
     One point per layer l = 1..L-1 (the curvature of layer l against the
     change of geodesic mass from layer l to l+1), labelled by l and joined in
@@ -235,7 +235,7 @@ def plot_flow_panels(results, *, titles=None, ncols=None):
 
 
 def plot_aggregated_heatmap(groups):
-    """The paper's Fig. 3 as a heatmap: aggregated coefficient over k.
+    """The paper's figure 3 as a heatmap: aggregated coefficient over k.
 
     One panel per problem; rows are (architecture, depth), columns the k
     grid; blue is negative (Ricci-flow-like), red positive, grey undefined.
