@@ -19,6 +19,8 @@ from ._options import FlowOptions
 from ._validation import (
     check_layers,
     check_n_neighbors,
+    is_layer_stream,
+    iter_layers,
     warn,
 )
 from .exceptions import (
@@ -368,9 +370,13 @@ def ricci_flow(
 
     Parameters
     ----------
-    layers : list of array-like of shape (n_samples, n_features_l)
+    layers : list or iterator of array-like of shape (n_samples, n_features_l)
         Hidden-layer activations of the same samples (for example from
-        :func:`sk_ricci.nn.layer_activations`), in order. At least 3.
+        :func:`sk_ricci.nn.layer_activations`), in order. At least 3. An
+        iterator or generator is read one layer at a time and each layer is
+        released once measured (only its total curvature and geodesic mass
+        are kept), so a large network's layers need not all fit in memory;
+        the result is the same as for the list.
     n_neighbors : int or list of int
         The scale k. A list gives one result per k from one neighbour search
         per layer.
@@ -439,7 +445,12 @@ def _check_flow_layers(layers, layer_names):
     if layer_names is None:
         layer_names = getattr(layers, "names", None)
     layers = check_layers(layers)
-    L = len(layers)
+    return layers, _checked_names(layer_names, len(layers))
+
+
+def _checked_names(layer_names, L):
+    """``layer_names`` as a tuple of str (or None) for ``L`` layers, after
+    the check that there are at least 3."""
     if layer_names is not None:
         layer_names = tuple(str(name) for name in layer_names)
         if len(layer_names) != L:
@@ -453,14 +464,29 @@ def _check_flow_layers(layers, layer_names):
             "geodesic changes with the curvatures and needs at least 3 layers "
             "(the paper uses 5 and 11)"
         )
-    return layers, layer_names
+    return layer_names
+
+
+def _stream_measures(layers, n_neighbors, options):
+    """:func:`_layer_measures` of a stream of layers, one layer at a time
+    (only the per-layer totals are kept); also the scales."""
+    per_layer, ks, scalar = [], None, None
+    for X in iter_layers(layers):
+        if ks is None:
+            ks, scalar = check_n_neighbors(n_neighbors, X.shape[0])
+        per_layer.append(_layer_measures(X, ks, options))
+    return per_layer, ks, scalar
 
 
 def _ricci_flow(layers, n_neighbors, options, layer_names=None):
     """:func:`ricci_flow` with its options checked (a :class:`FlowOptions`)."""
-    layers, layer_names = _check_flow_layers(layers, layer_names)
-    ks, scalar = check_n_neighbors(n_neighbors, layers[0].shape[0])
-    per_layer = _measure_layers(layers, ks, options)
+    if is_layer_stream(layers):
+        per_layer, ks, scalar = _stream_measures(layers, n_neighbors, options)
+        layer_names = _checked_names(layer_names, len(per_layer))
+    else:
+        layers, layer_names = _check_flow_layers(layers, layer_names)
+        ks, scalar = check_n_neighbors(n_neighbors, layers[0].shape[0])
+        per_layer = _measure_layers(layers, ks, options)
     results = []
     for j, k in enumerate(ks):
         ric = np.array([m[j][0] for m in per_layer])

@@ -20,6 +20,8 @@ from ._options import FlowOptions
 from ._validation import (
     check_layers,
     check_n_neighbors,
+    is_layer_stream,
+    iter_layers,
     warn,
 )
 from .exceptions import UndefinedCoefficientWarning
@@ -253,8 +255,10 @@ def local_ricci_flow(
 
     Parameters
     ----------
-    layers : list of array-like of shape (n_samples, n_features_l)
-        Hidden-layer activations of the same samples, in order. At least 3;
+    layers : list or iterator of array-like of shape (n_samples, n_features_l)
+        Hidden-layer activations of the same samples, in order (an iterator
+        or generator is read one layer at a time, keeping only the previous
+        layer's graphs; same result as the list). At least 3;
         the per-point coefficients need at least 4 (with 3, a correlation
         over 2 layer transitions would be -1 or +1 whatever the data, so
         they are NaN with a warning, and only ``layer_coefficients`` is
@@ -315,17 +319,15 @@ def _local_ricci_flow(layers, n_neighbors, options):
     :class:`FlowOptions`; its ``random_state`` seeds the approximate search
     and ``on_disconnected`` is not used)."""
     names = getattr(layers, "names", None)
-    layers = check_layers(layers)
-    L = len(layers)
+    if is_layer_stream(layers):
+        ks, scalar, S, E = _local_measures(iter_layers(layers), n_neighbors, options)
+        L = S.shape[1] + 1
+    else:
+        layers = check_layers(layers)
+        L = len(layers)
+        _check_n_layers(L)
+        ks, scalar, S, E = _local_measures(layers, n_neighbors, options, L)
     names = None if names is None or len(names) != L else tuple(map(str, names))
-    if L < 3:
-        raise ValueError(
-            f"got {L} layer(s); a local Ricci coefficient correlates the scalar "
-            "curvature and the expansion over the L-1 >= 2 layer transitions and "
-            "needs at least 3 layers (the paper uses 5 and 11)"
-        )
-    ks, scalar = check_n_neighbors(n_neighbors, layers[0].shape[0])
-    S, E = _local_measures(layers, ks, options)
     results = [
         dataclasses.replace(_local_result(k, S[j], E[j], options), layer_names=names)
         for j, k in enumerate(ks)
@@ -333,28 +335,43 @@ def _local_ricci_flow(layers, n_neighbors, options):
     return results[0] if scalar else results
 
 
-def _local_measures(layers, ks, options):
-    """Scalar curvatures S and expansions E, of shape (n_scales, n_layers - 1,
-    n_samples), from one neighbour search per layer."""
-    L, n = len(layers), layers[0].shape[0]
-    threads = n_threads(options.n_jobs)
-    parallel = threads > 1 and n >= _MIN_PARALLEL_SAMPLES
-    S = np.empty((len(ks), L - 1, n))
-    E = np.empty((len(ks), L - 1, n))
-    prev = None
+def _check_n_layers(L):
+    if L < 3:
+        raise ValueError(
+            f"got {L} layer(s); a local Ricci coefficient correlates the scalar "
+            "curvature and the expansion over the L-1 >= 2 layer transitions and "
+            "needs at least 3 layers (the paper uses 5 and 11)"
+        )
+
+
+def _local_measures(layers, n_neighbors, options, n_layers=None):
+    """The scales, and scalar curvatures S and expansions E of shape
+    (n_scales, n_layers - 1, n_samples), from one neighbour search per layer,
+    reading the layers one at a time (only the previous layer's graphs are
+    kept). ``n_layers``: known in advance (a list), else found at the end (a
+    stream; the last layer's scalar curvature is then computed and dropped)."""
+    S, E, prev, ks, scalar = [], [], None, None, None
+    L = 0
     for l, X in enumerate(layers):
+        L = l + 1
+        if ks is None:
+            ks, scalar = check_n_neighbors(n_neighbors, X.shape[0])
+            threads = n_threads(options.n_jobs)
+            parallel = threads > 1 and X.shape[0] >= _MIN_PARALLEL_SAMPLES
         graphs = layer_graphs(X, ks, options)
-        for j, graph in enumerate(graphs):
-            if l < L - 1:
-                S[j, l] = _scalar_curvature(graph, options.curvature)
-            if prev is not None:
-                if parallel:
-                    with thread_limit(threads):
-                        E[j, l - 1] = _expansion(prev[j], graph, True)
-                else:
-                    E[j, l - 1] = _expansion(prev[j], graph, False)
+        if n_layers is None or l < n_layers - 1:
+            S.append([_scalar_curvature(g, options.curvature) for g in graphs])
+        if prev is not None:
+            if parallel:
+                with thread_limit(threads):
+                    E.append([_expansion(p, g, True) for p, g in zip(prev, graphs)])
+            else:
+                E.append([_expansion(p, g, False) for p, g in zip(prev, graphs)])
         prev = graphs
-    return S, E
+    _check_n_layers(L)
+    S = np.asarray(S[: L - 1], dtype=np.float64).transpose(1, 0, 2)
+    E = np.asarray(E, dtype=np.float64).transpose(1, 0, 2)
+    return ks, scalar, S, E
 
 
 def _local_result(k, S, E, options):

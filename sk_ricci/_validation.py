@@ -304,6 +304,40 @@ def check_layers(layers, *, min_layers=1):
     return out
 
 
+def is_layer_stream(layers):
+    """True for an iterator or generator of layers (it has no length): the
+    flows then read and measure one layer at a time, keeping only what the
+    next layer needs, never every layer at once."""
+    return (
+        hasattr(layers, "__iter__")
+        and not hasattr(layers, "__len__")
+        and not isinstance(layers, (np.ndarray, str, bytes))
+    )
+
+
+def iter_layers(layers):
+    """The checks of :func:`check_layers`, one layer at a time: yield each
+    layer as a finite float64 array, checking that it has the first layer's
+    rows (for a stream of layers; see :func:`is_layer_stream`)."""
+    n0 = None
+    for i, X in enumerate(layers, start=1):
+        X = check_points(X, name=f"layer {i}")
+        if n0 is None:
+            n0 = X.shape[0]
+        elif X.shape[0] != n0:
+            raise ValueError(
+                f"layer {i} has {X.shape[0]} rows, layer 1 has {n0}; every "
+                "layer must hold the activations of the same samples, in the "
+                "same order"
+            )
+        yield X
+    if n0 is None:
+        raise ValueError(
+            "layers is empty; pass one (n_samples, n_features_l) array per "
+            "hidden layer"
+        )
+
+
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
