@@ -164,6 +164,7 @@ def test_second_study_on_a_busy_folder_fails_fast(tmp_path, capsys):
     finally:
         holder.kill()
         holder.wait(timeout=30)
+        holder.stdout.close()
     # once the holder is gone, the lock is free again
     assert main(["study", *TINY_FLAGS, "--output", str(out), "--no-report"]) == 0
 
