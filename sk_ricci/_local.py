@@ -279,9 +279,12 @@ def local_ricci_flow(
     Parameters
     ----------
     layers : list of array-like of shape (n_samples, n_features_l)
-        Hidden-layer activations of the same samples, in order. At least 3
-        (with 3 layers every defined coefficient is -1 or +1). Hehl et al.'s
-        code also passes the input first and the network's output last.
+        Hidden-layer activations of the same samples, in order. At least 3;
+        the per-point coefficients need at least 4 (with 3, a correlation
+        over 2 layer transitions would be -1 or +1 whatever the data, so
+        they are NaN with a warning, and only ``layer_coefficients`` is
+        defined). Hehl et al.'s code also passes the input first and the
+        network's output last.
     n_neighbors : int or list of int
         The scale k. A list gives one result per k from one neighbour search
         per layer.
@@ -378,8 +381,22 @@ def _local_measures(layers, ks, options):
 def _local_result(k, S, E, options):
     """The :class:`LocalRicciFlowResult` at scale ``k`` from its scalar
     curvatures ``S`` and expansions ``E`` (n_layers - 1, n_samples)."""
-    coefs = _columnwise_pearson(S, E)
-    _undefined_warning(coefs, S, E, k)
+    if S.shape[0] < 3:
+        # a correlation over 2 points is always +-1, whatever the data
+        coefs = np.full(S.shape[1], np.nan)
+        warn(
+            f"the local Ricci coefficients at n_neighbors={k} are undefined "
+            f"(NaN): {S.shape[0] + 1} layers give {S.shape[0]} points "
+            "(s_l(x), eta_l(x)) per sample, and a correlation over 2 points is "
+            "always +-1 whatever the data; they need at least 4 layers (pass "
+            "the input first and the network's output last, as Hehl et al. do: "
+            "RicciFlowScorer(include_input=True, include_output=True)). The "
+            "per-layer coefficients (layer_coefficients) are still defined.",
+            UndefinedCoefficientWarning,
+        )
+    else:
+        coefs = _columnwise_pearson(S, E)
+        _undefined_warning(coefs, S, E, k)
     layer_coefs = np.array(
         [_pearson_finite(S[l], E[l]) for l in range(S.shape[0])]
     )

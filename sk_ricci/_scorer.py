@@ -2,6 +2,7 @@
 
 import numbers
 import warnings
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -12,45 +13,174 @@ from ._flow import _ricci_flow
 from ._local import _local_ricci_flow
 from ._options import FLOW_CONSTRAINTS, FLOW_FIXES, FlowOptions
 from ._param_validation import Boolean, Interval, ListOf, Options, ValidatedMixin
-from ._validation import check_option
-from .exceptions import AdjustedCoefficientWarning
+from ._validation import check_option, warn
+from .exceptions import AdjustedCoefficientWarning, UndefinedCoefficientWarning
 
-__all__ = ["RicciFlowScorer"]
+__all__ = ["STATISTICS", "RicciFlowScorer", "Statistic", "network_output"]
 
-STATISTIC_OPTIONS = (
-    "rho",
-    "adjusted_paper",
-    "adjusted_fisher",
-    "local_mean",
-    "local_share_negative",
-)
-#: statistics read from :func:`sk_ricci.ricci_flow`'s result, negated
-_GLOBAL = {
-    "rho": "coefficient",
-    "adjusted_paper": "adjusted_paper",
-    "adjusted_fisher": "adjusted_fisher",
+@dataclass(frozen=True)
+class Statistic:
+    """One entry of :data:`STATISTICS`: where a scorer statistic comes from.
+
+    Attributes
+    ----------
+    flow : {"global", "local"}
+        Which flow measures it: :func:`sk_ricci.ricci_flow` ("global", a
+        :class:`~sk_ricci.RicciFlowResult`) or
+        :func:`sk_ricci.local_ricci_flow` ("local", a
+        :class:`~sk_ricci.LocalRicciFlowResult`).
+    field : str
+        The attribute of that result it reads.
+    sign : {+1, -1}
+        The score is ``sign * field``, oriented so that greater is better
+        (Ricci-flow-like values, negative coefficients, score high).
+    min_layers : int
+        Fewer layers give NaN (the flow warns why).
+    doc : str
+        One line for the docstrings that list the statistics.
+    """
+
+    flow: str
+    field: str
+    sign: int
+    min_layers: int
+    doc: str
+
+
+#: The one table of scorer statistics: name -> :class:`Statistic`. The
+#: ``statistic`` parameter's options, :func:`flow_statistic`, the scorer's
+#: docstring and the selection benchmark all read it; a new statistic is one
+#: entry here (plus its field on the result).
+STATISTICS = {
+    "rho": Statistic(
+        "global", "coefficient", -1, 4,
+        "the **negated** Ricci coefficient of Baptista et al. (Eq. 8, "
+        ":func:`sk_ricci.ricci_flow`), the paper's statistic: a strongly "
+        "Ricci-flow-like network (rho near -1) scores near +1",
+    ),
+    "adjusted_paper": Statistic(
+        "global", "adjusted_paper", -1, 5,
+        "the paper's depth-adjusted coefficient, negated",
+    ),
+    "adjusted_fisher": Statistic(
+        "global", "adjusted_fisher", -1, 5,
+        "the Fisher-z depth-adjusted coefficient, negated",
+    ),
+    "local_mean": Statistic(
+        "local", "mean", -1, 4,
+        "the negated mean of the per-point local Ricci coefficients of "
+        ":func:`sk_ricci.local_ricci_flow` (Hehl, von Renesse and Weber 2025)",
+    ),
+    "local_share_negative": Statistic(
+        "local", "share_negative", +1, 4,
+        "the share of points whose local Ricci coefficient is negative",
+    ),
 }
-#: statistics of :func:`sk_ricci.local_ricci_flow`
-_LOCAL = ("local_mean", "local_share_negative")
+STATISTIC_OPTIONS = tuple(STATISTICS)
+
+
+def _statistics_doc(indent="    "):
+    """The bullet list of :data:`STATISTICS` for a docstring."""
+    import textwrap
+
+    lines = []
+    for name, stat in STATISTICS.items():
+        lines += textwrap.wrap(
+            f'- ``"{name}"``: {stat.doc};', width=74,
+            initial_indent=indent, subsequent_indent=indent + "  ",
+        )
+    return "\n".join(lines)
 
 
 def flow_statistic(result, statistic):
     """The scorer's value (greater is better) from a flow result.
 
-    ``result`` is a :class:`~sk_ricci.RicciFlowResult` for the global
-    statistics and a :func:`~sk_ricci.local_ricci_flow` result for the local
-    ones: rho and its adjusted forms and the mean local coefficient are
-    negated (a Ricci-flow-like network has them negative); the share of
-    points with a negative local coefficient is returned as is.
+    ``result`` is the result of the flow that :data:`STATISTICS` names for
+    ``statistic`` (a :class:`~sk_ricci.RicciFlowResult` for the global
+    statistics, a :class:`~sk_ricci.LocalRicciFlowResult` for the local
+    ones); the value is the table's ``sign`` times its ``field``.
     """
-    if statistic in _GLOBAL:
-        return float(-getattr(result, _GLOBAL[statistic]))
-    if statistic == "local_mean":
-        return float(-result.mean)
-    if statistic == "local_share_negative":
-        return float(result.share_negative)
     check_option(statistic, STATISTIC_OPTIONS, "statistic")
-    raise AssertionError(statistic)  # pragma: no cover
+    stat = STATISTICS[statistic]
+    return float(stat.sign * getattr(result, stat.field))
+
+
+def network_output(estimator, X, *, batch_size=1024):
+    """The network's output on ``X``, its logits, as float64 rows.
+
+    For a scikit-learn ``MLPClassifier``/``MLPRegressor`` the output layer's
+    pre-activation (``coefs_``, ``intercepts_``; before the logistic or
+    softmax); for a torch module, a skorch net or a
+    :class:`~sk_ricci.nn.ReLUMLPClassifier`, the module's forward output
+    (flattened to one row per sample); a ``Pipeline`` transforms ``X`` with
+    its earlier steps first. This is the last layer that
+    ``RicciFlowScorer(include_output=True)`` appends.
+
+    Returns
+    -------
+    output : ndarray of shape (n_samples, n_outputs)
+    """
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.pipeline import Pipeline
+
+    from .nn import layer_activations
+
+    if isinstance(estimator, Pipeline) and len(estimator.steps) > 1:
+        X = estimator[:-1].transform(X)
+        estimator = estimator.steps[-1][1]
+    if isinstance(estimator, (MLPClassifier, MLPRegressor)):
+        hidden = layer_activations(estimator, X, layers=[-1])[0]
+        out = hidden @ estimator.coefs_[-1] + estimator.intercepts_[-1]
+        return np.asarray(out, dtype=np.float64)
+    root = _root_module(estimator)
+    acts = layer_activations(
+        estimator, X, layers=lambda name, module: module is root,
+        batch_size=batch_size,
+    )
+    return np.asarray(acts[0], dtype=np.float64)
+
+
+def _root_module(estimator):
+    import torch
+
+    if isinstance(estimator, torch.nn.Module):
+        return estimator
+    module = getattr(estimator, "module_", None)
+    if isinstance(module, torch.nn.Module):
+        return module
+    from .nn._activations import _SUPPORTED
+
+    raise TypeError(
+        f"include_output=True reads the network's output and expects {_SUPPORTED}; "
+        f"got an object of type {type(estimator).__name__}."
+    )
+
+
+def _input_layer(X):
+    """``X`` as layer 0 (``include_input=True``): float64 rows, one per
+    sample; N-D inputs (images) flattened in C order, as
+    :func:`sk_ricci.nn.layer_activations` flattens feature maps."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and hasattr(dtypes, "items"):  # a DataFrame
+        bad = [str(c) for c, d in dtypes.items() if getattr(d, "kind", "O") not in "biuf"]
+        if bad:
+            raise ValueError(
+                "RicciFlowScorer(include_input=True) prepends the scored X as "
+                "layer 0 and needs numbers, but X has non-numeric column(s) "
+                f"{bad[:5]}. Pass include_input=False (the hidden layers "
+                "already see the pipeline's encoded input), or score a "
+                "numeric X."
+            )
+    A = np.asarray(X)
+    if A.dtype.kind not in "biuf":
+        raise ValueError(
+            "RicciFlowScorer(include_input=True) prepends the scored X as layer "
+            f"0 and needs numbers; got an array of dtype {A.dtype}. Pass "
+            "include_input=False or score a numeric X."
+        )
+    if A.ndim > 2:
+        A = A.reshape(A.shape[0], -1)
+    return np.asarray(A, dtype=np.float64)
 
 
 #: one scale: an int k, or a float share of the scored samples
@@ -69,16 +199,7 @@ class RicciFlowScorer(ValidatedMixin, BaseEstimator):
     statistic oriented so that greater is better, as scikit-learn expects
     (compare ``neg_log_loss``):
 
-    - ``"rho"``: the **negated** Ricci coefficient of Baptista et al. (Eq. 8,
-      :func:`sk_ricci.ricci_flow`), the paper's statistic: a strongly
-      Ricci-flow-like network (rho near -1) scores near +1;
-    - ``"adjusted_paper"``, ``"adjusted_fisher"``: its depth-adjusted forms,
-      negated;
-    - ``"local_mean"``: the negated mean of the per-point local Ricci
-      coefficients of :func:`sk_ricci.local_ricci_flow` (Hehl, von Renesse
-      and Weber 2025);
-    - ``"local_share_negative"``: the share of points whose local coefficient
-      is negative.
+%(statistics)s
 
     **Defaults, chosen by measurement.** ``RicciFlowScorer()`` is the flow
     statistic that ranked networks by test accuracy best in the selection
@@ -123,10 +244,13 @@ class RicciFlowScorer(ValidatedMixin, BaseEstimator):
         layer.
     symmetrize : {"max", "min", "sum"}, default="max"
         Graph convention (see :func:`sk_ricci.knn_graph`).
-    statistic : {"rho", "adjusted_paper", "adjusted_fisher", "local_mean", \
-            "local_share_negative"}, default="local_mean"
-        Which statistic to return (see above). The adjusted forms need more
-        than 4 layers (NaN otherwise). ``statistic="rho", connect=None,
+    statistic : str, default="local_mean"
+        Which statistic to return: a name in
+        :data:`sk_ricci._scorer.STATISTICS` (listed above). ``"rho"`` and
+        the local statistics need at least 4 layers, the adjusted forms at
+        least 5; fewer give NaN with an
+        :class:`~sk_ricci.exceptions.UndefinedCoefficientWarning` that says
+        what to pass. ``statistic="rho", connect=None,
         curvature="forman"`` is the paper's statistic.
     on_disconnected : {"nan", "raise"}, default="nan"
         What a disconnected layer graph gives (global statistics).
@@ -141,7 +265,14 @@ class RicciFlowScorer(ValidatedMixin, BaseEstimator):
         False measures the paper's layers, the hidden layers only. True
         prepends the input ``X`` itself (as passed to the scorer, before any
         ``Pipeline`` step) as layer 0, as Hehl et al. do, so the flow also
-        sees the first layer's change of geometry.
+        sees the first layer's change of geometry. N-D inputs (images) are
+        flattened to one row per sample.
+    include_output : bool, default=False
+        True appends the network's output, its logits (see
+        :func:`network_output`), as the last layer, as Hehl et al.'s code
+        does. With ``include_input=True`` too, a network with h hidden layers
+        gives h + 2 layers, so a 2-hidden-layer network can be scored by a
+        statistic that needs 4.
     algorithm : {"auto", "brute", "nndescent"}, default="auto"
         Neighbour search.
     random_state : int or None, default=None
@@ -178,6 +309,7 @@ class RicciFlowScorer(ValidatedMixin, BaseEstimator):
         "n_neighbors": [*_ONE_SCALE, ListOf(_ONE_SCALE)],
         "statistic": [Options(STATISTIC_OPTIONS)],
         "include_input": [Boolean()],
+        "include_output": [Boolean()],
         "batch_size": [Interval(numbers.Integral, 1, None)],
         **FLOW_CONSTRAINTS,
     }
@@ -199,6 +331,7 @@ class RicciFlowScorer(ValidatedMixin, BaseEstimator):
         connect="mst",
         curvature="approx_ollivier",
         include_input=False,
+        include_output=False,
         algorithm="auto",
         random_state=None,
         n_jobs=None,
@@ -211,6 +344,7 @@ class RicciFlowScorer(ValidatedMixin, BaseEstimator):
         self.connect = connect
         self.curvature = curvature
         self.include_input = include_input
+        self.include_output = include_output
         self.algorithm = algorithm
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -242,14 +376,14 @@ class RicciFlowScorer(ValidatedMixin, BaseEstimator):
         return k
 
     def _layers(self, estimator, X):
-        from sklearn.utils.validation import check_array
-
         from .nn import layer_activations
 
         X = _inputs_of(X)
-        layers = layer_activations(estimator, X, batch_size=self.batch_size)
+        layers = list(layer_activations(estimator, X, batch_size=self.batch_size))
         if self.include_input:
-            layers = [check_array(X, dtype=np.float64)] + list(layers)
+            layers = [_input_layer(X)] + layers
+        if self.include_output:
+            layers.append(network_output(estimator, X, batch_size=self.batch_size))
         return layers
 
     def measure_layers(self, layers):
@@ -259,36 +393,66 @@ class RicciFlowScorer(ValidatedMixin, BaseEstimator):
         ----------
         layers : list of array-like of shape (n_samples, n_features_l)
             The layers to measure, e.g. ``layer_activations(estimator, X)``
-            (with ``X`` prepended when ``include_input=True``).
+            (with ``X`` prepended when ``include_input=True`` and
+            :func:`network_output` appended when ``include_output=True``).
 
         Returns
         -------
         results : list
-            One result per scale: :class:`~sk_ricci.RicciFlowResult` for the
-            global statistics, :func:`~sk_ricci.local_ricci_flow`'s result for
+            One result per scale, of the flow that :data:`STATISTICS` names
+            for ``statistic``: :class:`~sk_ricci.RicciFlowResult` for the
+            global statistics, :class:`~sk_ricci.LocalRicciFlowResult` for
             the local ones.
         """
         self._validate_params()
         ks = self._scales(np.asarray(layers[0]).shape[0])
         options = FlowOptions.from_params(self.get_params(deep=False))
-        if self.statistic in _LOCAL:
+        stat = STATISTICS[self.statistic]
+        if stat.flow == "local":
             # the local flow seeds its approximate search with 0
             options = options.replace(random_state=0)
             return [_local_ricci_flow(layers, k, options) for k in ks]
         with warnings.catch_warnings():
-            if self.statistic == "rho":  # the adjusted forms are not used
+            if stat.min_layers < 5:  # the adjusted forms are not used
                 warnings.simplefilter("ignore", AdjustedCoefficientWarning)
             results = _ricci_flow(layers, ks if len(ks) > 1 else ks[0], options)
         return list(results) if len(ks) > 1 else [results]
 
+    def _too_few_layers(self, n_layers):
+        """NaN and a warning that says what to pass, when the statistic is
+        undefined for ``n_layers`` layers; None otherwise."""
+        need = STATISTICS[self.statistic].min_layers
+        if n_layers >= need:
+            return None
+        hint = []
+        if not self.include_input:
+            hint.append("include_input=True")
+        if not self.include_output:
+            hint.append("include_output=True")
+        fix = (
+            f"pass {' and '.join(hint)} (each adds a layer), or score a deeper "
+            "network" if hint else "score a deeper network"
+        )
+        warn(
+            f"RicciFlowScorer(statistic={self.statistic!r}) needs at least "
+            f"{need} layers (it correlates over the layer transitions) and got "
+            f"{n_layers}; the score is NaN. To score this network, {fix}.",
+            UndefinedCoefficientWarning,
+        )
+        return np.nan
+
     def score_layers(self, layers):
         """The score (greater is better) of already captured activations."""
+        layers = list(layers)
+        nan = self._too_few_layers(len(layers))
+        if nan is not None:
+            return nan
         results = self.measure_layers(layers)
         return float(np.mean([flow_statistic(r, self.statistic) for r in results]))
 
     def measure(self, estimator, X):
-        """The flow result behind the score (a list of them for a list of
-        scales)."""
+        """The flow result behind the score (a list of them for a list or
+        tuple of scales)."""
         self._validate_params()
         results = self.measure_layers(self._layers(estimator, X))
         return results if isinstance(self.n_neighbors, (list, tuple)) else results[0]
@@ -297,3 +461,6 @@ class RicciFlowScorer(ValidatedMixin, BaseEstimator):
         """Flow strength of ``estimator`` on ``X`` (greater is better)."""
         self._validate_params()
         return self.score_layers(self._layers(estimator, X))
+
+
+RicciFlowScorer.__doc__ = RicciFlowScorer.__doc__ % {"statistics": _statistics_doc()}

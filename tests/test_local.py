@@ -163,14 +163,20 @@ def test_matches_dense_oracle_ollivier(oracle, curvature):
         assert_allclose(res.layer_coefficients, ref[3], atol=1e-9)
 
 
-def test_grid_of_k_equals_one_call_per_k():
+@pytest.mark.filterwarnings("ignore::sk_ricci.UndefinedCoefficientWarning")
+@pytest.mark.parametrize("connect", [None, "mst"])
+def test_grid_of_k_equals_one_call_per_k_and_the_oracle(oracle, connect):
+    # one neighbour search serves every k of the grid: the neighbours must be
+    # sorted by distance for the smaller k even without the tree (connect=None)
     layers = make_layers(seed=4, n=60)
-    grid = local_ricci_flow(layers, [4, 9], connect="mst")
+    grid = local_ricci_flow(layers, [4, 9], connect=connect)
     assert isinstance(grid, list) and [r.n_neighbors for r in grid] == [4, 9]
     for r in grid:
-        one = local_ricci_flow(layers, r.n_neighbors, connect="mst")
+        one = local_ricci_flow(layers, r.n_neighbors, connect=connect)
         assert_array_equal(r.coefficients, one.coefficients)
         assert_array_equal(r.expansion, one.expansion)
+        check_against_oracle(r, oracle_local(oracle, layers, r.n_neighbors,
+                                             connect=connect))
 
 
 @pytest.mark.filterwarnings("ignore::sk_ricci.UndefinedCoefficientWarning")
@@ -230,7 +236,7 @@ def test_target_distances_against_shortest_path(parallel):
 def test_hand_computed_points_on_a_line():
     # 1-D points, k = 1, "max": layer 1 = 0,1,2,3 (a path 0-1-2-3);
     # layer 2 moves point 3 next to point 0: 3 | 0 1 2 -> path 3-0-1-2;
-    # layer 3 = layer 1.
+    # layer 3 = layer 1, layer 4 = layer 2 (4 layers: 3 points per sample).
     # layer 1: degrees 1,2,2,1; Forman R(0,1)=1, R(1,2)=0, R(2,3)=1
     #   s_1 = [1, (1+0)/2, (0+1)/2, 1] = [1, .5, .5, 1]
     #   distances in layer 2 (path 3-0-1-2): d(0,1)=1, d(1,2)=1, d(2,3)=3
@@ -239,21 +245,24 @@ def test_hand_computed_points_on_a_line():
     #   R(3,0)=1, R(0,1)=0, R(1,2)=1 -> s_2 = [.5, .5, 1, 1]
     #   distances in layer 3 (path 0-1-2-3): d(3,0)=3, d(0,1)=1, d(1,2)=1
     #   eta_2 = [(2 + 0)/2, 0, 0, 2] = [1, 0, 0, 2]
+    # layer 3 repeats layer 1: s_3 = s_1, eta_3 = eta_1
     l1 = np.array([[0.0], [1.0], [2.0], [3.0]])
     l2 = np.array([[1.0], [2.0], [3.0], [0.0]])
     with pytest.warns(UndefinedCoefficientWarning, match="2 of 4 .* constant"):
-        res = local_ricci_flow([l1, l2, l1], 1)
-    assert_allclose(res.scalar_curvature, [[1, .5, .5, 1], [.5, .5, 1, 1]])
-    assert_allclose(res.expansion, [[0, 0, 1, 2], [1, 0, 0, 2]])
-    # point 0: s = (1, .5), eta = (0, 1) -> -1; point 2: s = (.5, 1),
-    # eta = (1, 0) -> -1; points 1 (s constant) and 3 (both constant): NaN
+        res = local_ricci_flow([l1, l2, l1, l2], 1)
+    assert_allclose(res.scalar_curvature,
+                    [[1, .5, .5, 1], [.5, .5, 1, 1], [1, .5, .5, 1]])
+    assert_allclose(res.expansion, [[0, 0, 1, 2], [1, 0, 0, 2], [0, 0, 1, 2]])
+    # point 0: s = (1, .5, 1), eta = (0, 1, 0) -> -1; point 2: s = (.5, 1, .5),
+    # eta = (1, 0, 1) -> -1; points 1 (s constant) and 3 (both constant): NaN
     assert_allclose(res.coefficients, [-1, np.nan, -1, np.nan])
     assert res.mean == -1 and res.share_negative == 1
     # layer 1: corr([1,.5,.5,1], [0,0,1,2]); layer 2: corr([.5,.5,1,1],[1,0,0,2])
     assert_allclose(
         res.layer_coefficients,
         [np.corrcoef([1, .5, .5, 1], [0, 0, 1, 2])[0, 1],
-         np.corrcoef([.5, .5, 1, 1], [1, 0, 0, 2])[0, 1]],
+         np.corrcoef([.5, .5, 1, 1], [1, 0, 0, 2])[0, 1],
+         np.corrcoef([1, .5, .5, 1], [0, 0, 1, 2])[0, 1]],
     )
 
 
@@ -289,7 +298,7 @@ def test_disconnected_next_layer_gives_nan_with_one_warning():
 def test_min_convention_isolated_point_is_nan():
     # an outlier is nobody's nearest neighbour: no mutual pair, no edge
     X = np.array([[0.0], [1.0], [2.1], [3.3], [50.0]])
-    layers = [X, X * 1.5, X * 2 + 1]
+    layers = [X, X * 1.5, X * 2 + 1, X * 3]
     with pytest.warns(UndefinedCoefficientWarning, match="no neighbour"):
         res = local_ricci_flow(layers, 1, symmetrize="min")
     assert np.isnan(res.scalar_curvature[:, 4]).all()
@@ -302,9 +311,10 @@ def test_min_convention_isolated_point_is_nan():
 
 
 @pytest.mark.filterwarnings("ignore::sk_ricci.UndefinedCoefficientWarning")
-def test_to_frame_and_to_dict():
+def test_to_frame_and_to_dict(oracle):
     pd = pytest.importorskip("pandas")
     layers = make_layers(seed=7, n=40, n_layers=4)
+    S, E, coefs, _ = oracle_local(oracle, layers, 5, connect="mst")
     res = local_ricci_flow(layers, 5, connect="mst")
     assert isinstance(res, LocalRicciFlowResult)
     frame = res.to_frame()
@@ -315,13 +325,22 @@ def test_to_frame_and_to_dict():
         "scalar_curvature_3", "expansion_1", "expansion_2", "expansion_3",
     ]
     assert frame.index.name == "sample"
-    assert_array_equal(frame["coefficient"].to_numpy(), res.coefficients)
-    assert_array_equal(frame["expansion_2"].to_numpy(), res.expansion[1])
+    assert_array_equal(frame.index.to_numpy(), np.arange(40))
+    # every column against the dense oracle, layer l in column _l
+    assert_allclose(frame["coefficient"].to_numpy(), coefs, atol=1e-9)
+    for l in range(3):
+        assert_allclose(frame[f"scalar_curvature_{l + 1}"].to_numpy(), S[l],
+                        atol=1e-12)
+        assert_allclose(frame[f"expansion_{l + 1}"].to_numpy(), E[l],
+                        atol=1e-12)
     d = json.loads(json.dumps(res.to_dict()))
     assert d["n_neighbors"] == 5 and d["connect"] == "mst"
-    assert_allclose(np.array(d["coefficients"], dtype=float), res.coefficients)
-    assert np.array(d["scalar_curvature"]).shape == (3, 40)
-    assert "mean=" in repr(res)
+    assert d["curvature"] == "forman" and d["symmetrize"] == "max"
+    assert_allclose(np.array(d["coefficients"], dtype=float), coefs, atol=1e-9)
+    assert_allclose(np.array(d["scalar_curvature"], dtype=float), S, atol=1e-12)
+    assert_allclose(np.array(d["expansion"], dtype=float), E, atol=1e-12)
+    defined = coefs[~np.isnan(coefs)]
+    assert f"mean={defined.mean():.4g}" in repr(res)
 
 
 # ---------------------------------------------------------------------------
@@ -473,15 +492,23 @@ def test_scalar_curvature_sums_to_total_curvature(oracle, curvature, symmetrize)
         )
 
 
-def test_three_layers_give_plus_or_minus_one():
+def test_three_layers_give_nan_coefficients_with_a_warning(oracle):
+    # 3 layers give 2 points (s_l(x), eta_l(x)) per sample: a correlation over
+    # 2 points is +-1 whatever the data, so the per-point coefficients (and
+    # their mean and share) are NaN with a warning; the per-layer
+    # coefficients, correlations over the samples, stay defined
     layers = make_layers(seed=11, n=40, n_layers=3)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UndefinedCoefficientWarning)
+    S, E, coefs, layer = oracle_local(oracle, layers, 5, connect="mst")
+    assert np.all(np.abs(coefs[~np.isnan(coefs)]) == pytest.approx(1.0))
+    with pytest.warns(UndefinedCoefficientWarning,
+                      match=r"3 layers give 2 points.*at least 4 layers"):
         res = local_ricci_flow(layers, 5, connect="mst")
-    c = res.coefficients[~np.isnan(res.coefficients)]
-    assert c.size > 0
-    assert_allclose(np.abs(c), 1.0)
-    assert res.layer_coefficients.shape == (2,)
+    assert np.isnan(res.coefficients).all()
+    assert np.isnan(res.mean) and np.isnan(res.share_negative)
+    assert_allclose(res.scalar_curvature, S, atol=1e-12)
+    assert_allclose(res.expansion, E, atol=1e-12)
+    assert_allclose(res.layer_coefficients, layer, atol=1e-9)
+    assert np.isfinite(res.layer_coefficients).all()
 
 
 def test_dead_units_and_duplicate_points_match_oracle(oracle):

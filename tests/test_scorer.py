@@ -19,6 +19,7 @@ from sk_ricci import (
     DisconnectedGraphError,
     DisconnectedGraphWarning,
     RicciFlowScorer,
+    local_ricci_flow,
     ricci_flow,
 )
 from sk_ricci.nn import ReLUMLPClassifier, layer_activations
@@ -100,9 +101,47 @@ def test_scorer_leaves_estimator_unchanged(fitted, data):
 
 def test_float_n_neighbors_is_a_share_of_the_scored_samples(fitted, data):
     X, _ = data
-    a = RicciFlowScorer(0.1, connect="mst")(fitted, X)  # round(0.1 * 150) = 15
-    b = RicciFlowScorer(15, connect="mst")(fitted, X)
-    assert a == b
+    # 0.13 * 150 = 19.5 rounds to 20 (truncation would give 19); 150 samples
+    assert RicciFlowScorer(0.13, connect="mst").measure(fitted, X).n_neighbors == 20
+    expected = neg_rho_by_hand(fitted, X, 20)
+    rho = {"statistic": "rho", "curvature": "forman", "connect": "mst"}
+    assert RicciFlowScorer(0.13, **rho)(fitted, X) == pytest.approx(
+        expected, abs=1e-12)
+    assert RicciFlowScorer(0.13, **rho)(fitted, X) != pytest.approx(
+        neg_rho_by_hand(fitted, X, 19), abs=1e-9)
+    # a tiny share still gives k >= 1
+    assert RicciFlowScorer(0.001, **rho).measure(fitted, X).n_neighbors == 1
+
+
+@pytest.mark.parametrize("scales", [(8, 20), [8, 20]])
+def test_measure_with_a_list_or_tuple_of_scales_returns_one_result_each(
+        fitted, data, scales):
+    X, _ = data
+    rho = {"statistic": "rho", "curvature": "forman", "connect": "mst"}
+    results = RicciFlowScorer(scales, **rho).measure(fitted, X)
+    assert isinstance(results, list) and len(results) == 2
+    assert [r.n_neighbors for r in results] == [8, 20]
+    for r, k in zip(results, (8, 20)):
+        assert -r.coefficient == pytest.approx(neg_rho_by_hand(fitted, X, k),
+                                               abs=1e-12)
+
+
+def test_mean_over_scales_is_nan_if_one_scale_is_nan():
+    # two far clusters of 30 points: at k = 5 the paper's graphs are
+    # disconnected (NaN), at k = 35 every point reaches the other cluster; the
+    # mean over [5, 35] is NaN, as documented (not the mean of the finite one)
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(size=(30, 3)), 100 + rng.normal(size=(30, 3))]
+    layers = [np.maximum(X @ rng.normal(size=(3, 6)) + 0.5, 0) + 0.1 * l
+              * rng.normal(size=(60, 6)) for l in range(6)]
+    rho = {"statistic": "rho", "curvature": "forman", "connect": None}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert np.isnan(RicciFlowScorer(5, **rho).score_layers(layers))
+        wide = RicciFlowScorer(35, **rho).score_layers(layers)
+        assert wide == pytest.approx(-ricci_flow(layers, 35).coefficient)
+        assert np.isfinite(wide)
+        assert np.isnan(RicciFlowScorer([5, 35], **rho).score_layers(layers))
 
 
 def test_repr_shows_non_default_options():
@@ -232,10 +271,11 @@ def test_single_metric_grid_search_and_cross_validate(data):
     res = cross_validate(small_net(), X, y, cv=KFold(3),
                          scoring={"flow": scorer, "accuracy": "accuracy"})
     assert res["test_flow"].shape == (3,)
-    # each fold's score equals the scorer applied by hand to that fold
+    # each fold's score is minus rho of the network refit by hand on that
+    # fold, its activations captured by hand
     for i, (train, test) in enumerate(KFold(3).split(X)):
         est = small_net().fit(X[train], y[train])
-        assert res["test_flow"][i] == scorer(est, X[test])
+        assert res["test_flow"][i] == neg_rho_by_hand(est, X[test], 10)
 
 
 def test_halving_grid_search(data):
@@ -275,7 +315,7 @@ def test_halving_grid_search(data):
 def test_skorch_epoch_scoring_tracks_flow_per_epoch(data):
     import torch
     from skorch import NeuralNetClassifier
-    from skorch.callbacks import EpochScoring
+    from skorch.callbacks import Callback, EpochScoring
     from skorch.dataset import ValidSplit
 
     X, y = data
@@ -286,17 +326,36 @@ def test_skorch_epoch_scoring_tracks_flow_per_epoch(data):
         hidden += [torch.nn.Linear(10, 10), torch.nn.ReLU()]
     module = torch.nn.Sequential(*hidden, torch.nn.Linear(10, 2))
     scorer = RicciFlowScorer(8, connect="mst")
+
+    class ByHand(Callback):
+        """Each epoch's expected value: minus the mean local coefficient of
+        the validation fold's activations, captured by a plain forward pass.
+        skorch's unstratified ValidSplit(5) holds out the first 20% (30)."""
+
+        def on_epoch_end(self, net, **kwargs):
+            h = torch.as_tensor(X[:30])
+            layers = []
+            with torch.no_grad():
+                for layer in net.module_[:-1]:
+                    h = layer(h)
+                    if isinstance(layer, torch.nn.ReLU):
+                        layers.append(h.numpy().astype(np.float64))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                c = local_ricci_flow(layers, 8, connect="mst",
+                                     curvature="approx_ollivier").coefficients
+            net.history.record("by_hand", float(-c[np.isfinite(c)].mean()))
+
     net = NeuralNetClassifier(
         module, criterion=torch.nn.CrossEntropyLoss, max_epochs=3, lr=0.05,
         train_split=ValidSplit(5, stratified=False), verbose=0,
-        callbacks=[EpochScoring(scorer, lower_is_better=False, name="flow")],
+        callbacks=[EpochScoring(scorer, lower_is_better=False, name="flow"),
+                   ByHand()],
     ).fit(X, y)
     flows = net.history[:, "flow"]
     assert len(flows) == 3 and np.isfinite(flows).all()
+    assert net.history[:, "by_hand"] == pytest.approx(flows, abs=1e-12)
     assert len(set(flows)) > 1  # the network changes between epochs
-    # the last epoch's value is the scorer on the validation fold: skorch's
-    # unstratified ValidSplit(5) holds out the first fold, the first 20%
-    assert flows[-1] == pytest.approx(scorer(net, X[:30]), abs=1e-12)
 
 
 def test_flow_leaves_torch_thread_count_alone(fitted, data):

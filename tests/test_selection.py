@@ -13,7 +13,14 @@ from scipy.stats import spearmanr
 from sklearn.base import clone
 from sklearn.datasets import make_moons
 
-from sk_ricci import RicciFlowScorer, local_ricci_flow, ricci_flow
+from numpy.testing import assert_allclose
+
+from sk_ricci import (
+    RicciFlowScorer,
+    UndefinedCoefficientWarning,
+    local_ricci_flow,
+    ricci_flow,
+)
 from sk_ricci.nn import ReLUMLPClassifier, layer_activations
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_selection.py"
@@ -423,18 +430,115 @@ def test_default_is_the_statistic_the_benchmark_chose(net, data):
         50, "local_mean", "mst", "approx_ollivier", False)
 
 
+def torch_logits(est, X):
+    """The output logits by a plain forward pass through the fitted module."""
+    import torch
+
+    with torch.no_grad():
+        return est.module_(torch.as_tensor(np.asarray(X, np.float32))).numpy()
+
+
+def numpy_mlp_logits(mlp, X):
+    """scikit-learn MLP logits by hand: ReLU hidden layers, linear output."""
+    h = np.asarray(X, dtype=np.float64)
+    for W, b in zip(mlp.coefs_[:-1], mlp.intercepts_[:-1]):
+        h = np.maximum(h @ W + b, 0)
+    return h @ mlp.coefs_[-1] + mlp.intercepts_[-1]
+
+
 @pytest.mark.parametrize("statistic", ["rho", "local_mean", "local_share_negative"])
-def test_too_few_layers_is_a_clear_error(data, statistic):
+def test_too_few_layers_is_nan_with_a_warning_that_says_what_to_pass(
+        data, statistic):
     X, y = data
     shallow = ReLUMLPClassifier(hidden_layer_sizes=(8, 8), max_epochs=1,
                                 random_state=0, validation_fraction=None).fit(X, y)
-    with pytest.raises(ValueError, match="at least 3 layers"):
-        RicciFlowScorer(10, statistic=statistic)(shallow, X)
-    # the input layer makes a third layer
+    with pytest.warns(UndefinedCoefficientWarning,
+                      match=r"needs at least 4 layers .* got 2.*pass "
+                            r"include_input=True and include_output=True"):
+        assert np.isnan(RicciFlowScorer(10, statistic=statistic)(shallow, X))
+    with pytest.warns(UndefinedCoefficientWarning,
+                      match=r"got 3.*pass include_output=True \("):
+        assert np.isnan(RicciFlowScorer(10, statistic=statistic,
+                                        include_input=True)(shallow, X))
+    # input + 2 hidden + output = 4 layers: defined, and equal to the flow of
+    # independently built layers
+    layers = [X] + layer_activations(shallow, X) + [torch_logits(shallow, X)]
+    scorer = RicciFlowScorer(10, statistic=statistic, include_input=True,
+                             include_output=True)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = RicciFlowScorer(10, statistic=statistic, include_input=True)(shallow, X)
-    assert np.isnan(value) or -1 <= value <= 1
+        warnings.simplefilter("ignore", UndefinedCoefficientWarning)
+        value = scorer(shallow, X)
+        if statistic == "rho":
+            expected = -ricci_flow(layers, 10, connect="mst",
+                                   curvature="approx_ollivier").coefficient
+        else:
+            c = local_ricci_flow(layers, 10, connect="mst",
+                                 curvature="approx_ollivier").coefficients
+            c = c[np.isfinite(c)]
+            expected = -c.mean() if statistic == "local_mean" else np.mean(c < 0)
+    assert np.isfinite(value)
+    assert value == pytest.approx(expected, abs=1e-12)
+
+
+def test_network_output_is_the_logits():
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sk_ricci._scorer import network_output
+
+    X, y = make_moons(80, noise=0.2, random_state=0)
+    X3 = np.c_[X, X[:, 0] * X[:, 1]]
+    y3 = (X3[:, 0] > 0.5).astype(int) + y  # three classes
+    for yy in (y, y3):
+        mlp = MLPClassifier((6, 5), max_iter=30, random_state=0).fit(X3, yy)
+        assert_allclose(network_output(mlp, X3), numpy_mlp_logits(mlp, X3),
+                        rtol=1e-12, atol=1e-12)
+        net = ReLUMLPClassifier(hidden_layer_sizes=(6, 5), max_epochs=2,
+                                random_state=0, validation_fraction=None).fit(X3, yy)
+        out = network_output(net, X3)
+        assert out.dtype == np.float64
+        assert out.shape == (80, 1 if yy is y else 3)
+        assert_allclose(out, torch_logits(net, X3), rtol=0, atol=0)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier((6,), max_iter=30,
+                                                         random_state=0)).fit(X3, y)
+    Z = StandardScaler().fit(X3).transform(X3)
+    assert_allclose(network_output(pipe, X3), numpy_mlp_logits(pipe[-1], Z),
+                    rtol=1e-12, atol=1e-12)
+    with pytest.raises(TypeError, match="include_output=True reads the "
+                                        "network's output.*got an object of type"):
+        network_output(StandardScaler().fit(X3), X3)
+
+
+def test_include_input_flattens_images_and_rejects_strings():
+    import torch
+    from torch import nn
+
+    rng = np.random.RandomState(0)
+    images = rng.normal(size=(40, 1, 4, 4)).astype(np.float32)
+    torch.manual_seed(0)
+    cnn = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(),
+                        nn.Linear(8, 6), nn.ReLU(), nn.Linear(6, 5), nn.ReLU(),
+                        nn.Linear(5, 2))
+    layers = [images.reshape(40, -1).astype(np.float64)] + layer_activations(
+        cnn, images)
+    rho = {"statistic": "rho", "curvature": "forman", "connect": "mst"}
+    assert RicciFlowScorer(5, include_input=True, **rho)(cnn, images) == (
+        pytest.approx(-ricci_flow(layers, 5, connect="mst").coefficient,
+                      abs=1e-12))
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": rng.normal(size=40), "b": ["x"] * 40})
+    with pytest.raises(ValueError, match=r"needs numbers, but X has non-numeric "
+                                         r"column\(s\) \['b'\]"):
+        from sk_ricci._scorer import _input_layer
+
+        _input_layer(frame)
+    with pytest.raises(ValueError, match="needs numbers; got an array of dtype"):
+        _input_layer(np.array([["x", "y"]] * 5))
+    cube = rng.normal(size=(5, 3, 4)).astype(np.float32)  # 3-D, e.g. sequences
+    flat = _input_layer(cube)
+    assert flat.dtype == np.float64 and flat.shape == (5, 12)
+    assert_allclose(flat[2], [float(v) for v in cube[2].ravel()], rtol=0)
 
 
 def test_nan_inputs_are_rejected(net, data):
