@@ -456,7 +456,7 @@ def _record(clf, spec, seed, data):
     layers = layer_activations(clf, X_val)
     return {
         "layers": [np.asarray(a).astype(np.float32) for a in layers],
-        "output": np.asarray(_network_output(clf, X_val), dtype=np.float32),
+        "output": np.asarray(_network_output(clf, X_val), dtype=np.float64),
         "proba": clf.predict_proba(X_val),
         "val_accuracy": float(clf.score(X_val, y_val)),
         "test_accuracy": float(clf.score(X_te, y_te)),
@@ -684,15 +684,16 @@ class _Memo:
 
     def value(self, spec):
         """The statistic's value: what ``RicciFlowScorer(**spec)`` returns on
-        the layers ``span`` (NaN where the scorer refuses too few layers)."""
+        the layers ``span`` (NaN below the statistic's ``min_layers`` in
+        ``STATISTICS``, as the scorer gives)."""
         statistic = spec["statistic"]
         span = self.span(spec["include_input"], spec["include_output"])
-        if len(span) < 3:
-            return np.nan
         if statistic == "local_layer_mean":
-            kind = "local"
+            kind, min_layers = "local", LOCAL_LAYER_MEAN_MIN_LAYERS
         else:
-            kind = STATISTICS[statistic].flow
+            kind, min_layers = STATISTICS[statistic].flow, STATISTICS[statistic].min_layers
+        if len(span) < min_layers:
+            return np.nan
         values = []
         for k in _ks(spec["n_neighbors"], self.n):
             res = self.result(kind, k, spec["curvature"], span)
@@ -704,6 +705,10 @@ class _Memo:
 
     def cost(self, spec):
         return float(sum(self.costs.get(key, 0.0) for key in self.needs(spec)))
+
+
+#: local_layer_mean needs two layer transitions (three layers)
+LOCAL_LAYER_MEAN_MIN_LAYERS = 3
 
 
 def local_layer_mean(result):
@@ -952,7 +957,7 @@ def summary_table(cells, names, families, costs, stage_of):
         mn = float(finite.min()) if finite.size else np.nan
         mx = float(finite.max()) if finite.size else np.nan
 
-        def med_of(pred):
+        def med_of(pred, mine=mine):
             v = np.array([c["spearman"] for c in mine if pred(c)])
             v = v[np.isfinite(v)]
             return float(np.median(v)) if v.size else np.nan
