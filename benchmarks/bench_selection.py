@@ -1138,6 +1138,10 @@ def main(argv=None):
     p.add_argument("--mnist-path", type=Path, default=DEFAULT_MNIST)
     p.add_argument("--problems", nargs="+", default=None,
                    help=f"subset of {PROBLEMS} (one stage: every statistic)")
+    p.add_argument("--stage1-problems", nargs="+", default=None,
+                   help="override STAGES' stage-1 problems (smaller runs, tests)")
+    p.add_argument("--stage2-problems", nargs="+", default=None,
+                   help="override STAGES' stage-2 problems")
     p.add_argument("--families", nargs="+", default=list(FAMILIES),
                    choices=FAMILIES)
     p.add_argument("--n-boot", type=int, default=None,
@@ -1158,7 +1162,9 @@ def main(argv=None):
     families = {name: fam for name, fam, _ in stats}
     flow_names = [n for n, fam, _ in stats if fam == "flow"]
     staged = not (args.quick or args.full_factorial or args.problems)
-    if staged:
+    if args.stage2_problems:
+        stage1, stage2 = args.stage1_problems, args.stage2_problems
+    elif staged:
         stage1, stage2 = STAGES["stage1_problems"], STAGES["stage2_problems"]
     else:
         stage1 = args.problems or (("A", "digits_1_7") if args.quick else PROBLEMS)

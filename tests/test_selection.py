@@ -382,6 +382,28 @@ def test_quick_benchmark_table(bench, tmp_path):
                 isinstance(a[key], float) and np.isnan(a[key]) and np.isnan(b[key]))
 
 
+def test_two_stages(bench, tmp_path):
+    cells, summary = bench.main([
+        "--quick", "--stage1-problems", "A", "--stage2-problems", "digits_1_7",
+        "--families", "sk_mlp", "--n-boot", "20", "--out", str(tmp_path)])
+    survivors = json.loads((tmp_path / "stage2_statistics.json").read_text())
+    flows = [n for n, fam, _ in bench.statistic_table(quick=True) if fam == "flow"]
+    # the stage-1 ranking by the criterion, recomputed from stage 1's cells
+    stage1 = [c for c in cells if c["problem"] == "A"]
+    factorial = [n for n in flows if n != "class_local_mean"]
+    top = bench.rank_flow(stage1, factorial)[:bench.STAGES["stage2_top"]]
+    assert survivors[:len(top)] == top
+    assert set(bench.REFERENCE_STATISTICS) | {"class_local_mean"} <= set(survivors)
+    stage2 = {c["statistic"] for c in cells if c["problem"] == "digits_1_7"}
+    assert {n for n in stage2 if n in flows} == set(survivors)
+    assert {"nuclear_norm", "val_accuracy"} <= stage2
+    assert summary[survivors[0]]["stage"] == "1+2"
+    dropped = next(n for n in factorial if n not in survivors)
+    assert summary[dropped]["stage"] == "1"
+    winner = json.loads((tmp_path / "summary.json").read_text())["winner"]
+    assert winner == bench.choose(cells, survivors)[0]
+
+
 def test_well_trained_pool_filters_on_validation_accuracy(bench):
     specs = [{"pools": ["architecture", "well_trained"], "trained": True},
              {"pools": ["well_trained"], "trained": True},
