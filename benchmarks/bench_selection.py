@@ -987,6 +987,39 @@ def summary_table(cells, names, families, costs, stage_of):
     return "\n".join(lines), summary
 
 
+def grid_table(cells, statistics):
+    """Median (min) Spearman over the designs of each (problem, family), for
+    a few statistics side by side."""
+    keys = list(dict.fromkeys((c["problem"], c["model"]) for c in cells))
+    lines = ["| problem | model | " + " | ".join(statistics) + " |",
+             "|---|---|" + "---|" * len(statistics)]
+    for problem, model in keys:
+        parts = []
+        for name in statistics:
+            k = criterion_key(cells, name, problems=[problem], models=[model])
+            parts.append(f"{_fmt(k[0])} ({_fmt(k[1])})" if k else "n/a")
+        lines.append(f"| {problem} | {model} | " + " | ".join(parts) + " |")
+    return "\n".join(lines)
+
+
+def design_table(cells, statistics):
+    """Spearman of each statistic in each designed cell, one row per
+    (problem, family), one column per design ("a / b / ..." in the order of
+    ``statistics``)."""
+    keys = list(dict.fromkeys((c["problem"], c["model"]) for c in cells))
+    index = {(c["problem"], c["model"], c["pool"], c["statistic"]): c["spearman"]
+             for c in cells}
+    lines = ["| problem | model | " + " | ".join(DESIGNED_POOLS) + " |",
+             "|---|---|" + "---|" * len(DESIGNED_POOLS)]
+    for problem, model in keys:
+        parts = []
+        for pool in DESIGNED_POOLS:
+            vals = [index.get((problem, model, pool, name)) for name in statistics]
+            parts.append(" / ".join("n/a" if v is None else _fmt(v) for v in vals))
+        lines.append(f"| {problem} | {model} | " + " | ".join(parts) + " |")
+    return "\n".join(lines)
+
+
 def cell_table(cells, statistics=None):
     lines = [("| problem | model | pool | statistic | Spearman [95% CI] | "
               "picked test acc | best | median | n | NaN |"),
@@ -1284,6 +1317,10 @@ def main(argv=None):
     key_stats = list(dict.fromkeys(
         [s for s in (winner,) if s] + list(REFERENCE_STATISTICS)
         + ["nuclear_norm", "val_accuracy", "combo_winner_nuclear"]))
+    sections.append("\n## Per problem and model family: median (min) over the "
+                    "designs\n\n" + grid_table(cells, key_stats + ["rankme_last"]))
+    sections.append("\n## Every designed cell: " + " / ".join(key_stats[:4])
+                    + "\n\n" + design_table(cells, key_stats[:4]))
     text = ("\n".join(header) + "\n".join(sections) + "\n" + "\n".join(legend)
             + "\n" + "\n".join(acc_lines)
             + "\n\n## Every designed cell: the winner, the references, the baselines\n\n"
