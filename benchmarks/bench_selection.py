@@ -836,7 +836,8 @@ def analyse_cell(values, acc, n_boot, seed):
         best = v == np.max(v)
         picked = float(acc[best].mean())  # ties: expected accuracy of a random pick
     return {"spearman": rho, "lo": float(lo), "hi": float(hi), "picked": picked,
-            "best": float(acc.max()), "median": float(np.median(acc)),
+            "best": float(acc.max()), "worst": float(acc.min()),
+            "median": float(np.median(acc)),
             "n": n, "n_nan": int(np.isnan(np.asarray(values, float)).sum())}
 
 
@@ -869,8 +870,12 @@ REPORTED_POOLS = (DESIGNED_POOLS + tuple(f"{p}+controls" for p in WITH_CONTROLS)
 
 
 def combination_values(rows, members, parts):
-    """Mean rank within the pool of two statistics (NaN ranks last)."""
-    ranks = [rankdata(_fill_nan([rows[i][p][0] for i in members])) for p in parts]
+    """Mean rank within the pool of two statistics (NaN ranks last; a
+    statistic NaN on every network ties them all)."""
+    ranks = []
+    for p in parts:
+        v = _fill_nan([rows[i][p][0] for i in members])
+        ranks.append(rankdata(np.where(np.isnan(v), 0.0, v)))
     return np.mean(ranks, axis=0)
 
 
@@ -987,6 +992,71 @@ def summary_table(cells, names, families, costs, stage_of):
     return "\n".join(lines), summary
 
 
+def factor_table(cells, stats, problems):
+    """Each level of each factor of the flow factorial: over the factorial's
+    statistics at that level, the median and the best of their median
+    Spearman over the designed cells of ``problems`` (stage 1's, where every
+    statistic ran)."""
+    designed = [c for c in cells if c["pool"] in DESIGNED_POOLS
+                and c["problem"] in problems]
+    by_name = {}
+    for c in designed:
+        by_name.setdefault(c["statistic"], []).append(c["spearman"])
+    specs = {n: sp_ for n, fam, sp_ in stats if fam == "flow"
+             and not sp_.get("by_predicted_class")}
+    scale_tag = {json.dumps(v): k for k, v in SCALES.items()}
+    factors = {
+        "statistic": lambda sp_: sp_["statistic"],
+        "curvature": lambda sp_: sp_["curvature"],
+        "include_input": lambda sp_: str(sp_["include_input"]),
+        "include_output": lambda sp_: str(sp_["include_output"]),
+        "scale": lambda sp_: scale_tag.get(json.dumps(sp_["n_neighbors"]), "?"),
+    }
+    lines = ["| factor | level | statistics | median of their medians | best median |",
+             "|---|---|---|---|---|"]
+    for factor, level_of in factors.items():
+        levels = {}
+        for name, sp_ in specs.items():
+            v = np.array(by_name.get(name, []), dtype=float)
+            v = v[np.isfinite(v)]
+            m = float(np.median(v)) if v.size else np.nan
+            if np.isfinite(m):
+                levels.setdefault(level_of(sp_), []).append(m)
+        for level, meds in levels.items():
+            lines.append(f"| {factor} | {level} | {len(meds)} | "
+                         f"{_fmt(float(np.median(meds)))} | {_fmt(max(meds))} |")
+    return "\n".join(lines)
+
+
+#: exploratory view (chosen after the run, not used to choose anything): the
+#: designed cells whose test accuracy spans at least this much
+SPREAD_MIN = 0.05
+
+
+def spread_table(cells, names):
+    """Exploratory, not pre-registered: median (min) Spearman of ``names``
+    over the designed cells whose test accuracy spans at least SPREAD_MIN
+    (in the others a few test points separate the networks), per design."""
+    wide = [c for c in cells if c["pool"] in DESIGNED_POOLS
+            and c["best"] - c.get("worst", c["best"]) >= SPREAD_MIN]
+    lines = ["| statistic | cells | median (min) | " + " | ".join(DESIGNED_POOLS) + " |",
+             "|---|---|---|" + "---|" * len(DESIGNED_POOLS)]
+    for name in names:
+        mine = [c for c in wide if c["statistic"] == name]
+        v = np.array([c["spearman"] for c in mine], dtype=float)
+        v = v[np.isfinite(v)]
+        if not v.size:
+            continue
+        per = []
+        for pool in DESIGNED_POOLS:
+            w = np.array([c["spearman"] for c in mine if c["pool"] == pool], float)
+            w = w[np.isfinite(w)]
+            per.append(f"{_fmt(float(np.median(w)))} ({w.size})" if w.size else "n/a")
+        lines.append(f"| {name} | {v.size} | {_fmt(float(np.median(v)))} "
+                     f"({_fmt(float(v.min()))}) | " + " | ".join(per) + " |")
+    return "\n".join(lines)
+
+
 def grid_table(cells, statistics):
     """Median (min) Spearman over the designs of each (problem, family), for
     a few statistics side by side."""
@@ -1059,13 +1129,13 @@ def held_out_table(cells, candidates, by, combo=True):
         chosen = criterion_key(cells, best, **here) or (np.nan, np.nan)
         nuc = criterion_key(cells, "nuclear_norm", **here) or (np.nan, np.nan)
         val = criterion_key(cells, "val_accuracy", **here) or (np.nan, np.nan)
-        combo = (criterion_key(cells, f"heldout_combo:{held}", **here)
+        mixed = (criterion_key(cells, f"heldout_combo:{held}", **here)
                  if combo else None) or (np.nan, np.nan)
         rows.append({"held_out": held, "chosen": best, "there": score,
-                     "held": chosen, "nuclear": nuc, "combo": combo, "val": val})
+                     "held": chosen, "nuclear": nuc, "combo": mixed, "val": val})
         lines.append(f"| {held} | {best} | {_fmt(score[0])} ({_fmt(score[1])}) | "
                      f"{_fmt(chosen[0])} ({_fmt(chosen[1])}) | {_fmt(nuc[0])} "
-                     f"({_fmt(nuc[1])}) | {_fmt(combo[0])} ({_fmt(combo[1])}) | "
+                     f"({_fmt(nuc[1])}) | {_fmt(mixed[0])} ({_fmt(mixed[1])}) | "
                      f"{_fmt(val[0])} ({_fmt(val[1])}) |")
     return "\n".join(lines), rows
 
@@ -1317,6 +1387,14 @@ def main(argv=None):
     key_stats = list(dict.fromkeys(
         [s for s in (winner,) if s] + list(REFERENCE_STATISTICS)
         + ["nuclear_norm", "val_accuracy", "combo_winner_nuclear"]))
+    sections.append(f"\n## Exploratory, not pre-registered: designed cells whose test "
+                    f"accuracy spans >= {SPREAD_MIN}\n\n(cells per design in "
+                    "brackets)\n\n" + spread_table(
+                        cells, list(dict.fromkeys(survivors + key_stats + [
+                            "rankme_last", "combo_default_nuclear"]))))
+    stage1_run = [p for p in problem_of_stage if problem_of_stage[p] == 1]
+    sections.append("\n## The factorial's factors (median Spearman over the stage-1 "
+                    "designed cells)\n\n" + factor_table(cells, stats, stage1_run))
     sections.append("\n## Per problem and model family: median (min) over the "
                     "designs\n\n" + grid_table(cells, key_stats + ["rankme_last"]))
     sections.append("\n## Every designed cell: " + " / ".join(key_stats[:4])

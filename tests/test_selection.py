@@ -421,6 +421,17 @@ def test_well_trained_pool_filters_on_validation_accuracy(bench):
     assert bench.pool_members("all_trained", specs, rows) == [0, 1, 2, 3]
 
 
+def test_combination_is_the_mean_rank(bench):
+    rows = [{"f": (v, 0.0), "g": (w, 0.0), "h": (np.nan, 0.0)}
+            for v, w in ((0.3, 5.0), (np.nan, 7.0), (0.1, 6.0), (0.2, 4.0))]
+    # f ranks (NaN last): 4, 1, 2, 3; g: 2, 4, 3, 1
+    np.testing.assert_array_equal(
+        bench.combination_values(rows, [0, 1, 2, 3], ("f", "g")), [3, 2.5, 2.5, 2])
+    # a statistic NaN on every network ties them all: the other's ranks + 2.5
+    np.testing.assert_array_equal(
+        bench.combination_values(rows, [0, 1, 2, 3], ("h", "g")), [2.25, 3.25, 2.75, 1.75])
+
+
 def test_criterion_median_then_minimum(bench):
     def cell(stat, problem, rho):
         return {"statistic": stat, "problem": problem, "model": "m",
