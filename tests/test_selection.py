@@ -282,6 +282,23 @@ def test_batched_training_gives_the_lone_fits_records(bench, monkeypatch):
     assert accuracy["architecture"] > accuracy["control"]
 
 
+def test_training_subsets_are_shared_and_stratified(bench):
+    X = np.arange(200, dtype=float).reshape(100, 2)
+    y = np.r_[np.zeros(60, int), np.ones(40, int)]
+    spec = {"fraction": 0.25, "noise": 0.0}
+    Xa, ya = bench._training_set(spec, X, y, seed=1)
+    Xb, yb = bench._training_set(spec, X, y, seed=2)
+    # the same subset for every network of one size, whatever its seed
+    np.testing.assert_array_equal(Xa, Xb)
+    assert len(ya) == 25 and ya.sum() == 10  # stratified: 15 zeros, 10 ones
+    np.testing.assert_array_equal(ya, y[(Xa[:, 0] // 2).astype(int)])
+    # the whole split is returned as is; noise flips labels by the seed
+    Xf, yf = bench._training_set({"fraction": 1.0, "noise": 0.0}, X, y, seed=1)
+    assert Xf is X and (yf == y).all()
+    _, yn = bench._training_set({"fraction": 1.0, "noise": 0.4}, X, y, seed=1)
+    assert 20 <= (yn != y).sum() <= 60
+
+
 def test_sklearn_family_records(bench):
     data = bench.load_problem("A", True, None)
     specs = bench.pool_specs("sk_mlp", True)
