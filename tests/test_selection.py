@@ -290,6 +290,7 @@ def test_training_subsets_are_shared_and_stratified(bench):
     Xb, yb = bench._training_set(spec, X, y, seed=2)
     # the same subset for every network of one size, whatever its seed
     np.testing.assert_array_equal(Xa, Xb)
+    np.testing.assert_array_equal(ya, yb)
     assert len(ya) == 25 and ya.sum() == 10  # stratified: 15 zeros, 10 ones
     np.testing.assert_array_equal(ya, y[(Xa[:, 0] // 2).astype(int)])
     # the whole split is returned as is; noise flips labels by the seed
@@ -622,3 +623,27 @@ def test_local_statistics_on_disconnected_graphs_use_the_defined_points():
         # the global coefficient is undefined on the same graphs
         assert np.isnan(RicciFlowScorer(5, statistic="rho", connect=None,
                                         curvature="forman")(clf, X))
+
+
+def test_bench_scorer_default_vs_rho(capsys):
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_scorer.py"
+    spec = importlib.util.spec_from_file_location("bench_scorer", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    X, y = make_moons(160, noise=0.2, random_state=0)
+    clf = ReLUMLPClassifier(hidden_layer_sizes=(10,) * 5, max_epochs=2,
+                            random_state=0, validation_fraction=None).fit(X, y)
+    med = module.default_vs_rho(clf, X[:80], 3)
+    out = capsys.readouterr().out
+    assert set(med) == {"RicciFlowScorer()", 'RicciFlowScorer(statistic="rho")',
+                        ("paper: RicciFlowScorer(30, statistic='rho', connect=None, "
+                         "curvature='forman')")}
+    assert all(t > 0 for t in med.values())
+    ratio = med["RicciFlowScorer()"] / med['RicciFlowScorer(statistic="rho")']
+    assert f"default / statistic='rho': {ratio:.2f}x" in out
+    # the value column is each scorer's own score on the same points
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = RicciFlowScorer(statistic="rho")(clf, X[:80])
+    rho = 'RicciFlowScorer(statistic="rho")'
+    assert f"| {rho} | {med[rho]:.3f} | 1.00x | {expected:+.3f} |" in out
