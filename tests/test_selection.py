@@ -647,3 +647,27 @@ def test_bench_scorer_default_vs_rho(capsys):
         expected = RicciFlowScorer(statistic="rho")(clf, X[:80])
     rho = 'RicciFlowScorer(statistic="rho")'
     assert f"| {rho} | {med[rho]:.3f} | 1.00x | {expected:+.3f} |" in out
+
+
+def test_held_out_table(bench):
+    def cell(stat, problem, rho):
+        return {"statistic": stat, "problem": problem, "model": "m",
+                "pool": "label_noise", "spearman": rho}
+
+    cells = []
+    for problem, (a, b, nuc, combo) in {"p": (0.5, 0.1, 0.9, 0.7),
+                                         "q": (0.2, 0.4, 0.8, 0.6),
+                                         "r": (0.3, 0.0, 0.7, 0.5)}.items():
+        cells += [cell("a", problem, a), cell("b", problem, b),
+                  cell("nuclear_norm", problem, nuc), cell("val_accuracy", problem, 1.0),
+                  cell(f"heldout_combo:{problem}", problem, combo)]
+    _, rows = bench.held_out_table(cells, ["a", "b"], "problem")
+    # without p: a median 0.25, b 0.2 -> a; without q: a 0.4, b 0.05 -> a;
+    # without r: a 0.35, b 0.25 -> a
+    assert [r["chosen"] for r in rows] == ["a", "a", "a"]
+    assert [r["held"][0] for r in rows] == [0.5, 0.2, 0.3]
+    assert [r["nuclear"][0] for r in rows] == [0.9, 0.8, 0.7]
+    assert [r["combo"][0] for r in rows] == [0.7, 0.6, 0.5]
+    # combo=False leaves the combination out of every row, not only the first
+    _, rows = bench.held_out_table(cells, ["a", "b"], "problem", combo=False)
+    assert all(np.isnan(r["combo"][0]) for r in rows)
