@@ -13,7 +13,6 @@ an approximate neighbour search runs.
 from ._aggregate import AggregatedCoefficient, aggregated_ricci_coefficient
 from ._baselines import NuclearNormScorer, RankMeScorer, nuclear_norm_score, rankme
 from ._curvature import (
-    RicciCurvature,
     approx_ollivier_curvature,
     degrees,
     forman_curvature,
@@ -21,6 +20,8 @@ from ._curvature import (
     ollivier_curvature,
     total_curvature,
 )
+from ._curvature_features import RicciCurvature
+from ._demo import DemoResult, run_demo
 from ._estimator import RicciFlow
 from ._flow import RicciFlowResult, ricci_flow
 from ._geodesics import GeodesicMass, geodesic_mass
@@ -45,6 +46,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AdjustedCoefficientWarning",
     "AggregatedCoefficient",
+    "DemoResult",
     "DisconnectedGraphError",
     "DisconnectedGraphWarning",
     "GeodesicMass",
@@ -73,6 +75,7 @@ __all__ = [
     "ollivier_curvature",
     "rankme",
     "ricci_flow",
+    "run_demo",
     "select_n_neighbors",
     "smallest_connected_n_neighbors",
     "total_curvature",

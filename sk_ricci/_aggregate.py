@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._flow import _import_pandas, _pearson
+from ._flow import import_pandas, pearson
 from ._validation import warn
 from .exceptions import DisconnectedGraphWarning
 
@@ -67,7 +67,7 @@ class AggregatedCoefficient:
            coefficient  n_networks  n_skipped  n_points
         0         -0.5           3          1        12
         """
-        return _import_pandas().DataFrame([self.to_dict()])
+        return import_pandas().DataFrame([self.to_dict()])
 
 
 def aggregated_ricci_coefficient(results):
@@ -120,4 +120,4 @@ def aggregated_ricci_coefficient(results):
         return AggregatedCoefficient(np.nan, 0, skipped, 0)
     eta = np.concatenate([r.eta for r in kept])
     ric = np.concatenate([r.total_curvature[:-1] for r in kept])
-    return AggregatedCoefficient(_pearson(eta, ric), len(kept), skipped, eta.size)
+    return AggregatedCoefficient(pearson(eta, ric), len(kept), skipped, eta.size)

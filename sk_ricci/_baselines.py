@@ -23,12 +23,12 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_array
 
-from ._param_validation import Boolean, Interval, ValidatedMixin
+from ._param_validation import Boolean, Interval, ValidatedMixin, validate_params
 
 __all__ = ["NuclearNormScorer", "RankMeScorer", "nuclear_norm_score", "rankme"]
 
 
-def _inputs_of(X):
+def inputs_of(X):
     """The input array of X; torch Datasets (what skorch's ``EpochScoring``
     passes when it cannot slice the validation data) yield their first field."""
     if isinstance(X, np.ndarray) or not hasattr(X, "__getitem__"):
@@ -50,7 +50,8 @@ def nuclear_norm_score(proba, *, normalize=True):
     ----------
     proba : array-like of shape (n_samples, n_classes)
         Predicted class probabilities (rows on the simplex), e.g.
-        ``estimator.predict_proba(X)``.
+        ``estimator.predict_proba(X)``: finite, 2-D, every entry in [0, 1]
+        (up to a rounding slack of 1e-6).
     normalize : bool, default=True
         Divide by ``sqrt(n_samples * min(n_samples, n_classes))``, the
         largest value the nuclear norm of a matrix with rows on the
@@ -74,7 +75,11 @@ def nuclear_norm_score(proba, *, normalize=True):
     >>> float(round(nuclear_norm_score(np.full((4, 2), 0.5)), 6))  # uninformative
     0.5
     """
-    P = check_array(proba, dtype=np.float64, ensure_min_samples=1)
+    P = _check_proba(proba)
+    validate_params(
+        {"normalize": normalize}, NuclearNormScorer._parameter_constraints,
+        "nuclear_norm_score", fixes=NuclearNormScorer._parameter_fixes,
+    )
     s = np.linalg.svd(P, compute_uv=False)
     value = float(s.sum())
     if normalize:
@@ -83,7 +88,52 @@ def nuclear_norm_score(proba, *, normalize=True):
     return value
 
 
-_EPSILON = Interval(numbers.Real, 0, None)
+#: slack on [0, 1] for probabilities rounded in float32 (torch, skorch)
+_PROBA_TOL = 1e-6
+
+
+def _check_proba(proba):
+    """``proba`` as a finite 2-D float64 array of probabilities, or a clear
+    error."""
+    try:
+        shape = np.shape(proba)
+    except ValueError:  # ragged rows: check_array says so
+        shape = (None, None)
+    if len(shape) != 2:
+        hint = " For one sample pass proba.reshape(1, -1)." if len(shape) == 1 else ""
+        raise ValueError(
+            "proba must be a 2-D array of predicted probabilities of shape "
+            f"(n_samples, n_classes), such as estimator.predict_proba(X); got "
+            f"shape {shape}.{hint}"
+        )
+    P = check_array(proba, dtype=np.float64, ensure_min_samples=1,
+                    input_name="proba")
+    bad = (P < -_PROBA_TOL) | (P > 1 + _PROBA_TOL)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ValueError(
+            f"proba must hold probabilities in [0, 1]; got {int(bad.sum())} "
+            f"value(s) outside, first proba[{row}, {col}] = {float(P[row, col])!r}. "
+            "Pass the output of predict_proba, not of decision_function or "
+            "predict_log_proba."
+        )
+    return P
+
+
+class _FiniteNonNegative(Interval):
+    """A float >= 0 and finite (``inf`` and NaN refused)."""
+
+    def __init__(self):
+        super().__init__(numbers.Real, 0, None)
+
+    def is_satisfied_by(self, value):
+        return super().is_satisfied_by(value) and bool(np.isfinite(value))
+
+    def __str__(self):
+        return "a float >= 0 and finite"
+
+
+_EPSILON = _FiniteNonNegative()
 
 
 def rankme(Z, *, epsilon=1e-7):
@@ -96,9 +146,12 @@ def rankme(Z, *, epsilon=1e-7):
     Parameters
     ----------
     Z : array-like of shape (n_samples, n_features)
-        Representations, e.g. the last hidden layer's activations.
+        Representations, e.g. the last hidden layer's activations. Only the
+        shape of the spectrum matters: ``Z`` is divided by its largest
+        magnitude before the SVD, so any finite scale (up to 1e308) is exact.
     epsilon : float, default=1e-7
-        Added to each normalised singular value (the paper's constant).
+        Added to each normalised singular value (the paper's constant); >= 0
+        and finite.
 
     Returns
     -------
@@ -116,14 +169,18 @@ def rankme(Z, *, epsilon=1e-7):
     1.0
     """
     Z = check_array(Z, dtype=np.float64, ensure_min_samples=1)
-    if not _EPSILON.is_satisfied_by(epsilon):
-        raise ValueError(
-            f"epsilon must be a float >= 0, got {epsilon!r}; pass e.g. epsilon=1e-7"
-        )
-    s = np.linalg.svd(Z, compute_uv=False)
-    total = s.sum()
-    if total == 0:
+    validate_params(
+        {"epsilon": epsilon}, RankMeScorer._parameter_constraints, "rankme",
+        fixes=RankMeScorer._parameter_fixes,
+    )
+    # the effective rank does not depend on the scale of Z: divide by its
+    # largest magnitude first, so that the SVD neither overflows (entries
+    # near 1e308) nor loses precision in subnormals
+    scale = np.abs(Z).max()
+    if scale == 0:
         return 0.0
+    s = np.linalg.svd(Z / scale, compute_uv=False)
+    total = s.sum()
     p = s / total + epsilon
     p = p[p > 0]  # 0 log 0 = 0 (only with epsilon=0)
     return float(np.exp(-np.sum(p * np.log(p))))
@@ -158,6 +215,10 @@ class NuclearNormScorer(ValidatedMixin, BaseEstimator):
     """
 
     _parameter_constraints: ClassVar[dict] = {"normalize": [Boolean()]}
+    _parameter_fixes: ClassVar[dict] = {
+        "normalize": "Pass normalize=True for the score in (0, 1] or "
+        "normalize=False for the raw nuclear norm.",
+    }
 
     def __init__(self, *, normalize=True):
         self.normalize = normalize
@@ -171,7 +232,7 @@ class NuclearNormScorer(ValidatedMixin, BaseEstimator):
                 f"NuclearNormScorer needs an estimator with predict_proba; got "
                 f"{type(estimator).__name__}. Use a probabilistic classifier."
             )
-        proba = np.asarray(estimator.predict_proba(_inputs_of(X)))
+        proba = np.asarray(estimator.predict_proba(inputs_of(X)))
         return nuclear_norm_score(proba, normalize=self.normalize)
 
 
@@ -227,7 +288,7 @@ class RankMeScorer(ValidatedMixin, BaseEstimator):
 
         self._validate_params()
         (Z,) = layer_activations(
-            estimator, _inputs_of(X), layers=[int(self.layer)],
+            estimator, inputs_of(X), layers=[int(self.layer)],
             batch_size=self.batch_size,
         )
         return rankme(Z, epsilon=self.epsilon)

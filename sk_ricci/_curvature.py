@@ -10,27 +10,23 @@ a distance-weighted graph (scikit-learn's ``kneighbors_graph(...,
 mode="distance")``) is refused, since its weights are not multiplicities.
 """
 
-from typing import ClassVar
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._graph import ONE_N_NEIGHBORS, _validate_points, knn_graph
 from ._kernels import forman_total
 from ._kernels.local import (
     edge_approx_ollivier,
     edge_forman,
     edge_triangles,
-    ollivier_costs,
+    ollivier_balls,
+    ollivier_edge_costs,
 )
-from ._options import FLOW_CONSTRAINTS, FLOW_FIXES
-from ._param_validation import Boolean, ValidatedMixin
-from ._validation import CURVATURE_KINDS, check_graph, check_option
+from ._param_validation import is_real
+from ._validation import check_graph, check_option
 
 __all__ = [
-    "RicciCurvature",
     "approx_ollivier_curvature",
     "degrees",
     "forman_curvature",
@@ -136,7 +132,9 @@ def node_curvature(G, *, reduce="mean", augmented=False):
     """
     check_option(reduce, ("mean", "sum"), "reduce")
     G = check_graph(G)
-    R = forman_curvature(G, augmented=augmented)
+    R = _edge_matrix(
+        G, edge_curvature(G, "augmented_forman" if augmented else "forman")
+    )
     s = np.asarray(G.multiply(R).sum(axis=1)).ravel()
     if reduce == "sum":
         return s
@@ -200,15 +198,19 @@ def _mirror(indptr, indices):
 
 
 def _emd2_linprog(a, b, C):
-    """Earth mover's distance by scipy's linear programming (HiGHS)."""
+    """Earth mover's distance by scipy's linear programming (HiGHS), with
+    sparse marginal constraints (2 m k nonzeros for an m x k problem)."""
     from scipy.optimize import linprog
 
     m, k = C.shape
-    A_eq = np.zeros((m + k, m * k))
-    for i in range(m):
-        A_eq[i, i * k : (i + 1) * k] = 1.0
-    for j in range(k):
-        A_eq[m + j, j::k] = 1.0
+    cols = np.arange(m * k)
+    A_eq = sp.csr_matrix(
+        (
+            np.ones(2 * m * k),
+            (np.r_[cols // k, m + cols % k], np.r_[cols, cols]),
+        ),
+        shape=(m + k, m * k),
+    )
     res = linprog(
         C.ravel(), A_eq=A_eq, b_eq=np.r_[a, b], bounds=(0, None), method="highs"
     )
@@ -236,55 +238,130 @@ def _ollivier_edges(indptr, indices, data, alpha, solver=None):
     emd2 = _transport_solver() if solver is None else solver
     n = indptr.size - 1
     R = np.full(indices.size, np.nan)
+    keep = slice(1, None) if alpha == 0 else slice(None)
     for x in range(n):
-        ys, edges, sx, _sy_ptr, _sy_all, cost_ptr, costs = ollivier_costs(
-            indptr, indices, x
-        )
-        if ys.size == 0:
+        row = slice(indptr[x], indptr[x + 1])
+        if not (indices[row] > x).any():
             continue
-        wx = data[indptr[x] : indptr[x + 1]]
-        mx = np.r_[alpha, (1.0 - alpha) * wx / wx.sum()]
-        keep_x = slice(1, None) if alpha == 0 else slice(None)
-        for m in range(ys.size):
-            y = ys[m]
+        # one cost matrix per edge, (d_x + 1) x (d_y + 1): memory quadratic
+        # in the degree (all of x's edges at once would be cubic)
+        sx, ball1, ball2 = ollivier_balls(indptr, indices, x)
+        wx = data[row]
+        mx = np.r_[alpha, (1.0 - alpha) * wx / wx.sum()][keep]
+        for e in range(row.start, row.stop):
+            y = indices[e]
+            if y <= x:
+                continue
             wy = data[indptr[y] : indptr[y + 1]]
-            my = np.r_[alpha, (1.0 - alpha) * wy / wy.sum()]
-            C = costs[cost_ptr[m] : cost_ptr[m + 1]].reshape(sx.size, -1)
-            W = emd2(mx[keep_x], my[keep_x], np.ascontiguousarray(C[keep_x, keep_x]))
-            R[edges[m]] = 1.0 - W
+            my = np.r_[alpha, (1.0 - alpha) * wy / wy.sum()][keep]
+            C = ollivier_edge_costs(indptr, indices, sx, ball1, ball2, y)
+            R[e] = 1.0 - emd2(mx, my, np.ascontiguousarray(C[keep, keep]))
     mirror = _mirror(indptr, indices)
     upper = indices > np.repeat(np.arange(n), np.diff(indptr))
     R[mirror[upper]] = R[upper]
     return R
 
 
-def _edge_curvature(G, kind, alpha=OLLIVIER_ALPHA):
+@dataclass(frozen=True)
+class Curvature:
+    """One entry of :data:`CURVATURES`: how an edge curvature is computed.
+
+    Attributes
+    ----------
+    edges : callable
+        ``edges(indptr, indices, data) -> R``: the curvature of every stored
+        entry of a valid symmetric CSR graph (int64 index arrays, float64
+        multiplicities), aligned with ``data``.
+    total : callable or None
+        ``total(indptr, indices, data) -> float``, a faster total than
+        1/2 sum_ij G_ij R_ij for the same graph; None uses that sum.
+    doc : str
+        One line for the docstrings and ``docs/method.md``.
+    """
+
+    edges: object
+    total: object
+    doc: str
+
+
+def _augmented_edges(indptr, indices, data):
+    return edge_forman(indptr, indices, data) + 3.0 * edge_triangles(indptr, indices)
+
+
+def _forman_total(indptr, indices, data):
+    # 1/2 sum_ij G_ij (4 - d_i - d_j) = 2 sum(G) - sum_i d_i^2
+    return float(forman_total(indptr, data))
+
+
+def _augmented_total(indptr, indices, data):
+    # integers throughout: exact in float64, whatever the order of the sums
+    tri = float(np.dot(data, edge_triangles(indptr, indices)))
+    return float(forman_total(indptr, data)) + 1.5 * tri
+
+
+def _ollivier_default(indptr, indices, data):
+    return _ollivier_edges(indptr, indices, data, OLLIVIER_ALPHA)
+
+
+#: The one registry of edge curvatures: name -> :class:`Curvature`. The
+#: ``curvature`` option of every flow (:func:`sk_ricci.ricci_flow`,
+#: :func:`sk_ricci.local_ricci_flow`, the scorer, the estimator), its accepted
+#: values and :class:`~sk_ricci.RicciCurvature` read it; a new curvature is one
+#: entry here (with its kernel).
+CURVATURES = {
+    "forman": Curvature(
+        edge_forman, _forman_total,
+        "the paper's Forman-Ricci curvature 4 - d_i - d_j",
+    ),
+    "augmented_forman": Curvature(
+        _augmented_edges, _augmented_total,
+        "Forman-Ricci plus 3 x the triangles through the edge",
+    ),
+    "approx_ollivier": Curvature(
+        edge_approx_ollivier, None,
+        "Tian et al.'s closed-form approximation of the Ollivier-Ricci "
+        "curvature (:func:`sk_ricci.approx_ollivier_curvature`)",
+    ),
+    "ollivier": Curvature(
+        _ollivier_default, None,
+        "the exact Ollivier-Ricci curvature with idleness 1/2 "
+        "(:func:`sk_ricci.ollivier_curvature`; one transport problem per "
+        "edge, far slower, see ``docs/method.md``)",
+    ),
+}
+#: Names of :data:`CURVATURES`, in order.
+CURVATURE_KINDS = tuple(CURVATURES)
+
+
+def curvatures_doc(indent="        "):
+    """The :data:`CURVATURES` entries as docstring lines (for the one
+    docstring that lists them, :func:`sk_ricci.ricci_flow`'s)."""
+    import textwrap
+
+    text = "; ".join(f'"{name}" is {c.doc}' for name, c in CURVATURES.items())
+    return textwrap.fill(text + ".", width=78, initial_indent=indent,
+                         subsequent_indent=indent)
+
+
+def edge_curvature(G, kind):
     """Curvature of every stored edge of a valid symmetric CSR graph, aligned
     with ``G.data`` (multiplicities ignored by the triangle and transport
-    supports, counted in the degrees)."""
-    indptr, indices, data = _csr_arrays(G)
-    if kind == "forman":
-        return edge_forman(indptr, indices, data)
-    if kind == "augmented_forman":
-        return edge_forman(indptr, indices, data) + 3.0 * edge_triangles(
-            indptr, indices
-        )
-    if kind == "approx_ollivier":
-        return edge_approx_ollivier(indptr, indices, data)
-    if kind == "ollivier":
-        return _ollivier_edges(indptr, indices, data, alpha)
-    raise ValueError(  # pragma: no cover - validated by the callers
-        f"curvature={kind!r} is not supported; expected one of {CURVATURE_KINDS}"
+    supports, counted in the degrees); ``kind`` names a :data:`CURVATURES`
+    entry."""
+    return CURVATURES[check_option(kind, CURVATURE_KINDS, "curvature")].edges(
+        *_csr_arrays(G)
     )
 
 
-def _total_edge_curvature(G, kind):
-    """Total curvature of a valid graph for any ``kind``: the sum over edges
-    counted with multiplicity, 1/2 sum_ij G_ij R_ij (Eq. 6 for Forman)."""
-    if kind in ("forman", "augmented_forman"):
-        return _total_curvature(G, kind == "augmented_forman")
-    R = _edge_curvature(G, kind)
-    return float(0.5 * np.dot(G.data, R))
+def total_edge_curvature(graph, kind):
+    """Total curvature of a valid graph, given as a CSR triple ``(indptr,
+    indices, data)`` (int64, int64, float64), for any ``kind`` of
+    :data:`CURVATURES`: the sum over edges counted with multiplicity,
+    1/2 sum_ij G_ij R_ij (Ric_l, Eq. 6 for Forman)."""
+    entry = CURVATURES[check_option(kind, CURVATURE_KINDS, "curvature")]
+    if entry.total is not None:
+        return entry.total(*graph)
+    return float(0.5 * np.dot(graph[2], entry.edges(*graph)))
 
 
 def _edge_matrix(G, R):
@@ -326,7 +403,7 @@ def approx_ollivier_curvature(G):
     0.666666666667
     """
     G = check_graph(G)
-    return _edge_matrix(G, _edge_curvature(G, "approx_ollivier"))
+    return _edge_matrix(G, edge_curvature(G, "approx_ollivier"))
 
 
 def ollivier_curvature(G, *, alpha=0.5):
@@ -342,7 +419,9 @@ def ollivier_curvature(G, *, alpha=0.5):
     the ``ollivier`` extra, ``pip install 'sk-ricci[ollivier]'``) or, without
     POT, by scipy's linear programming (``scipy.optimize.linprog``, slower).
     Cost: one transport problem per edge, about ``n * n_neighbors`` of them
-    for a kNN graph; see ``docs/method.md``.
+    for a kNN graph; see ``docs/method.md``. Memory: one cost matrix at a
+    time, 8 (d_i + 1)(d_j + 1) bytes (8 MB for two nodes of degree 1,000),
+    plus bit sets of 2 (d_i + 1) n / 8 bytes for the balls of i's support.
 
     Parameters
     ----------
@@ -350,7 +429,8 @@ def ollivier_curvature(G, *, alpha=0.5):
         Symmetric adjacency matrix.
     alpha : float, default=0.5
         Idleness in [0, 1): the mass each measure keeps at its own node.
-        ``alpha=0`` is the curvature of the plain random walk.
+        ``alpha=0`` is the curvature of the plain random walk. Any real number
+        (Python or NumPy, int or float) is accepted; bools are not.
 
     Returns
     -------
@@ -367,149 +447,16 @@ def ollivier_curvature(G, *, alpha=0.5):
     >>> round(float(ollivier_curvature(K4, alpha=0.5)[0, 1]), 12)  # n/(2(n-1))
     0.666666666667
     """
-    if not (isinstance(alpha, (int, float, np.floating)) and 0 <= alpha < 1):
+    if not (is_real(alpha) and 0 <= alpha < 1):
+        got = (
+            "a bool, which is not a number here"
+            if isinstance(alpha, (bool, np.bool_))
+            else f"{type(alpha).__name__} {alpha!r}"
+        )
         raise ValueError(
-            f"alpha={alpha!r} must be a number in [0, 1): the idleness, the "
-            "mass each node's measure keeps at the node itself"
+            f"alpha must be a number in [0, 1): the idleness, the mass each "
+            f"node's measure keeps at the node itself; got {got}. Pass e.g. "
+            "alpha=0.5 (the flows' value) or alpha=0.0 (the plain random walk)."
         )
     G = check_graph(G)
-    return _edge_matrix(G, _edge_curvature(G, "ollivier", float(alpha)))
-
-
-class RicciCurvature(ValidatedMixin, TransformerMixin, BaseEstimator):
-    """Per-sample Forman-Ricci curvature features.
-
-    Input is either a precomputed graph (``n_neighbors=None``, for example the
-    output of :class:`sk_ricci.KNNGraph` in a ``Pipeline``) or points, from
-    which a kNN graph with ``n_neighbors`` is built first. Like
-    :class:`KNNGraph`, ``transform(X)`` describes the graph of the rows of
-    ``X`` themselves.
-
-    Output columns (see ``get_feature_names_out``): ``degree``,
-    ``curvature_sum`` and ``curvature_mean`` (sum and mean of R(i, j) over the
-    incident edges of each sample).
-
-    Parameters
-    ----------
-    n_neighbors : int or None, default=None
-        None: ``X`` is a square adjacency matrix. An int: ``X`` are points.
-    symmetrize : {"max", "min", "sum"}, default="max"
-        Graph convention, used when ``X`` are points.
-    connect : {None, "mst"}, default=None
-        See :func:`sk_ricci.knn_graph`.
-    augmented : bool, default=False
-        Use the augmented Forman curvature (with triangles).
-    algorithm : {"auto", "brute", "nndescent"}, default="auto"
-        Neighbour search, used when ``X`` are points.
-
-    Attributes
-    ----------
-    n_features_in_ : int
-        Number of features (or nodes, for a graph) seen in ``fit``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sk_ricci import KNNGraph, RicciCurvature
-    >>> X = np.random.RandomState(0).normal(size=(30, 4))
-    >>> pipe = make_pipeline(KNNGraph(n_neighbors=5), RicciCurvature())
-    >>> pipe.fit_transform(X).shape
-    (30, 3)
-    >>> list(pipe[-1].get_feature_names_out())
-    ['degree', 'curvature_sum', 'curvature_mean']
-    """
-
-    _feature_names = ("degree", "curvature_sum", "curvature_mean")
-
-    _parameter_constraints: ClassVar[dict] = {
-        "n_neighbors": [None, *ONE_N_NEIGHBORS],
-        "symmetrize": FLOW_CONSTRAINTS["symmetrize"],
-        "connect": FLOW_CONSTRAINTS["connect"],
-        "augmented": [Boolean()],
-        "algorithm": FLOW_CONSTRAINTS["algorithm"],
-    }
-    _parameter_fixes: ClassVar[dict] = {
-        **FLOW_FIXES,
-        "n_neighbors": "Pass None when X is a graph (e.g. from KNNGraph), or one "
-        "int such as n_neighbors=10 to build it from points.",
-    }
-
-    def __init__(
-        self, n_neighbors=None, *, symmetrize="max", connect=None, augmented=False,
-        algorithm="auto",
-    ):
-        self.n_neighbors = n_neighbors
-        self.symmetrize = symmetrize
-        self.connect = connect
-        self.augmented = augmented
-        self.algorithm = algorithm
-
-    def _check_graph_input(self, X, reset):
-        if not sp.issparse(X):
-            X = np.asarray(X)
-            if X.ndim != 2 or X.shape[0] != X.shape[1]:
-                raise ValueError(
-                    "RicciCurvature(n_neighbors=None) expects a square "
-                    f"adjacency matrix, got shape {X.shape}; put KNNGraph "
-                    "before it in the pipeline or set n_neighbors to build "
-                    "the graph from points"
-                )
-        G = check_graph(X, name="X")
-        if reset:
-            self.n_features_in_ = G.shape[1]
-        return G
-
-    def _points_graph(self, X):
-        return knn_graph(
-            X, self.n_neighbors, symmetrize=self.symmetrize, connect=self.connect,
-            algorithm=self.algorithm,
-        )
-
-    def _fit(self, X, build):
-        """Validate parameters and input; return the graph of ``X`` when
-        ``build`` (or when ``X`` is one), else None."""
-        self._validate_params()
-        if self.n_neighbors is None:
-            return self._check_graph_input(X, reset=True)
-        X = _validate_points(self, X)
-        return self._points_graph(X) if build else None
-
-    def _features(self, G):
-        d = np.asarray(G.sum(axis=1)).ravel()
-        s = node_curvature(G, reduce="sum", augmented=self.augmented)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(d > 0, s / np.where(d > 0, d, 1), 0.0)
-        return np.column_stack([d, s, mean])
-
-    def fit(self, X, y=None):
-        """Validate parameters and the input (no graph is built)."""
-        self._fit(X, build=False)
-        return self
-
-    def transform(self, X):
-        """Per-sample curvature features, shape (n_samples, 3)."""
-        check_is_fitted(self, "n_features_in_")
-        if self.n_neighbors is None:
-            G = self._check_graph_input(X, reset=False)
-        else:
-            G = self._points_graph(
-                validate_data(self, X, dtype=np.float64, reset=False)
-            )
-        return self._features(G)
-
-    def fit_transform(self, X, y=None):
-        """:meth:`fit` then :meth:`transform` of ``X``, building its graph
-        once."""
-        return self._features(self._fit(X, build=True))
-
-    def get_feature_names_out(self, input_features=None):
-        """Names of the output columns."""
-        check_is_fitted(self, "n_features_in_")
-        return np.asarray(self._feature_names, dtype=object)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = self.n_neighbors is None
-        tags.transformer_tags.preserves_dtype = []
-        return tags
+    return _edge_matrix(G, _ollivier_edges(*_csr_arrays(G), float(alpha)))

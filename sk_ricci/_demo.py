@@ -273,7 +273,7 @@ def run_demo(
     -------
     result : DemoResult
     """
-    from ._kernels._threads import one_torch_thread
+    from .nn._threads import one_torch_thread
 
     t0 = time.perf_counter()
     stream = sys.stderr if stream is None else stream

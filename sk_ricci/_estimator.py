@@ -25,8 +25,8 @@ class RicciFlow(ValidatedMixin, BaseEstimator):
     n_neighbors : int, default=10
         The scale k.
     symmetrize : {"max", "min", "sum"}, default="max"
-    curvature : {"forman", "augmented_forman", "approx_ollivier", "ollivier"}, \
-default="forman"
+    curvature : str, default="forman"
+        A name of :data:`sk_ricci._curvature.CURVATURES`.
     connect : {None, "mst"}, default=None
     on_disconnected : {"nan", "raise"}, default="nan"
     algorithm : {"auto", "brute", "nndescent"}, default="auto"

@@ -6,32 +6,22 @@ networks lives in :mod:`sk_ricci._aggregate`, the choice of the scale k in
 :mod:`sk_ricci._estimator`; their names stay importable from here.
 """
 
-import importlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
-from ._curvature import _total_edge_curvature
-from ._geodesics import _geodesic_mass, _geodesic_mass_csr
-from ._graph import (
-    _blas_single_thread,
-    _kneighbors_sq,
-    _resolve_algorithm,
-    add_edges,
-)
-from ._kernels import euclidean_mst, forman_total, n_threads, symmetric_knn_csr
+from ._curvature import curvatures_doc, total_edge_curvature
+from ._geodesics import geodesic_mass_csr
+from ._graph import blas_single_thread, layer_graphs, resolve_algorithm
+from ._kernels import n_threads
 from ._options import FlowOptions
 from ._validation import (
-    SYMMETRIZE_OPTIONS,
     check_layers,
     check_n_neighbors,
-    unit_scale,
     warn,
 )
 from .exceptions import (
-    AdjustedCoefficientWarning,
     DisconnectedGraphError,
     DisconnectedGraphWarning,
     UndefinedCoefficientWarning,
@@ -49,7 +39,8 @@ class RicciFlowResult:
     n_neighbors : int
         The scale k.
     total_curvature : ndarray of shape (n_layers,)
-        Ric_l, total Forman-Ricci curvature of each layer's graph (Eq. 6).
+        Ric_l, the total edge curvature of each layer's graph: Forman-Ricci
+        (Eq. 6) by default, the kind ``curvature`` names otherwise.
     geodesic_mass : ndarray of shape (n_layers,)
         g_l, sum of hop distances over ordered pairs (Eq. 7); inf where the
         layer's graph is disconnected.
@@ -72,6 +63,9 @@ class RicciFlowResult:
     layer_names : tuple of str or None
         Name of each layer (from :class:`sk_ricci.nn.LayerActivations` or the
         ``layer_names`` argument of :func:`ricci_flow`), None if unnamed.
+    curvature : str
+        The edge curvature summed in ``total_curvature`` ("forman", the
+        paper's, or another kind of :func:`ricci_flow`).
 
     Examples
     --------
@@ -98,6 +92,7 @@ class RicciFlowResult:
     symmetrize: str = "max"
     connect: object = None
     layer_names: object = None
+    curvature: str = "forman"
 
     @property
     def n_layers(self):
@@ -113,7 +108,7 @@ class RicciFlowResult:
             f"RicciFlowResult(n_neighbors={self.n_neighbors}, "
             f"n_layers={self.n_layers}, coefficient={self.coefficient:.4g}, "
             f"adjusted_paper={self.adjusted_paper:.4g}, "
-            f"all_connected={self.all_connected})"
+            f"all_connected={self.all_connected}, curvature={self.curvature!r})"
         )
 
     def to_dict(self):
@@ -126,8 +121,9 @@ class RicciFlowResult:
         -------
         result : dict
             ``n_neighbors``, ``n_layers``, ``coefficient``, ``adjusted_paper``,
-            ``adjusted_fisher``, ``all_connected``, ``symmetrize``,
-            ``connect``, ``layer_names`` (list or None) and the per-layer lists
+            ``adjusted_fisher``, ``all_connected``, ``curvature``,
+            ``symmetrize``, ``connect``, ``layer_names`` (list or None) and
+            the per-layer lists
             ``total_curvature``, ``geodesic_mass``, ``eta`` (one shorter),
             ``connected`` and ``n_components``.
 
@@ -150,6 +146,7 @@ class RicciFlowResult:
             "adjusted_paper": float(self.adjusted_paper),
             "adjusted_fisher": float(self.adjusted_fisher),
             "all_connected": self.all_connected,
+            "curvature": self.curvature,
             "symmetrize": self.symmetrize,
             "connect": self.connect,
             "layer_names": (
@@ -162,8 +159,9 @@ class RicciFlowResult:
             "n_components": [int(v) for v in self.n_components],
         }
 
-    def _layer_rows(self):
-        """One dict per layer: the rows of :meth:`to_frame`."""
+    def layer_rows(self):
+        """One dict per layer, the rows of :meth:`to_frame` (for a CSV
+        writer or a list of records; no pandas needed)."""
         eta = np.append(np.asarray(self.eta, dtype=float), np.nan)
         names = self.layer_names
         rows = []
@@ -180,6 +178,9 @@ class RicciFlowResult:
                 "coefficient": float(self.coefficient),
                 "adjusted_paper": float(self.adjusted_paper),
                 "adjusted_fisher": float(self.adjusted_fisher),
+                "curvature": self.curvature,
+                "symmetrize": self.symmetrize,
+                "connect": self.connect,
             })
         return rows
 
@@ -190,13 +191,15 @@ class RicciFlowResult:
         l), ``layer_name`` (None if unnamed), ``total_curvature`` (Ric_l),
         ``geodesic_mass`` (g_l), ``eta`` (g_{l+1} - g_l; NaN for the last
         layer), ``connected``, ``n_components``, and the network's
-        ``coefficient``, ``adjusted_paper`` and ``adjusted_fisher``, repeated
-        on every row so that frames of several scales or networks can be
-        concatenated (``pandas.concat([r.to_frame() for r in results])``).
+        ``coefficient``, ``adjusted_paper`` and ``adjusted_fisher`` and the
+        options ``curvature``, ``symmetrize`` and ``connect``, repeated on
+        every row so that frames of several scales, options or networks can
+        be concatenated (``pandas.concat([r.to_frame() for r in results])``)
+        and each row read alone.
 
         Returns
         -------
-        frame : pandas.DataFrame of shape (n_layers, 11)
+        frame : pandas.DataFrame of shape (n_layers, 14)
 
         Examples
         --------
@@ -212,10 +215,10 @@ class RicciFlowResult:
         1      2             -2.0 -2.0
         2      3             -1.0  NaN
         """
-        return _import_pandas().DataFrame(self._layer_rows())
+        return import_pandas().DataFrame(self.layer_rows())
 
 
-def _import_pandas():
+def import_pandas():
     try:
         import pandas
     except ImportError:
@@ -226,7 +229,7 @@ def _import_pandas():
     return pandas
 
 
-def _pearson(x, y):
+def pearson(x, y):
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if x.size < 3:
@@ -270,7 +273,7 @@ def _coefficients(ric, mass, n_neighbors, on_disconnected, n_components):
             raise DisconnectedGraphError(msg)
         warn(msg, DisconnectedGraphWarning)
         return eta, np.nan, np.nan, np.nan
-    rho = _pearson(eta, ric[:-1])
+    rho = pearson(eta, ric[:-1])
     if L - 1 < 3:
         warn(
             f"the Ricci coefficient at n_neighbors={n_neighbors} is undefined "
@@ -285,12 +288,9 @@ def _coefficients(ric, mass, n_neighbors, on_disconnected, n_components):
             "eta or the total curvature is constant over the layers",
             UndefinedCoefficientWarning,
         )
-    if L <= 4:
-        warn(
-            f"the adjusted coefficients need more than 4 layers (got {L}): "
-            "arctanh(rho) is scaled by sqrt(L - 4); they are NaN",
-            AdjustedCoefficientWarning,
-        )
+    # the adjusted forms are NaN for L <= 4, as documented, without a warning:
+    # the result holds them beside rho, which is what most callers read; the
+    # scorer warns when its statistic is one of them
     paper, fisher = _adjusted(rho, L)
     return eta, rho, paper, fisher
 
@@ -300,34 +300,13 @@ def _layer_measures(X, ks, options, serial=False):
     graph and curvature options of ``options`` (a :class:`FlowOptions`).
     ``serial``: every kernel on the calling thread, without the GIL (layers
     then run in threads, see :func:`_measure_layers`)."""
-    kind, connect, n_jobs = options.curvature, options.connect, options.n_jobs
-    X, _ = unit_scale(X)  # exact; extreme magnitudes would under/overflow
-    # a grid needs sorted lists (prefixes), the MST needs exact distances
-    sort = len(set(ks)) > 1 or connect == "mst"
-    idx, sqd = _kneighbors_sq(
-        X, max(ks), options.algorithm, "euclidean", options.random_state, n_jobs,
-        sort, serial,
-    )
-    mst = (
-        euclidean_mst(X, idx, sqd, n_jobs, serial) if connect == "mst" else None
-    )
-    mode = SYMMETRIZE_OPTIONS.index(options.symmetrize)
-    idx = np.ascontiguousarray(idx, dtype=np.int64)
-    n = X.shape[0]
+    kind, n_jobs = options.curvature, options.n_jobs
     out = []
-    for k in ks:
-        # graphs built here are valid by construction: no re-validation, and
-        # no sparse matrix unless the MST or the triangles need one
-        indptr, cols, data = symmetric_knn_csr(idx, k, mode)
-        if mst is None and kind == "forman":
-            ric = forman_total(indptr, data)
-            g = _geodesic_mass_csr(indptr, cols, n_jobs, serial=serial)
-        else:
-            G = sp.csr_matrix((data, cols, indptr), shape=(n, n))
-            if mst is not None:
-                G = add_edges(G, mst)
-            ric = _total_edge_curvature(G, kind)
-            g = _geodesic_mass(G, n_jobs, serial=serial)
+    for graph in layer_graphs(X, ks, options, serial):
+        # graphs built there are valid by construction: no re-validation and
+        # no sparse matrix; the curvature comes from the one registry
+        ric = total_edge_curvature(graph, kind)
+        g = geodesic_mass_csr(graph[0], graph[1], n_jobs, serial=serial)
         out.append((ric, g.total, g.n_components))
     return out
 
@@ -350,14 +329,14 @@ def _measure_layers(layers, ks, options):
     if (
         workers < 2
         or n > LAYER_THREADS_MAX_SAMPLES
-        or _resolve_algorithm(options.algorithm, n, max(ks)) != "brute"
+        or resolve_algorithm(options.algorithm, n, max(ks)) != "brute"
     ):
         return [_layer_measures(X, ks, options) for X in layers]
     # each worker runs its kernels on its own thread
     serial = options.replace(n_jobs=None)
     # one BLAS thread per worker (the Gram products run in the workers)
     with (
-        _blas_single_thread(),
+        blas_single_thread(),
         ThreadPoolExecutor(max_workers=workers) as pool,
     ):
         return list(
@@ -398,16 +377,10 @@ def ricci_flow(
     symmetrize : {"max", "min", "sum"}, default="max"
         Graph convention (see :func:`sk_ricci.knn_graph`); "sum" reproduces
         the magnitudes of the paper's figures.
-    curvature : {"forman", "augmented_forman", "approx_ollivier", "ollivier"}, \
-default="forman"
+    curvature : str, default="forman"
         Edge curvature R(i, j), summed over the edges (with multiplicity) into
-        Ric_l: "forman" is the paper's 4 - d_i - d_j; "augmented_forman" adds
-        3 x the triangles through the edge; "approx_ollivier" is Tian et al.'s
-        closed-form approximation of the Ollivier-Ricci curvature
-        (:func:`sk_ricci.approx_ollivier_curvature`); "ollivier" the exact
-        Ollivier-Ricci curvature with idleness 1/2
-        (:func:`sk_ricci.ollivier_curvature`; one transport problem per edge,
-        far slower, see ``docs/method.md``).
+        Ric_l; a name of the registry :data:`sk_ricci._curvature.CURVATURES`:
+%(curvatures)s
     connect : {None, "mst"}, default=None
         None follows the paper (a disconnected layer makes rho NaN). "mst"
         adds each layer's Euclidean minimum spanning tree to its graph, so
@@ -502,25 +475,10 @@ def _ricci_flow(layers, n_neighbors, options, layer_names=None):
                 coefficient=rho, adjusted_paper=paper, adjusted_fisher=fisher,
                 connected=ncomp == 1, n_components=ncomp,
                 symmetrize=options.symmetrize, connect=options.connect,
-                layer_names=layer_names,
+                layer_names=layer_names, curvature=options.curvature,
             )
         )
     return results[0] if scalar else results
 
 
-#: names defined in their own modules, still importable from this one
-_MOVED = {
-    "AggregatedCoefficient": "_aggregate",
-    "aggregated_ricci_coefficient": "_aggregate",
-    "ScaleSelection": "_select",
-    "select_n_neighbors": "_select",
-    "smallest_connected_n_neighbors": "_select",
-    "RicciFlow": "_estimator",
-}
-
-
-def __getattr__(name):
-    module = _MOVED.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __package__), name)
+ricci_flow.__doc__ = ricci_flow.__doc__.replace("%(curvatures)s", curvatures_doc())

@@ -131,10 +131,10 @@ def geodesic_mass(G, *, n_jobs=None):
 
 def _geodesic_mass(G, n_jobs=None, serial=False):
     """:func:`geodesic_mass` of a graph known to be a valid symmetric CSR."""
-    return _geodesic_mass_csr(G.indptr, G.indices, n_jobs, graph=G, serial=serial)
+    return geodesic_mass_csr(G.indptr, G.indices, n_jobs, graph=G, serial=serial)
 
 
-def _geodesic_mass_csr(indptr, indices, n_jobs=None, graph=None, serial=False):
+def geodesic_mass_csr(indptr, indices, n_jobs=None, graph=None, serial=False):
     """:func:`geodesic_mass` from the CSR arrays of a valid symmetric graph
     (``graph``, the same as a sparse matrix, is built only when needed).
     ``serial``: on the calling thread with the GIL released."""

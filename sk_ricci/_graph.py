@@ -4,6 +4,7 @@ import functools
 import numbers
 import threading
 from contextlib import contextmanager, nullcontext
+from types import SimpleNamespace
 from typing import ClassVar
 
 import numpy as np
@@ -62,16 +63,36 @@ ONE_N_NEIGHBORS_FIX = (
 )
 
 
-def _validate_points(estimator, X):
-    """``fit``'s data checks of an estimator built on points: ``X`` as a
-    finite float64 array of at least 2 rows (recording ``n_features_in_``),
-    and ``n_neighbors`` below its number of rows."""
-    X = check_points(validate_data(estimator, X, dtype=np.float64))
+def validate_points(estimator, X, *, reset=True):
+    """The data checks of an estimator built on points (``fit`` and
+    ``transform`` of the transformers): ``X`` as a finite float64 array of at
+    least 2 rows (``fit`` records ``n_features_in_``; ``reset=False`` checks
+    it), and ``n_neighbors`` below its number of rows.
+
+    scikit-learn's checks run first (feature names, ``n_features_in_``); the
+    mistakes :func:`sk_ricci._validation.check_points` knows (1-D input,
+    NaN/inf, strings, sparse) get its one-line message instead of
+    scikit-learn's, which prints the whole array or recommends an estimator
+    that handles NaN."""
+    try:
+        X = validate_data(estimator, X, dtype=np.float64, reset=reset)
+    except (TypeError, ValueError) as exc:
+        try:
+            check_points(X)
+        except (TypeError, ValueError) as tailored:
+            # scikit-learn's own reason stays visible at the end (its first
+            # line only: the array it prints can be long)
+            reason = str(exc).strip().splitlines()[0][:200].rstrip(" :.")
+            # scikit-learn's exception type, which its estimator checks expect
+            raise type(exc)(f"{type(estimator).__name__}: {tailored} "
+                            f"({reason})") from None
+        raise
+    X = check_points(X)
     check_n_neighbors(estimator.n_neighbors, X.shape[0])
     return X
 
 
-def _resolve_algorithm(algorithm, n_samples, n_neighbors):
+def resolve_algorithm(algorithm, n_samples, n_neighbors):
     check_option(algorithm, ALGORITHM_OPTIONS, "algorithm")
     if algorithm != "auto":
         return algorithm
@@ -95,7 +116,7 @@ _blas_limiter = None
 
 
 @contextmanager
-def _blas_single_thread():
+def blas_single_thread():
     """One BLAS thread while any caller, in any thread, is inside.
 
     threadpoolctl's limits are process-wide: two overlapping ``limit()``
@@ -143,7 +164,7 @@ def _brute_kneighbors(X, k, n_jobs, sort=True, serial=False):
     # numba's OpenMP threads for the cores (measured 1.4x slower scoring);
     # one thread never starts numba's pool at all
     with (
-        _blas_single_thread() if parallel else nullcontext(),
+        blas_single_thread() if parallel else nullcontext(),
         thread_limit(threads) if parallel else nullcontext(),
     ):
         for start in range(0, n, block):
@@ -246,7 +267,7 @@ def _kneighbors_sq(
     ``sort=False``: only the neighbour sets are needed (see knn_from_gram).
     ``serial``: see :func:`_brute_kneighbors` (the exact search only)."""
     (k,), _ = check_n_neighbors(n_neighbors, X.shape[0])
-    algo = _resolve_algorithm(algorithm, X.shape[0], k)
+    algo = resolve_algorithm(algorithm, X.shape[0], k)
     _check_metric(metric)
     if algo == "brute":
         return _brute_kneighbors(X, k, n_jobs, sort, serial)
@@ -324,6 +345,65 @@ def add_edges(G, edges):
     return out
 
 
+def layer_graphs(X, ks, options, serial=False):
+    """One layer -> its graph for every scale, from one neighbour search.
+
+    The one graph builder of the package: :func:`knn_graph`,
+    :func:`sk_ricci.ricci_flow` and :func:`sk_ricci.local_ricci_flow` all
+    build their graphs here.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Validated points (see :func:`sk_ricci._validation.check_points`).
+    ks : list of int
+        Validated scales; the search runs once, at ``max(ks)``.
+    options : FlowOptions or object
+        Its ``symmetrize``, ``connect``, ``algorithm``, ``random_state`` and
+        ``n_jobs`` attributes are used (``symmetrize`` and ``connect``
+        already checked; the search checks the others).
+    serial : bool, default=False
+        Every kernel on the calling thread, without the GIL (layers then run
+        in threads).
+
+    Returns
+    -------
+    graphs : list of (indptr, indices, data)
+        One CSR triple per scale (int64, int64, float64; sorted indices):
+        the symmetric kNN graph, with the Euclidean minimum spanning tree's
+        edges added (weight 1) where absent when ``connect="mst"``.
+    """
+    connect, n_jobs = options.connect, options.n_jobs
+    X, _ = unit_scale(X)  # exact; extreme magnitudes would under/overflow
+    # a grid needs sorted lists (prefixes), the MST needs exact distances
+    sort = len(set(ks)) > 1 or connect == "mst"
+    idx, sqd = _kneighbors_sq(
+        X, max(ks), options.algorithm, "euclidean", options.random_state, n_jobs,
+        sort, serial,
+    )
+    mst = euclidean_mst(X, idx, sqd, n_jobs, serial) if connect == "mst" else None
+    mode = SYMMETRIZE_OPTIONS.index(options.symmetrize)
+    idx = np.ascontiguousarray(idx, dtype=np.int64)
+    n = X.shape[0]
+    out = []
+    for k in ks:
+        indptr, cols, data = symmetric_knn_csr(idx, k, mode)
+        if mst is not None:
+            G = add_edges(sp.csr_matrix((data, cols, indptr), shape=(n, n)), mst)
+            indptr = G.indptr.astype(np.int64)
+            cols = G.indices.astype(np.int64)
+            data = np.ascontiguousarray(G.data, dtype=np.float64)
+        out.append((indptr, cols, data))
+    return out
+
+
+def csr_graph(graph):
+    """A CSR triple of :func:`layer_graphs` as a scipy CSR matrix."""
+    indptr, cols, data = graph
+    n = indptr.size - 1
+    return sp.csr_matrix((data, cols, indptr), shape=(n, n))
+
+
 def knn_graph(
     X,
     n_neighbors,
@@ -395,15 +475,12 @@ def knn_graph(
     ks, scalar = check_n_neighbors(n_neighbors, X.shape[0])
     check_option(symmetrize, SYMMETRIZE_OPTIONS, "symmetrize")
     check_option(connect, CONNECT_OPTIONS, "connect")
-    kmax = max(ks)
-    idx, sqd = _kneighbors_sq(X, kmax, algorithm, metric, random_state, n_jobs)
-    mst = euclidean_mst(X, idx, sqd, n_jobs) if connect == "mst" else None
-    graphs = []
-    for k in ks:
-        G = graph_from_neighbors(idx, k, symmetrize=symmetrize)
-        if mst is not None:
-            G = add_edges(G, mst)
-        graphs.append(G)
+    _check_metric(metric)
+    options = SimpleNamespace(  # checked by the search, as before
+        symmetrize=symmetrize, connect=connect, algorithm=algorithm,
+        random_state=random_state, n_jobs=n_jobs,
+    )
+    graphs = [csr_graph(g) for g in layer_graphs(X, ks, options)]
     return graphs[0] if scalar else graphs
 
 
@@ -490,7 +567,7 @@ class KNNGraph(
     def fit(self, X, y=None):
         """Validate parameters and ``X``; record ``n_features_in_``."""
         self._validate_params()
-        X = _validate_points(self, X)
+        X = validate_points(self, X)
         self.n_samples_fit_ = X.shape[0]
         return self
 
@@ -517,7 +594,7 @@ class KNNGraph(
     def transform(self, X):
         """kNN graph of the rows of ``X``, shape (n_samples, n_samples)."""
         check_is_fitted(self, "n_features_in_")
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_points(self, X, reset=False)
         return knn_graph(
             X, self.n_neighbors, symmetrize=self.symmetrize, connect=self.connect,
             algorithm=self.algorithm, metric=self.metric,

@@ -10,18 +10,15 @@ correlated with how far its neighbours move apart in the next layer. See
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
-from ._curvature import _edge_curvature
-from ._graph import _kneighbors_sq, add_edges
-from ._kernels import euclidean_mst, n_threads, symmetric_knn_csr, thread_limit
+from ._curvature import edge_curvature
+from ._graph import csr_graph, layer_graphs
+from ._kernels import n_threads, thread_limit
 from ._kernels.local import row_means, target_distances
 from ._options import FlowOptions
 from ._validation import (
-    SYMMETRIZE_OPTIONS,
     check_layers,
     check_n_neighbors,
-    unit_scale,
     warn,
 )
 from .exceptions import UndefinedCoefficientWarning
@@ -174,39 +171,9 @@ def _pearson_finite(x, y):
     return float(_columnwise_pearson(x[keep, None], y[keep, None])[0])
 
 
-def _layer_graphs(X, ks, options):
-    """CSR arrays (indptr, indices, data) of one layer's graph for every k,
-    from one neighbour search (the same graphs as :func:`sk_ricci.ricci_flow`
-    with the same ``options``, a :class:`FlowOptions`)."""
-    connect, n_jobs = options.connect, options.n_jobs
-    X, _ = unit_scale(X)  # exact; extreme magnitudes would under/overflow
-    sort = len(set(ks)) > 1 or connect == "mst"
-    idx, sqd = _kneighbors_sq(
-        X, max(ks), options.algorithm, "euclidean", options.random_state, n_jobs,
-        sort,
-    )
-    mst = euclidean_mst(X, idx, sqd, n_jobs) if connect == "mst" else None
-    mode = SYMMETRIZE_OPTIONS.index(options.symmetrize)
-    idx = np.ascontiguousarray(idx, dtype=np.int64)
-    n = X.shape[0]
-    out = []
-    for k in ks:
-        indptr, cols, data = symmetric_knn_csr(idx, k, mode)
-        if mst is not None:
-            G = add_edges(sp.csr_matrix((data, cols, indptr), shape=(n, n)), mst)
-            indptr = G.indptr.astype(np.int64)
-            cols = G.indices.astype(np.int64)
-            data = np.ascontiguousarray(G.data, dtype=np.float64)
-        out.append((indptr, cols, data))
-    return out
-
-
 def _scalar_curvature(graph, curvature):
-    indptr, cols, data = graph
-    n = indptr.size - 1
-    G = sp.csr_matrix((data, cols, indptr), shape=(n, n))
-    R = _edge_curvature(G, curvature)
-    return row_means(indptr, data, R)
+    R = edge_curvature(csr_graph(graph), curvature)
+    return row_means(graph[0], graph[2], R)
 
 
 def _expansion(graph, next_graph, parallel):
@@ -295,11 +262,10 @@ def local_ricci_flow(
         None: a neighbour unreachable in the next layer's graph makes that
         point's expansion ``inf`` and its coefficient NaN. "mst" adds each
         layer's Euclidean minimum spanning tree, so every graph is connected.
-    curvature : {"forman", "augmented_forman", "approx_ollivier", "ollivier"}, \
-default="forman"
-        Edge curvature R_l (see :func:`sk_ricci.ricci_flow` and
-        ``docs/method.md``); "ollivier" (exact, idleness 1/2) solves one
-        transport problem per edge and is far slower.
+    curvature : str, default="forman"
+        Edge curvature R_l, a name of the registry
+        :data:`sk_ricci._curvature.CURVATURES` (see :func:`sk_ricci.ricci_flow`
+        and ``docs/method.md``); "ollivier" (exact) is far slower.
     algorithm : {"auto", "brute", "nndescent"}, default="auto"
         Neighbour search (see :func:`sk_ricci.knn_graph`); the approximate
         search is seeded with 0, so results are reproducible.
@@ -364,7 +330,7 @@ def _local_measures(layers, ks, options):
     E = np.empty((len(ks), L - 1, n))
     prev = None
     for l, X in enumerate(layers):
-        graphs = _layer_graphs(X, ks, options)
+        graphs = layer_graphs(X, ks, options)
         for j, graph in enumerate(graphs):
             if l < L - 1:
                 S[j, l] = _scalar_curvature(graph, options.curvature)

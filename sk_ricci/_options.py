@@ -9,11 +9,9 @@ signatures keep them as keywords; inside, they travel as one validated
 """
 
 import dataclasses
-import numbers
 
+from ._curvature import CURVATURE_KINDS
 from ._param_validation import (
-    Interval,
-    IntList,
     NJobs,
     Options,
     RandomState,
@@ -22,7 +20,6 @@ from ._param_validation import (
 from ._validation import (
     ALGORITHM_OPTIONS,
     CONNECT_OPTIONS,
-    CURVATURE_KINDS,
     SYMMETRIZE_OPTIONS,
 )
 
@@ -38,9 +35,6 @@ FLOW_CONSTRAINTS = {
     "random_state": [None, RandomState()],
     "n_jobs": [None, NJobs()],
 }
-
-#: One scale k, or several.
-N_NEIGHBORS_CONSTRAINTS = [Interval(numbers.Integral, 1, None), IntList(1)]
 
 FLOW_FIXES = {
     "connect": 'Pass connect="mst" to join disconnected kNN graphs along the '
@@ -58,8 +52,8 @@ class FlowOptions:
     Parameters
     ----------
     symmetrize : {"max", "min", "sum"}, default="max"
-    curvature : {"forman", "augmented_forman", "approx_ollivier", "ollivier"}, \
-default="forman"
+    curvature : str, default="forman"
+        A name of :data:`sk_ricci._curvature.CURVATURES`.
     connect : {None, "mst"}, default=None
     on_disconnected : {"nan", "raise"}, default="nan"
     algorithm : {"auto", "brute", "nndescent"}, default="auto"

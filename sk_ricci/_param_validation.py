@@ -32,11 +32,11 @@ __all__ = [
 ]
 
 
-def _is_int(value):
+def is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _is_real(value):
+def is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -63,7 +63,7 @@ class Interval(Constraint):
         self.type, self.left, self.right, self.closed = type, left, right, closed
 
     def is_satisfied_by(self, value):
-        ok = _is_int(value) if self.type is numbers.Integral else _is_real(value)
+        ok = is_int(value) if self.type is numbers.Integral else is_real(value)
         if not ok or (self.type is numbers.Real and np.isnan(value)):
             return False
         left_closed = self.closed in ("left", "both")
@@ -111,7 +111,7 @@ class NJobs(Constraint):
     one, ...)."""
 
     def is_satisfied_by(self, value):
-        return _is_int(value) and value != 0
+        return is_int(value) and value != 0
 
     def __str__(self):
         return "a non-zero int (-1 for all cores, -2 for all but one)"
@@ -121,7 +121,7 @@ class RandomState(Constraint):
     """An int seed in [0, 2**32 - 1] or a ``numpy.random.RandomState``."""
 
     def is_satisfied_by(self, value):
-        return (_is_int(value) and 0 <= value < 2**32) or isinstance(
+        return (is_int(value) and 0 <= value < 2**32) or isinstance(
             value, np.random.RandomState
         )
 
@@ -136,13 +136,13 @@ class IntList(Constraint):
         self.low = low
 
     def is_satisfied_by(self, value):
-        if isinstance(value, (str, bytes, dict, set)) or _is_int(value):
+        if isinstance(value, (str, bytes, dict, set)) or is_int(value):
             return False
         try:
             values = list(value)
         except TypeError:
             return False
-        return bool(values) and all(_is_int(v) and v >= self.low for v in values)
+        return bool(values) and all(is_int(v) and v >= self.low for v in values)
 
     def __str__(self):
         return f"a non-empty list of ints >= {self.low}"

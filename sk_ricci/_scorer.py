@@ -1,14 +1,13 @@
 """Fitted estimator + X -> flow strength, a scorer for model selection."""
 
 import numbers
-import warnings
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._baselines import _inputs_of
+from ._baselines import inputs_of
 from ._flow import _ricci_flow
 from ._local import _local_ricci_flow
 from ._options import FLOW_CONSTRAINTS, FLOW_FIXES, FlowOptions
@@ -257,10 +256,9 @@ class RicciFlowScorer(ValidatedMixin, BaseEstimator):
     connect : {None, "mst"}, default="mst"
         "mst" keeps every layer graph connected (see above); None builds the
         paper's graphs.
-    curvature : {"forman", "augmented_forman", "approx_ollivier", \
-            "ollivier"}, default="approx_ollivier"
-        Edge curvature (see :func:`sk_ricci.ricci_flow`); "forman" is the
-        paper's.
+    curvature : str, default="approx_ollivier"
+        Edge curvature, a name of :data:`sk_ricci._curvature.CURVATURES` (see
+        :func:`sk_ricci.ricci_flow`); "forman" is the paper's.
     include_input : bool, default=False
         False measures the paper's layers, the hidden layers only. True
         prepends the input ``X`` itself (as passed to the scorer, before any
@@ -378,7 +376,7 @@ class RicciFlowScorer(ValidatedMixin, BaseEstimator):
     def _layers(self, estimator, X):
         from .nn import layer_activations
 
-        X = _inputs_of(X)
+        X = inputs_of(X)
         layers = list(layer_activations(estimator, X, batch_size=self.batch_size))
         if self.include_input:
             layers = [_input_layer(X)] + layers
@@ -412,10 +410,7 @@ class RicciFlowScorer(ValidatedMixin, BaseEstimator):
             # the local flow seeds its approximate search with 0
             options = options.replace(random_state=0)
             return [_local_ricci_flow(layers, k, options) for k in ks]
-        with warnings.catch_warnings():
-            if stat.min_layers < 5:  # the adjusted forms are not used
-                warnings.simplefilter("ignore", AdjustedCoefficientWarning)
-            results = _ricci_flow(layers, ks if len(ks) > 1 else ks[0], options)
+        results = _ricci_flow(layers, ks if len(ks) > 1 else ks[0], options)
         return list(results) if len(ks) > 1 else [results]
 
     def _too_few_layers(self, n_layers):
@@ -437,7 +432,8 @@ class RicciFlowScorer(ValidatedMixin, BaseEstimator):
             f"RicciFlowScorer(statistic={self.statistic!r}) needs at least "
             f"{need} layers (it correlates over the layer transitions) and got "
             f"{n_layers}; the score is NaN. To score this network, {fix}.",
-            UndefinedCoefficientWarning,
+            AdjustedCoefficientWarning if self.statistic.startswith("adjusted")
+            else UndefinedCoefficientWarning,
         )
         return np.nan
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._aggregate import aggregated_ricci_coefficient
-from ._flow import _import_pandas, _ricci_flow
+from ._flow import _ricci_flow, import_pandas
 from ._graph import graph_from_neighbors, kneighbors
 from ._options import FlowOptions
 from ._validation import check_layers, check_n_neighbors, check_points, warn
@@ -119,7 +119,7 @@ class ScaleSelection:
         0            5         -0.2           3  False
         1           10         -0.6           3   True
         """
-        return _import_pandas().DataFrame({
+        return import_pandas().DataFrame({
             "n_neighbors": np.asarray(self.n_neighbors_grid, dtype=int),
             "coefficient": np.asarray(self.coefficients, dtype=float),
             "n_networks": np.asarray(self.n_networks, dtype=int),

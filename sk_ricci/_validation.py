@@ -8,14 +8,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._kernels import csr_symmetric
-from ._param_validation import _is_int
+from ._param_validation import is_int
 
 SYMMETRIZE_OPTIONS = ("max", "min", "sum")
 ALGORITHM_OPTIONS = ("auto", "brute", "nndescent")
 CONNECT_OPTIONS = (None, "mst")
 #: edge curvatures of :func:`sk_ricci.ricci_flow` and
 #: :func:`sk_ricci.local_ricci_flow` (``curvature=``)
-CURVATURE_KINDS = ("forman", "augmented_forman", "approx_ollivier", "ollivier")
 
 
 def check_points(X, *, name="X", min_samples=2):
@@ -42,7 +41,7 @@ def check_points(X, *, name="X", min_samples=2):
         raise TypeError(f"{name} must be real-valued, got dtype {arr.dtype}")
     if arr.ndim != 2:
         hint = (
-            "reshape it with X.reshape(-1, 1) for a single feature or "
+            "Reshape your data with X.reshape(-1, 1) for a single feature or "
             "X.reshape(1, -1) for a single sample"
             if arr.ndim == 1
             else "pass an array of shape (n_samples, n_features)"
@@ -101,7 +100,14 @@ def unit_scale(X):
 def check_n_neighbors(n_neighbors, n_samples, *, name="n_neighbors"):
     """Validate one or several ``n_neighbors``; return them as a list of ints
     (order kept) and whether a scalar was passed."""
-    scalar = _is_int(n_neighbors)
+    scalar = is_int(n_neighbors)
+    if isinstance(n_neighbors, (str, bytes)):  # iterating it would check its characters
+        hint = (f"; pass {name}={int(n_neighbors)}" if n_neighbors.strip().isdigit()
+                else "")
+        raise TypeError(
+            f"{name} must be an int or a list of ints, got "
+            f"{type(n_neighbors).__name__} {n_neighbors!r}{hint}"
+        )
     values = [n_neighbors] if scalar else n_neighbors
     try:
         values = list(values)
@@ -114,7 +120,7 @@ def check_n_neighbors(n_neighbors, n_samples, *, name="n_neighbors"):
         raise ValueError(f"{name} is an empty list; pass at least one value")
     out = []
     for v in values:
-        if not _is_int(v):
+        if not is_int(v):
             raise TypeError(
                 f"{name} must contain ints, got {type(v).__name__} {v!r}"
             )

@@ -24,6 +24,16 @@ class _Interrupted(CLIError):
     """Ctrl-C during a study (exit status 130)."""
 
 
+def is_interrupt(exc):
+    """Ctrl-C, also as the SystemError of an interrupted numba kernel (see
+    :func:`sk_ricci.study._run.is_interrupt`)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    from .study._run import is_interrupt
+
+    return is_interrupt(exc)
+
+
 def _comma_list(kind=str):
     def parse(text):
         try:
@@ -204,7 +214,9 @@ def _study(args):
             config, output, overwrite=args.overwrite, report=not args.no_report,
             **options,
         )
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as exc:
+        if not is_interrupt(exc):
+            raise  # a genuine SystemError is a bug: its traceback is shown
         raise _Interrupted(
             f"interrupted; every finished network is saved in {output}; run the "
             "same command again to resume"
@@ -245,8 +257,6 @@ def _report(args):
 # flow
 # --------------------------------------------------------------------------- #
 def _flow(args):
-    import numpy as np
-
     from . import ricci_flow
 
     if args.output is not None and args.format == "table":
@@ -254,25 +264,20 @@ def _flow(args):
             f"--output {args.output} needs --format csv or --format json; the "
             "table is printed to standard output"
         )
-
-    if os.path.isfile(args.file) and not zipfile.is_zipfile(args.file):
+    to_stdout = args.format != "table" and args.output in (None, "-")
+    output = None if args.format == "table" or to_stdout else args.output
+    # every path is checked before any computation: a bad --figure fails
+    # now, not after the table, and no output replaces the input
+    figure = _figure_path(args.figure) if args.figure else None
+    if output is not None:
+        _check_folder("--output", output)
+    _check_not_input(args.file, ("--output", output), ("--figure", figure))
+    if output is not None and figure is not None and _same_file(output, figure):
         raise CLIError(
-            f"{args.file!r} is not an .npz file (a zip of arrays); save the layers "
-            "with numpy.savez('layers.npz', layer1=A1, layer2=A2, ...)"
+            f"--output {output} and --figure {figure} are the same file; pass "
+            "two different file names"
         )
-    try:
-        with np.load(args.file) as npz:
-            keys = args.layers or list(npz.files)
-            missing = [k for k in keys if k not in npz.files]
-            if missing:
-                raise CLIError(
-                    f"{args.file} has no array(s) {missing}; it holds {npz.files}"
-                )
-            layers = [np.asarray(npz[k]) for k in keys]
-    except FileNotFoundError:
-        raise CLIError(f"file {args.file!r} does not exist") from None
-    except (OSError, ValueError) as exc:
-        raise CLIError(f"cannot read {args.file!r} as .npz: {exc}") from None
+    layers, keys = _read_layers(args.file, args.layers)
     try:
         # sk_ricci's warnings (a disconnected graph, an undefined coefficient)
         # reach the user, as one line each (see main)
@@ -283,22 +288,120 @@ def _flow(args):
         )
     except (ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None
-    to_stdout = args.format != "table" and args.output in (None, "-")
     if args.format != "table":
-        _write_flow(results, args.format, None if to_stdout else args.output)
+        _write_flow(results, args.format, output)
     if not to_stdout:
         _print_flow(results, layers, keys)
-        if args.format != "table":
-            print(f"{args.format.upper()}: {args.output}")
-    if args.figure:
+        if output is not None:
+            print(f"{args.format.upper()}: {output}")
+    if figure is not None:
         from .plotting import plot_flow_panels, save_figure
 
         titles = [f"k = {r.n_neighbors}" for r in results]
         fig = plot_flow_panels(results, titles=titles)
-        save_figure(fig, args.figure)
+        try:
+            save_figure(fig, figure)
+        except OSError as exc:
+            raise CLIError(
+                f"cannot write --figure {figure!r} ({exc.strerror or exc}); pass "
+                "a file in a writable folder"
+            ) from None
         if not to_stdout:
-            print(f"Figure: {args.figure}")
+            print(f"Figure: {figure}")
     return 0
+
+
+def _read_layers(path, names):
+    """The arrays of an .npz file (all, in file order, or ``names``) and their
+    names; every member must be an array (numpy.savez writes .npy members)."""
+    import numpy as np
+
+    if os.path.isfile(path) and not zipfile.is_zipfile(path):
+        raise CLIError(
+            f"{path!r} is not an .npz file (a zip of arrays); save the layers "
+            "with numpy.savez('layers.npz', layer1=A1, layer2=A2, ...)"
+        )
+    hint = "save the layers with numpy.savez('layers.npz', layer1=A1, ...)"
+    try:
+        with np.load(path) as npz:
+            arrays = [m[:-4] for m in npz.zip.namelist() if m.endswith(".npy")]
+            if not arrays:
+                raise CLIError(
+                    f"{path!r} holds no arrays: it is a zip whose members "
+                    f"{npz.files[:5]} are not .npy files; {hint}"
+                )
+            keys = names or list(npz.files)
+            missing = [k for k in keys if k not in npz.files]
+            if missing:
+                raise CLIError(f"{path} has no array(s) {missing}; it holds {arrays}")
+            other = [k for k in keys if k not in arrays]
+            if other:
+                raise CLIError(
+                    f"member(s) {other} of {path!r} are not arrays (not .npy "
+                    f"files); pass --layers with array names from {arrays}"
+                )
+            layers = [np.asarray(npz[k]) for k in keys]
+    except FileNotFoundError:
+        raise CLIError(f"file {path!r} does not exist") from None
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise CLIError(f"cannot read {path!r} as .npz: {exc}") from None
+    return layers, keys
+
+
+def _figure_path(path):
+    """The file ``--figure`` writes, as matplotlib names it (no extension:
+    ``savefig.format`` appended), refused up front if its format is not one
+    matplotlib writes or its folder does not exist."""
+    try:
+        import matplotlib
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise ImportError(
+            "--figure needs matplotlib; install it with pip install matplotlib"
+        ) from None
+    fmt = os.path.splitext(path)[1][1:]
+    if not fmt:
+        fmt = matplotlib.rcParams["savefig.format"]
+        path = path.rstrip(".") + "." + fmt
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if fmt.lower() not in formats:
+        raise CLIError(
+            f"--figure {path}: matplotlib cannot write .{fmt} files; pass a "
+            f"file name ending in one of .{', .'.join(sorted(formats))} (e.g. "
+            "flow.png)"
+        )
+    _check_folder("--figure", path)
+    return path
+
+
+def _check_folder(flag, path):
+    """Refuse an output file whose folder does not exist, before computing."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CLIError(
+            f"{flag} {path}: the folder {folder!r} does not exist or is not a "
+            "folder; pass a file in an existing folder"
+        )
+
+
+def _same_file(a, b):
+    """Whether paths ``a`` and ``b`` name one file (links and ``..`` resolved)."""
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+        return os.path.realpath(a) == os.path.realpath(b)
+    except OSError:
+        return False
+
+
+def _check_not_input(source, *targets):
+    """Refuse an output path (``(flag, path)``) that is the input file."""
+    for flag, path in targets:
+        if path is not None and _same_file(path, source):
+            raise CLIError(
+                f"{flag} {path} is the input file {source}; writing it would "
+                f"replace the layers; pass another {flag} file"
+            )
 
 
 def _print_flow(results, layers, keys):
@@ -337,7 +440,10 @@ def _write_flow(results, fmt, path):
             else open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
         )
     except OSError as exc:
-        raise CLIError(f"cannot write {path!r}: {exc}") from None
+        raise CLIError(
+            f"cannot write --output {path!r} ({exc.strerror or exc}); pass a "
+            "file in a writable folder"
+        ) from None
     try:
         if fmt == "json":
             json.dump(
@@ -346,7 +452,7 @@ def _write_flow(results, fmt, path):
             )
             f.write("\n")
         else:
-            rows = [row for r in results for row in r._layer_rows()]
+            rows = [row for r in results for row in r.layer_rows()]
             writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
             writer.writeheader()
             writer.writerows(rows)
@@ -487,17 +593,21 @@ def _add_flow(sub):
                         "is among the other's neighbours, min if both are, sum "
                         "gives mutual pairs weight 2 (default: max)")
     p.add_argument("--connect", choices=["none", "mst"], default="none",
-                   help="none: a disconnected layer graph makes rho NaN (the "
-                        "paper); mst: add each layer's minimum spanning tree "
+                   help="none: the paper's graphs, as ricci_flow builds them; a "
+                        "disconnected layer graph makes rho NaN; mst: add each "
+                        "layer's minimum spanning tree, so rho is always "
+                        "defined (what RicciFlowScorer uses by default, since "
+                        "a NaN would rank the best-separated networks last) "
                         "(default: none)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table",
                    help="table: print rho per k (default); csv: one row per k "
                         "and layer; json: one object per k")
     p.add_argument("--output", metavar="FILE",
-                   help="file for --format csv or json (default: standard "
-                        "output, without the table)")
+                   help="file for --format csv or json, never the input file "
+                        "(default: standard output, without the table)")
     p.add_argument("--figure", metavar="FILE.png",
-                   help="also draw Ric_l against eta_l for every k")
+                   help="also draw Ric_l against eta_l for every k, in the "
+                        "format of the file's extension (none: .png)")
     p.set_defaults(func=_flow)
 
 
@@ -538,10 +648,37 @@ def main(argv=None):
     """
     import warnings
 
-    args = _build_parser().parse_args(argv)
+    args = _parse(_build_parser(), argv)
     with warnings.catch_warnings():
         warnings.showwarning = _warning_line(args.command)
         return _run_command(args)
+
+
+def _parse(parser, argv):
+    """``parser.parse_args``, except that a flag the subcommand does not know
+    is reported with the subcommand's usage (not the top level's) and the
+    closest flags it has."""
+    import difflib
+
+    args, extra = parser.parse_known_args(argv)
+    if not extra:
+        return args
+    sub = next(
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    ).choices[args.command]
+    flags = [o for a in sub._actions for o in a.option_strings]
+    hints = []
+    for word in extra:
+        if word.startswith("-"):
+            close = difflib.get_close_matches(word.split("=")[0], flags, n=2)
+            if close:
+                hints.append(f"{word}: did you mean {' or '.join(close)}?")
+    sub.error(
+        f"unrecognized arguments: {' '.join(extra)}"
+        + (f" ({'; '.join(hints)})" if hints else "")
+        + f"; see 'sk-ricci {args.command} --help'"
+    )
+    return None  # pragma: no cover (error exits)
 
 
 def _run_command(args):
@@ -555,7 +692,9 @@ def _run_command(args):
         message = " ".join(_error_message(exc).split())
         print(f"sk-ricci {args.command}: error: {message}", file=sys.stderr)
         return 130 if isinstance(exc, _Interrupted) else 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as exc:
+        if not is_interrupt(exc):
+            raise
         print(f"sk-ricci {args.command}: interrupted", file=sys.stderr)
         return 130
 

@@ -60,4 +60,9 @@ class ResultsFileWarning(SkRicciWarning):
 
 
 class AdjustedCoefficientWarning(UndefinedCoefficientWarning):
-    """The adjusted coefficients are undefined (4 layers or fewer)."""
+    """A scorer's adjusted statistic is undefined (4 layers or fewer).
+
+    :func:`sk_ricci.ricci_flow` returns the adjusted coefficients as NaN for
+    4 layers or fewer without a warning (its main number is rho);
+    :class:`sk_ricci.RicciFlowScorer` warns with this category when its
+    ``statistic`` is one of them."""

@@ -20,3 +20,20 @@ SMALL_STUDY_FLAGS = [
     "--n-train", "60", "--n-test", "50", "--epochs", "1", "--k-grid", "8",
     "--threshold", "A=0", "--quiet",
 ]
+
+
+def random_relu_layers(seed=0, n=60, n_layers=5, width=8, d_in=3, bias=0.7, X=None):
+    """Activations of a random ReLU network: ``n_layers`` layers of ``width``
+    units on ``n`` Gaussian points in ``d_in`` dimensions (or on ``X``), with
+    Glorot-like weights; a positive ``bias`` keeps most units alive, a
+    negative one kills many (duplicated points)."""
+    import numpy as np
+
+    rng = np.random.RandomState(seed)
+    h = rng.normal(size=(n, d_in)) if X is None else X
+    layers = []
+    for _ in range(n_layers):
+        W = rng.normal(size=(h.shape[1], width)) / np.sqrt(h.shape[1])
+        h = np.maximum(h @ W + bias, 0)
+        layers.append(h)
+    return layers

@@ -174,7 +174,7 @@ def one_torch_thread():
     networks gain nothing from threads, and on a busy machine OpenMP barriers
     make them much slower. Use with
     ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
-    from sk_ricci._kernels._threads import one_torch_thread as one_thread
+    from sk_ricci.nn._threads import one_torch_thread as one_thread
 
     with one_thread():
         yield

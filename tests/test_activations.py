@@ -1,6 +1,7 @@
 """layer_activations on any torch model: layers by name, type or callable,
 N-D inputs and outputs, warnings for activation modules left out, layer names."""
 
+import copy
 import pickle
 import warnings
 from collections import OrderedDict
@@ -239,12 +240,179 @@ def test_layer_activations_list_behaviour_and_pickle():
                             ["x", "y", "z"])
     assert acts[1:].names == ["y", "z"]
     assert isinstance(acts[0], np.ndarray)
-    assert "y: (3, 4)" in repr(acts)
+    assert repr(acts) == "LayerActivations([x: (3, 2), y: (3, 4), z: (3, 3)])"
     restored = pickle.loads(pickle.dumps(acts))
     assert restored.names == acts.names and len(restored) == 3
+    assert all(r is not a and np.array_equal(r, a) for r, a in zip(restored, acts))
+    for twin in (copy.copy(acts), copy.deepcopy(acts), acts.copy()):
+        assert isinstance(twin, LayerActivations) and twin.names == ["x", "y", "z"]
+        assert len(twin) == 3 and twin.names is not acts.names
     assert LayerActivations([np.zeros(2)]).names == ["0"]
     with pytest.raises(ValueError, match="got 1 names for 2 layers"):
         LayerActivations([np.zeros(2), np.zeros(2)], ["a"])
+    with pytest.raises(ValueError, match="got 2 names for 3 layers"):
+        acts.names = ["a", "b"]
+    assert acts.names == ["x", "y", "z"]
+
+
+def _letters():
+    """Five layers of widths 1..5, named a..e, and a plain copy to mirror."""
+    arrays = [np.full((20, w), float(w)) for w in range(1, 6)]
+    return LayerActivations(arrays, list("abcde")), list(arrays)
+
+
+def _name_of(array):
+    return "abcde"[array.shape[1] - 1]  # width w is layer "abcde"[w - 1]
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda a: a.reverse(),
+        lambda a: a.sort(key=lambda x: -x.shape[1]),
+        lambda a: a.sort(key=lambda x: x.shape[1] % 2),  # stable: a c e b d
+        lambda a: a.sort(key=lambda x: x.shape[1], reverse=True),
+        lambda a: a.__delitem__(0),
+        lambda a: a.__delitem__(-1),
+        lambda a: a.__delitem__(slice(1, 4, 2)),
+        lambda a: a.__delitem__(slice(None, None, -2)),
+        lambda a: a.pop(),
+        lambda a: a.pop(1),
+        lambda a: a.remove(a[2]),
+        lambda a: a.clear(),
+        lambda a: a.__setitem__(slice(None, None, -1), list(a)),
+        lambda a: a.__setitem__(slice(0, 5, 2), a[4::-2]),
+    ],
+    ids=["reverse", "sort", "sort-stable", "sort-reverse", "del0", "del-1",
+         "del-slice", "del-neg-step", "pop", "pop1", "remove", "clear",
+         "reverse-slice", "extended-slice-LayerActivations"],
+)
+def test_names_follow_moves_and_removals(mutate):
+    # every layer's width says which letter it was built with: after any
+    # move or removal, each name must still sit next to its own array
+    acts, _ = _letters()
+    mutate(acts)
+    assert len(acts.names) == len(acts)
+    assert acts.names == [_name_of(x) for x in acts]
+
+
+def test_names_of_added_layers():
+    acts, arrays = _letters()
+
+    def fresh():
+        return np.zeros((20, 7))
+
+    first = fresh()
+    acts.append(fresh())
+    assert acts.names == list("abcde") + ["5"]  # its position, as names=None
+    acts.append(fresh(), name="extra")
+    acts.insert(0, first, name="first")
+    acts.insert(-1, fresh())  # before the last: position 7 of 9
+    acts.insert(100, fresh())  # clamped to the end, like list.insert
+    assert acts.names == ["first", *"abcde", "5", "7", "extra", "9"]
+    assert len(acts) == 10 and acts[0] is first and acts[1] is arrays[0]
+    acts.extend([fresh(), fresh()], names=["p", "q"])
+    acts.extend(LayerActivations([fresh()], ["r"]))
+    acts.extend(iter([fresh()]))  # an iterator: its position
+    acts += [fresh()]
+    acts += LayerActivations([fresh()], ["s"])
+    assert acts.names[10:] == ["p", "q", "r", "13", "14", "s"]
+    with pytest.raises(ValueError, match="got 1 names for 2 added layers"):
+        acts.extend([fresh(), fresh()], names=["t"])
+    assert len(acts) == len(acts.names) == 16
+    # the same array object again: its own name (a copy of that layer)
+    acts.append(first)
+    acts.insert(0, arrays[2])
+    assert acts.names[0] == "c" and acts.names[-1] == "first"
+
+
+def test_names_of_replaced_layers():
+    acts, arrays = _letters()
+    new1, new2 = np.zeros((20, 8)), np.zeros((20, 9))
+    acts[1] = new1  # a new array replacing a layer keeps the position's name
+    acts[-1] = new2
+    assert acts.names == list("abcde") and acts[1] is new1 and acts[4] is new2
+    acts[1] = arrays[1]  # b's own array comes back: its own name
+    acts[4] = arrays[4]
+    assert acts.names == list("abcde")
+    acts[0] = acts[2]  # a copy of layer c: named c
+    assert acts.names == ["c", "b", "c", "d", "e"]
+    acts[0] = arrays[0]
+    acts[1:3] = LayerActivations([new1, new2], ["x", "y"])
+    assert acts.names == ["a", "x", "y", "d", "e"]
+    acts[1:3] = [new2, new1]  # as many arrays: their own (known) names
+    assert acts.names == ["a", "y", "x", "d", "e"]
+    acts[1:3] = [np.ones((20, 1)), np.ones((20, 2))]  # new: positions' names
+    assert acts.names == ["a", "y", "x", "d", "e"]
+    acts[1:3] = [np.ones((20, 3))]  # fewer new arrays: named by position
+    assert acts.names == ["a", "1", "d", "e"]
+    acts[4:] = [np.ones((20, 1)), np.ones((20, 1))]  # appended by a slice
+    assert acts.names == ["a", "1", "d", "e", "4", "5"]
+    with pytest.raises(ValueError, match="extended slice"):
+        acts[::2] = [new1]
+    with pytest.raises(IndexError):
+        acts[6] = new1
+    assert acts.names == ["a", "1", "d", "e", "4", "5"]
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda a: a.__setitem__(slice(1, 3), [a[2], a[1]]),
+        lambda a: a.append(a.pop(0)),
+        lambda a: a.insert(0, a.pop()),
+        lambda a: a.extend([a.pop(1), a.pop(1)]),
+    ],
+    ids=["slice-swap", "rotate-left", "rotate-right", "pop-extend"],
+)
+def test_moved_arrays_carry_their_names(mutate):
+    acts, _ = _letters()
+    mutate(acts)
+    assert acts.names == [_name_of(x) for x in acts]
+
+
+def test_swap_idiom_carries_names():
+    acts, _ = _letters()
+    acts[1], acts[3] = acts[3], acts[1]
+    assert acts.names == ["a", "d", "c", "b", "e"]
+    acts[0], acts[1], acts[2] = acts[1], acts[2], acts[0]  # a rotation
+    assert acts.names == ["d", "c", "a", "b", "e"]
+    assert acts.names == [_name_of(x) for x in acts]
+
+
+def test_concatenation_and_repetition_keep_names():
+    acts, arrays = _letters()
+    both = acts[:2] + acts[3:]
+    assert isinstance(both, LayerActivations) and both.names == ["a", "b", "d", "e"]
+    assert (acts[:1] + [arrays[4]]).names == ["a", "1"]
+    left = [arrays[4]] + acts[:2]
+    assert isinstance(left, LayerActivations) and left.names == ["0", "a", "b"]
+    assert (acts[:2] * 2).names == ["a", "b", "a", "b"] == (2 * acts[:2]).names
+    twice = acts[:2]
+    twice *= 2
+    assert twice.names == ["a", "b", "a", "b"] and len(twice) == 4
+    assert acts.names == list("abcde")  # none of this touched acts
+    with pytest.raises(TypeError, match="pass key="):
+        acts.sort()
+
+
+def test_ricci_flow_reads_the_names_after_mutation():
+    # the reproducer: reverse, then append, then del, then the flow's names
+    rng = np.random.RandomState(0)
+    layers = [rng.normal(size=(30, 4)) for _ in range(5)]
+    acts = LayerActivations(layers, list("abcde"))
+    acts.reverse()
+    res = ricci_flow(acts, 5, connect="mst")
+    assert res.layer_names == ("e", "d", "c", "b", "a")
+    np.testing.assert_array_equal(
+        res.total_curvature, ricci_flow(layers[::-1], 5, connect="mst").total_curvature
+    )
+    acts.append(layers[0], name="again")
+    assert ricci_flow(acts, 5, connect="mst").layer_names[-1] == "again"
+    del acts[0]
+    assert ricci_flow(acts, 5, connect="mst").layer_names == (
+        "d", "c", "b", "a", "again"
+    )
 
 
 # -- errors ------------------------------------------------------------------------
@@ -318,3 +486,102 @@ def test_wrong_image_shape_is_a_clear_error():
     with pytest.raises(ValueError, match="forward pass of Sequential failed"):
         layer_activations(_cnn(), np.ones((4, 3, 8, 8), dtype=np.float32),
                           layers=["fc"])
+
+
+# -- modules the forward pass does not call ---------------------------------------
+
+
+class _TwoReLUsOneUsed(nn.Module):
+    """r2 exists but forward never calls it."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.lin, self.r1, self.r2 = nn.Linear(3, 4), nn.ReLU(), nn.ReLU()
+
+    def forward(self, X):
+        return self.r1(self.lin(X))
+
+
+def test_named_module_never_called_is_an_error():
+    module, X = _TwoReLUsOneUsed(), np.ones((6, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"layers names \['r2'\], but the forward "
+                       r"pass of _TwoReLUsOneUsed never called ReLU 'r2' on X "
+                       r"\(6 rows, one batch\).*It called \['r1'\]. Pass layers "
+                       r"without \['r2'\]"):
+        layer_activations(module, X, layers=["r1", "r2"])
+    assert not module.r1._forward_hooks and not module.r2._forward_hooks
+    assert layer_activations(module, X, layers=["r1"]).names == ["r1"]
+
+
+def test_selected_module_never_called_warns():
+    # by default (every ReLU), by type or by callable: r2 is left out, said so
+    module, X = _TwoReLUsOneUsed(), np.ones((6, 3), dtype=np.float32)
+    for layers in ("hidden", nn.ReLU, lambda name, m: isinstance(m, nn.ReLU), [0]):
+        with pytest.warns(SkRicciWarning, match=r"leaves out 1 selected module\(s\) "
+                          "of _TwoReLUsOneUsed that the forward pass never called "
+                          r"on X \(6 rows, one batch\): ReLU 'r2'"):
+            acts = layer_activations(module, X, layers=layers)
+        assert acts.names == ["r1"]
+
+
+class _ReLUAboveTenRows(nn.Module):
+    """Calls its ReLU only on batches of more than 10 rows."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.lin, self.relu = nn.Linear(3, 4), nn.ReLU()
+
+    def forward(self, X):
+        h = self.lin(X)
+        return self.relu(h) if X.shape[0] > 10 else h
+
+
+def test_module_called_only_on_large_batches():
+    module = _ReLUAboveTenRows()
+    X = np.random.RandomState(0).normal(size=(25, 3)).astype(np.float32)
+    # batches of 10: the first batch already skips it; the message names the
+    # batch and how to read X in one batch
+    with pytest.raises(ValueError, match=r"was called in its forward pass on the "
+                       r"first batch of X \(10 of 25 rows, batch_size=10\).*only "
+                       r"for some inputs or batch sizes.*batch_size=25 reads all "
+                       "of X in one batch"):
+        layer_activations(module, X, batch_size=10)
+    # batches of 20 and 5: called on the first, not on the second
+    with pytest.raises(ValueError, match=r"called \['relu'\] on batch 1 of X \(20 "
+                       r"rows\) but \[\] on batch 2 \(5 rows, batch_size=20\).*"
+                       "pass batch_size=25"):
+        layer_activations(module, X, batch_size=20)
+    # five rows in all: the first batch is all of X, no batch_size hint
+    with pytest.raises(ValueError, match=r"first batch of X \(5 of 5 rows, "
+                       r"batch_size=1024\).*for which it does\.$"):
+        layer_activations(module, X[:5])
+    acts = layer_activations(module, X, batch_size=25)
+    with torch.no_grad():
+        expected = torch.relu(module.lin(torch.as_tensor(X))).double().numpy()
+    _close(acts[0], expected)
+    assert not module.relu._forward_hooks
+
+
+def test_root_module_is_named_the_empty_string():
+    # named_modules() yields ("", model): a callable sees that pair, and the
+    # name "" selects the model's own output
+    module, X = _TwoReLUsOneUsed(), np.ones((6, 3), dtype=np.float32)
+    seen = []
+    acts = layer_activations(
+        module, X, layers=lambda name, m: seen.append((name, m)) or m is module
+    )
+    assert seen == list(module.named_modules())
+    assert acts.names == [""]
+    by_name = layer_activations(module, X, layers=["", "lin"])
+    assert by_name.names == ["lin", ""]  # forward order: lin runs first
+    with torch.no_grad():
+        lin = module.lin(torch.as_tensor(X))
+        _close(by_name[0], lin.double().numpy())
+        _close(by_name[1], torch.relu(lin).double().numpy())
+    np.testing.assert_array_equal(acts[0], by_name[1])
+    assert repr(by_name) == "LayerActivations([lin: (6, 4), '': (6, 4)])"
+    with pytest.raises(ValueError, match=r"no module named \['nope'\]; pass names "
+                       r"from module.named_modules\(\): '', 'lin', 'r1', 'r2'"):
+        layer_activations(module, X, layers=["nope"])

@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose
 from sklearn.base import clone
 from sklearn.datasets import make_moons
 from sklearn.linear_model import LogisticRegression
@@ -18,6 +19,8 @@ from sk_ricci import (
     rankme,
 )
 from sk_ricci.nn import ReLUMLPClassifier, layer_activations
+
+torch = pytest.importorskip("torch")
 
 
 def singular_values(A):
@@ -105,6 +108,44 @@ def test_nuclear_norm_bad_inputs(data):
         nuclear_norm_score(np.array([[0.5, np.nan], [0.2, 0.8]]))
 
 
+@pytest.mark.parametrize("normalize", ["yes", 1, 0, None, "False"])
+def test_nuclear_norm_normalize_must_be_a_bool(normalize):
+    with pytest.raises(ValueError, match="nuclear_norm_score: normalize must be a "
+                       r"bool \(True or False\); got .*Pass normalize=True"):
+        nuclear_norm_score(np.eye(2), normalize=normalize)
+    with pytest.raises(ValueError, match="NuclearNormScorer: normalize must be"):
+        NuclearNormScorer(normalize=normalize)
+    # NumPy's bools are bools
+    assert nuclear_norm_score(np.eye(2), normalize=np.False_) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize(
+    "proba, match",
+    [
+        # negative "probabilities": singular values of -I are those of I, so the
+        # old code scored it 1.0 like a perfect one-hot prediction
+        (-np.eye(2), r"in \[0, 1\]; got 2 value\(s\) outside, first "
+         r"proba\[0, 0\] = -1.0. Pass the output of predict_proba"),
+        (np.array([[0.2, 1.5], [0.5, 0.5]]), r"first proba\[0, 1\] = 1.5"),
+        (np.array([[-2.0, 3.0], [1.0, 0.0]]), "decision_function"),
+        (np.array([[0.5, np.inf], [0.5, 0.5]]), "infinity"),
+        (np.full(4, 0.25), r"2-D .*got shape \(4,\). For one sample pass "
+         r"proba.reshape\(1, -1\)"),
+        (np.full((2, 2, 2), 0.5), r"2-D .*got shape \(2, 2, 2\)\.$"),
+    ],
+)
+def test_nuclear_norm_rejects_what_is_not_probabilities(proba, match):
+    with pytest.raises(ValueError, match=match):
+        nuclear_norm_score(proba)
+
+
+def test_nuclear_norm_allows_float32_rounding():
+    # float32 probabilities may step 1e-7 outside [0, 1]: accepted unchanged;
+    # [[1, 0]] has one singular value 1, normalised by sqrt(1 x 1)
+    P = np.array([[1 + 1e-7, -1e-7]])
+    assert nuclear_norm_score(P) == pytest.approx(np.hypot(1 + 1e-7, 1e-7), rel=1e-12)
+
+
 # -- RankMe -----------------------------------------------------------------
 
 
@@ -139,10 +180,28 @@ def test_rankme_scorer_equals_function(data, net):
         oracle_rankme(layers[-1], eps=0.0), rel=1e-8)
 
 
+@pytest.mark.parametrize("scale", [1e308, 1e-300, 1e-310, 2.0**1000])
+def test_rankme_is_exact_at_any_scale(scale):
+    # I_3 times any positive number: three equal singular values, rank 3
+    # (the old SVD of 1e308 I overflowed and returned 1.0000048)
+    assert rankme(scale * np.eye(3), epsilon=0) == pytest.approx(3.0, rel=1e-12)
+    # diag(3, 1) scaled: p = (3/4, 1/4) at every scale
+    expected = np.exp(-(0.75 * np.log(0.75) + 0.25 * np.log(0.25)))
+    assert rankme(np.diag([3.0, 1.0]) * (scale / 3), epsilon=0) == pytest.approx(
+        expected, rel=1e-12)
+
+
 def test_rankme_bad_inputs(data, net):
     X, _ = data
-    with pytest.raises(ValueError, match="epsilon must be a float >= 0"):
+    with pytest.raises(ValueError, match="rankme: epsilon must be a float >= 0 and "
+                       "finite; got float -1.0. Pass e.g. epsilon=1e-7"):
         rankme(np.eye(3), epsilon=-1.0)
+    for bad in (np.inf, np.nan, float("-inf"), True, "1e-7"):
+        with pytest.raises(ValueError, match="epsilon must be a float >= 0 and finite"):
+            rankme(np.eye(3), epsilon=bad)
+        with pytest.raises(ValueError, match="RankMeScorer: epsilon must be a "
+                           "float >= 0 and finite"):
+            RankMeScorer(epsilon=bad)
     with pytest.raises(ValueError, match="NaN"):
         rankme(np.array([[1.0, np.nan], [0.0, 1.0]]))
     with pytest.raises(TypeError, match="layer must be an int"):
@@ -177,11 +236,34 @@ def test_set_params_round_trip():
     assert clone(flow).n_neighbors == [10, 20]
 
 
+def _hand_forward(est, X):
+    """Hidden activations and class probabilities of a fitted binary
+    ReLUMLPClassifier with NumPy, from its weights alone: Linear -> ReLU per
+    hidden layer, a one-logit output, sigmoid."""
+    h, hidden = np.asarray(X, dtype=np.float64), []
+    for layer in est.module_.hidden:
+        if isinstance(layer, torch.nn.Linear):
+            W = layer.weight.detach().double().numpy()
+            b = layer.bias.detach().double().numpy()
+            h = h @ W.T + b
+        else:
+            assert isinstance(layer, torch.nn.ReLU)
+            h = np.maximum(h, 0)
+            hidden.append(h)
+    out = est.module_.output
+    W, b = out.weight.detach().double().numpy(), out.bias.detach().double().numpy()
+    logit = h @ W.T + b
+    p = 1 / (1 + np.exp(-logit[:, 0]))
+    return hidden, np.column_stack([1 - p, p])
+
+
+@pytest.mark.filterwarnings("ignore::sk_ricci.exceptions.UndefinedCoefficientWarning")
 def test_three_scorers_in_one_multimetric_search(data):
     X, y = data
+    flow = RicciFlowScorer(10, connect="mst")
     scoring = {
         "accuracy": "accuracy",
-        "flow": RicciFlowScorer(10, connect="mst"),
+        "flow": flow,
         "nuclear": NuclearNormScorer(),
         "rankme": RankMeScorer(),
     }
@@ -189,11 +271,40 @@ def test_three_scorers_in_one_multimetric_search(data):
                             random_state=0, validation_fraction=None)
     search = GridSearchCV(net, {"depth": [5, 6]}, scoring=scoring, refit="nuclear",
                           cv=KFold(2)).fit(X, y)
-    for name in ("flow", "nuclear", "rankme"):
-        assert np.isfinite(search.cv_results_[f"mean_test_{name}"]).all()
-    # each fold's value is the scorer applied by hand to that fold
-    res = cross_validate(net, X, y, cv=KFold(2), scoring=scoring)
+    # every split's value against the same network fitted again by hand and
+    # scored with NumPy from its weights: nuclear norm (eigenvalues of the
+    # Gram matrix of the probabilities) and RankMe of the last hidden layer;
+    # the flow from the hand-computed activations
+    cv = search.cv_results_
+    means = {"nuclear": [], "rankme": []}
+    for c, depth in enumerate([5, 6]):
+        for i, (train, test) in enumerate(KFold(2).split(X)):
+            est = clone(net).set_params(depth=depth).fit(X[train], y[train])
+            hidden, proba = _hand_forward(est, X[test])
+            assert len(hidden) == depth
+            nuclear = oracle_nuclear(proba)
+            rank = oracle_rankme(hidden[-1])
+            assert cv[f"split{i}_test_nuclear"][c] == pytest.approx(nuclear, rel=1e-5)
+            assert cv[f"split{i}_test_rankme"][c] == pytest.approx(rank, rel=1e-4)
+            assert cv[f"split{i}_test_flow"][c] == pytest.approx(
+                flow.score_layers(hidden), abs=1e-6)
+            accuracy = np.mean((proba[:, 1] > 0.5) == y[test])
+            assert cv[f"split{i}_test_accuracy"][c] == pytest.approx(accuracy)
+            means["nuclear"].append(nuclear)
+            means["rankme"].append(rank)
+    for name, values in means.items():
+        assert_allclose(cv[f"mean_test_{name}"], np.reshape(values, (2, 2)).mean(1),
+                        rtol=1e-4)
+    # refit="nuclear" keeps the depth of the larger hand-computed mean
+    best = int(np.argmax(np.reshape(means["nuclear"], (2, 2)).mean(1)))
+    assert search.best_params_ == {"depth": [5, 6][best]}
+    _, proba = _hand_forward(search.best_estimator_, X)
+    assert search.score(X, y) == pytest.approx(oracle_nuclear(proba), rel=1e-5)
+    # cross_validate's folds: the same hand-computed values
+    res = cross_validate(net, X, y, cv=KFold(2), scoring=scoring,
+                         return_estimator=True)
     for i, (train, test) in enumerate(KFold(2).split(X)):
-        est = clone(net).fit(X[train], y[train])
-        assert res["test_nuclear"][i] == NuclearNormScorer()(est, X[test])
-        assert res["test_rankme"][i] == RankMeScorer()(est, X[test])
+        hidden, proba = _hand_forward(res["estimator"][i], X[test])
+        assert res["test_nuclear"][i] == pytest.approx(oracle_nuclear(proba), rel=1e-5)
+        assert res["test_rankme"][i] == pytest.approx(oracle_rankme(hidden[-1]),
+                                                      rel=1e-4)

@@ -44,6 +44,30 @@ def _history_table(est):
     ]
 
 
+def _assert_same_optimizer_state(lone, batched):
+    a = lone.net_.optimizer_.state_dict()
+    b = batched.net_.optimizer_.state_dict()
+    assert a["param_groups"] == b["param_groups"]
+    assert a["state"].keys() == b["state"].keys()
+    for index, state in a["state"].items():
+        assert state.keys() == b["state"][index].keys()
+        for key, value in state.items():
+            torch.testing.assert_close(value, b["state"][index][key], rtol=0, atol=0)
+
+
+def _assert_equal_to_lone_fits(kw, X, y, seeds=(0, 1, 2)):
+    """fit_many of one network per seed against one ``fit`` per seed: weights,
+    predictions, the whole history (every mini-batch's loss) and the
+    optimizer state, with zero tolerance. Several networks share the batch,
+    so that some of them sit at odd offsets of the batched buffers."""
+    batch = fit_many([ReLUMLPClassifier(random_state=s, **kw) for s in seeds], X, y)
+    for seed, batched in zip(seeds, batch):
+        lone = ReLUMLPClassifier(random_state=seed, **kw).fit(X, y)
+        _assert_same_network(lone, batched, X)
+        assert _history_table(lone) == _history_table(batched)
+        _assert_same_optimizer_state(lone, batched)
+
+
 # --------------------------------------------------------------------------- #
 # the same network as a lone fit
 # --------------------------------------------------------------------------- #
@@ -56,15 +80,7 @@ def test_batch_of_8_equals_lone_fits(data, optimizer):
         lone = ReLUMLPClassifier(random_state=seed, **kw).fit(X, y)
         _assert_same_network(lone, batch[seed], X)
         assert _history_table(lone) == _history_table(batch[seed])
-        a = lone.net_.optimizer_.state_dict()
-        b = batch[seed].net_.optimizer_.state_dict()
-        assert a["param_groups"] == b["param_groups"]
-        for index, state in a["state"].items():
-            assert state.keys() == b["state"][index].keys()
-            for key, value in state.items():
-                torch.testing.assert_close(
-                    value, b["state"][index][key], rtol=0, atol=0
-                )
+        _assert_same_optimizer_state(lone, batch[seed])
         # the shuffling generators drew exactly what the lone fit drew
         for name in ("iterator_train__generator", "iterator_valid__generator"):
             assert torch.equal(
@@ -107,6 +123,161 @@ def test_without_validation_equals_lone_fit(data):
     _assert_same_network(lone, batch[1], X)
     assert _history_table(lone) == _history_table(batch[1])
     assert "valid_loss" not in batch[1].history_[-1]
+
+
+@pytest.fixture(scope="module")
+def edge_data():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 3))
+    return X, (X[:, 0] * X[:, 1] > 0).astype(int), np.argmax(X, axis=1)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        # one point per mini-batch at a large learning rate: chaotic training,
+        # where a one-ulp difference in a step grows to different predictions
+        "batch_of_one",
+        "final_batch_of_one_point",  # 42 points: 33 to train, batches 32 + 1
+        "hidden_layer_of_width_1",
+        "one_feature_width_1_batch_of_one",  # 1 x 1 layer inputs
+        "multiclass_batch_8",  # several held-out mini-batches, the last short
+        "batch_size_7",  # batches whose matrices sit at odd offsets
+        "multiclass_batch_size_7",
+        "sgd",  # no optimizer state at all, as torch.optim.SGD keeps none
+    ],
+)
+def test_edge_cases_equal_lone_fits(edge_data, case):
+    X, y, y3 = edge_data
+    small = {"hidden_layer_sizes": (16, 16), "max_epochs": 3}
+    X, y, kw = {
+        "batch_of_one": (
+            X[:150], y[:150],
+            {"depth": 5, "max_epochs": 2, "batch_size": 1, "lr": 0.01},
+        ),
+        "final_batch_of_one_point": (X[:42], y[:42], {"max_epochs": 3}),
+        "hidden_layer_of_width_1": (
+            X[:150], y[:150], {"hidden_layer_sizes": (10, 1, 10), "max_epochs": 3}
+        ),
+        "one_feature_width_1_batch_of_one": (
+            X[:60, :1], y[:60],
+            {"hidden_layer_sizes": (1, 25, 1), "max_epochs": 2, "batch_size": 1,
+             "optimizer": "sgd", "lr": 0.1},
+        ),
+        "multiclass_batch_8": (X[:150], y3[:150], {**small, "batch_size": 8}),
+        "batch_size_7": (X[:150], y[:150], {**small, "batch_size": 7}),
+        "multiclass_batch_size_7": (X[:150], y3[:150], {**small, "batch_size": 7}),
+        "sgd": (X[:150], y[:150], {**small, "optimizer": "sgd", "lr": 0.05}),
+    }[case]
+    _assert_equal_to_lone_fits(kw, X, y)
+
+
+def test_networks_differing_only_in_lr_equal_their_lone_fits(data):
+    # the learning rate is shared by a batch: networks with different lr must
+    # train in different batches, whatever else they share
+    X, y = data
+    kw = {"hidden_layer_sizes": (12, 12), "max_epochs": 3}
+    ests = [ReLUMLPClassifier(lr=lr, random_state=0, **kw) for lr in (1e-3, 1e-2)]
+    fitted = fit_many([clone(e) for e in ests], X, y)
+    for est, batched in zip(ests, fitted):
+        lone = clone(est).fit(X, y)
+        _assert_same_network(lone, batched, X)
+        assert _history_table(lone) == _history_table(batched)
+
+
+# --------------------------------------------------------------------------- #
+# one training step against autograd
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize(
+    ("n_features", "hidden", "n_outputs", "n_rows"),
+    [
+        (3, (50, 50), 1, 32),
+        (3, (50, 50), 1, 7),  # matrices at odd offsets of the batch
+        (3, (50, 50), 1, 1),  # every product a row vector times a matrix
+        (3, (10, 10), 3, 5),  # products under the batched kernels' size limit
+        (4, (20, 19), 4, 1),  # around that limit: 20 * 19 and 19 * 20 rows
+        (3, (10, 1, 10), 1, 9),  # a matrix-vector product in the middle
+        (1, (1, 25, 1), 1, 1),  # 1 x 1 inputs of a layer
+        (2, (13, 1), 3, 3),
+    ],
+)
+def test_stacked_step_equals_autograd(n_features, hidden, n_outputs, n_rows):
+    """The stacked forward and backward pass of three networks against
+    ``torch.nn.Linear`` layers differentiated by autograd with the criterion
+    ``fit`` uses, one network at a time: logits, losses and every gradient
+    equal, whatever the network's position in the batch."""
+    from sk_ricci.nn import ReLUMLP
+    from sk_ricci.nn._stacked import StackedNets, mean_losses, output_grad
+
+    gen = torch.Generator().manual_seed(n_rows + 10 * n_outputs)
+    modules = [
+        ReLUMLP(n_features, n_outputs, hidden_layer_sizes=hidden, generator=gen)
+        for _ in range(3)
+    ]
+    with torch.no_grad():  # non-zero biases
+        for module in modules:
+            for p in module.parameters():
+                p.add_(0.1 * torch.randn(p.shape, generator=gen))
+    X = torch.randn(3, n_rows, n_features, generator=gen)
+    binary = n_outputs == 1
+    if binary:
+        y = (torch.rand(3, n_rows, generator=gen) > 0.5).float()
+        criterion = torch.nn.BCEWithLogitsLoss()
+    else:
+        y = torch.randint(0, n_outputs, (3, n_rows), generator=gen)
+        criterion = torch.nn.CrossEntropyLoss()
+    nets = StackedNets(modules, [n_features, *hidden, n_outputs], torch.device("cpu"))
+    with torch.no_grad():
+        inputs = []
+        logits = nets.forward(X, inputs)
+        losses = mean_losses(logits, y, binary)
+        nets.backward(inputs, output_grad(logits, y, binary))
+    for i, module in enumerate(modules):
+        # the lone network, as skorch trains it
+        out = module(X[i].clone())
+        out = out.reshape(-1) if binary else out
+        loss = criterion(out, y[i])
+        loss.backward()
+        torch.testing.assert_close(
+            logits[i].reshape(out.shape), out.detach(), rtol=0, atol=0
+        )
+        torch.testing.assert_close(losses[i], loss.detach(), rtol=0, atol=0)
+        grads = []
+        for weight, bias in zip(nets.grad_weights, nets.grad_biases):
+            grads += [weight[i], bias[i, 0]]
+        for grad, p in zip(grads, module.parameters(), strict=True):
+            torch.testing.assert_close(grad, p.grad, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize(
+    "shape", [(1, 19, 21), (1, 20, 20), (3, 7, 19), (3, 7, 20), (2, 50, 1), (7, 9, 3)]
+)
+def test_matmul_rounds_each_product_as_mm(shape, transposed):
+    # rows x inner x cols around the size under which torch's batched kernels
+    # sum in their own order; the oracle is torch.mm / torch.addmm on fresh
+    # tensors, one network at a time, as nn.Linear and autograd call them.
+    # The operands are aligned as the stacked networks keep them; b is either
+    # row-major (delta @ W) or a transposed view (x @ W^T)
+    from sk_ricci.nn._stacked import _aligned, _matmul
+
+    rows, inner, cols = shape
+    gen = torch.Generator().manual_seed(sum(shape))
+    a = _aligned(torch.randn(5, rows, inner, generator=gen))
+    if transposed:
+        b = _aligned(torch.randn(5, cols, inner, generator=gen)).transpose(1, 2)
+    else:
+        b = _aligned(torch.randn(5, inner, cols, generator=gen))
+    bias = torch.randn(5, 1, cols, generator=gen)
+    product, affine = _matmul(a, b), _matmul(a, b, bias)
+    for i in range(5):
+        torch.testing.assert_close(
+            product[i], torch.mm(a[i].clone(), b[i].clone()), rtol=0, atol=0
+        )
+        torch.testing.assert_close(
+            affine[i], torch.addmm(bias[i, 0].clone(), a[i].clone(), b[i].clone()),
+            rtol=0, atol=0,
+        )
 
 
 # --------------------------------------------------------------------------- #
@@ -239,7 +410,7 @@ def test_bad_input_is_a_clear_error(data):
         fit_many([est], X, np.zeros(len(y)))
     with pytest.raises(ValueError, match="beyond the float32 range"):
         fit_many([est], X * 1e39, y)  # as fit rejects it
-    with pytest.raises(ValueError, match="lr must be a finite float > 0"):
+    with pytest.raises(ValueError, match=r"lr must be a finite float in \(0, 3.4"):
         fit_many([est, ReLUMLPClassifier(lr=-1.0)], X, y)
     assert not hasattr(est, "net_")  # checked before anything trains
     # every network's parameters, routed ones included, are checked before any

@@ -418,3 +418,195 @@ def test_sk_ricci_warnings_reach_the_user(tmp_path, capsys):
                                "the kNN graph at n_neighbors=2") for line in err), err
     assert any(line.startswith("sk-ricci flow: warning: UndefinedCoefficientWarning")
                for line in err), err
+
+
+# --------------------------------------------------------------------------- #
+# one-line errors, found before anything is written
+# --------------------------------------------------------------------------- #
+def _last_error(capsys, command):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"sk-ricci {command}: error: "), err
+    return last
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--lr", "1e39"], ("lr must be a float in (0, 3.4028234663852886e+38]; got "
+                        "float 1e+39")),
+    (["--lr", "1e300"], "got float 1e+300"),
+    (["--lr", "inf"], "got float inf"),
+    (["--lr", "nan"], "got float nan"),
+    (["--validation-fraction", "0.99", "--n-train", "10"],
+     "validation_fraction=0.99 holds out 10 of the n_train=10 training points"),
+    (["--backend", "dask", "--scheduler-address", "notaurl"],
+     ("scheduler_address='notaurl' is not a Dask scheduler address (missing "
+      "port number in address 'notaurl'); pass tcp://HOST:PORT")),
+    (["--backend", "dask", "--scheduler-address", "tcp://host:port"],
+     "pass tcp://HOST:PORT, e.g. tcp://10.0.0.1:8786"),
+])
+def test_bad_study_settings_fail_before_anything_is_written(
+    flags, message, tmp_path, capsys
+):
+    if "dask" in flags:
+        pytest.importorskip("dask.distributed")
+    out = tmp_path / "s"
+    assert main([*SMALL_STUDY, *flags, "--output", str(out)]) == 1
+    assert message in _last_error(capsys, "study")
+    assert not out.exists()
+
+
+def test_a_corrected_lr_runs_in_the_same_folder(tmp_path, capsys):
+    """A refused lr leaves no config.json to refuse the corrected command as a
+    different configuration."""
+    out = tmp_path / "s"
+    out.mkdir()
+    assert main([*SMALL_STUDY, "--lr", "inf", "--output", str(out)]) == 1
+    assert list(out.iterdir()) == []
+    assert main([*SMALL_STUDY, "--lr", "0.002", "--output", str(out),
+                 "--no-report"]) == 0
+    from sk_ricci.study import load_results
+
+    assert [r["lr"] for r in load_results(out)] == [0.002, 0.002]
+
+
+def test_a_study_failing_before_its_first_network_leaves_no_config(
+    tmp_path, monkeypatch
+):
+    """Whatever fails before the first row is saved, the folder is left
+    without config.json (nothing of the study is saved); after a row, it
+    stays (the rows need it)."""
+    import sk_ricci.nn
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("training failed")
+
+    monkeypatch.setattr(sk_ricci.nn, "fit_many", broken)
+    out = tmp_path / "s"
+    with pytest.raises(RuntimeError, match="training failed"):
+        main([*SMALL_STUDY, "--output", str(out)])
+    assert not (out / "config.json").exists()
+    monkeypatch.undo()
+    # the study then runs; a failure after its first row keeps config.json
+    from sk_ricci.study import _run
+
+    real, calls = _run.ricci_flow, []
+
+    def second_fails(layers, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("flow failed")
+        return real(layers, *args, **kwargs)
+
+    monkeypatch.setattr(_run, "ricci_flow", second_fails)
+    argv = [*SMALL_STUDY, "--output", str(out)]
+    argv[argv.index("--depths") + 1] = "5,6"
+    argv[argv.index("--repeats") + 1] = "1"
+    with pytest.raises(RuntimeError, match="flow failed"):
+        main(argv)
+    assert (out / "config.json").exists() and (out / "results.jsonl").exists()
+
+
+def test_study_config_refuses_a_validation_split_without_training_points():
+    from sk_ricci.study import StudyConfig, StudyConfigError
+
+    # ceil(0.9 * 10) = 9 held out leaves 1 point; ceil(0.91 * 10) = 10 none
+    assert StudyConfig(n_train=10, validation_fraction=0.9).n_train == 10
+    with pytest.raises(StudyConfigError, match="holds out 10 of the n_train=10"):
+        StudyConfig(n_train=10, validation_fraction=0.91)
+    assert StudyConfig(n_train=10, validation_fraction=0).validation_fraction == 0
+
+
+def test_study_config_lr_is_a_finite_float32():
+    from sk_ricci.study import StudyConfig, StudyConfigError
+
+    largest = float(np.finfo(np.float32).max)
+    assert StudyConfig(lr=largest).lr == largest
+    for bad in (np.nextafter(largest, np.inf), math.inf, -1e-3, 0.0, math.nan):
+        with pytest.raises(StudyConfigError, match="lr must be a float in"):
+            StudyConfig(lr=bad)
+
+
+@pytest.fixture
+def npz(tmp_path):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3))
+    path = tmp_path / "layers.npz"
+    np.savez(path, **{f"layer{i}": np.maximum(X @ rng.normal(size=(3, 8)), 0)
+                      for i in range(5)})
+    return path
+
+
+def test_flow_refuses_a_figure_format_before_computing(npz, tmp_path, capsys):
+    assert main(["flow", str(npz), "--n-neighbors", "5", "--figure",
+                 str(tmp_path / "fig.txt")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""  # refused before the table
+    assert "Traceback" not in captured.err
+    last = captured.err.strip().splitlines()[-1]
+    assert last.startswith("sk-ricci flow: error: --figure ")
+    assert "matplotlib cannot write .txt files" in last and ".png" in last
+    assert not (tmp_path / "fig.txt").exists()
+
+
+def test_flow_blames_the_figure_for_its_folder(npz, capsys):
+    assert main(["flow", str(npz), "--n-neighbors", "5", "--figure",
+                 "/dev/null/x.png"]) == 1
+    last = _last_error(capsys, "flow")
+    assert "--figure /dev/null/x.png" in last and "'/dev/null'" in last
+    assert "--output" not in last
+    assert capsys.readouterr().out == ""
+    assert main(["flow", str(npz), "--n-neighbors", "5", "--format", "csv",
+                 "--output", "/dev/null/x.csv"]) == 1
+    last = _last_error(capsys, "flow")
+    assert "--output /dev/null/x.csv" in last and "--figure" not in last
+
+
+def test_flow_prints_the_figure_file_it_writes(npz, tmp_path, capsys):
+    for given, written in (("fig", "fig.png"), ("fig2.", "fig2.png"),
+                           ("fig3.svg", "fig3.svg")):
+        assert main(["flow", str(npz), "--n-neighbors", "5", "--figure",
+                     str(tmp_path / given)]) == 0
+        out = capsys.readouterr().out
+        assert f"Figure: {tmp_path / written}\n" in out
+        assert (tmp_path / written).stat().st_size > 1000
+    assert not (tmp_path / "fig").exists()
+
+
+def test_flow_on_a_zip_without_arrays(tmp_path, capsys, npz):
+    import zipfile
+
+    text = tmp_path / "text.npz"
+    with zipfile.ZipFile(text, "w") as z:
+        z.writestr("hello.txt", "hello")
+    assert main(["flow", str(text), "--n-neighbors", "5"]) == 1
+    last = _last_error(capsys, "flow")
+    assert "holds no arrays" in last and "hello.txt" in last
+    assert "numpy.savez" in last and "dtype" not in last
+    # arrays and another member: the other member is named, not read
+    mixed = tmp_path / "mixed.npz"
+    with zipfile.ZipFile(npz) as src, zipfile.ZipFile(mixed, "w") as z:
+        for name in src.namelist():
+            z.writestr(name, src.read(name))
+        z.writestr("notes.txt", "hello")
+    assert main(["flow", str(mixed), "--n-neighbors", "5"]) == 1
+    last = _last_error(capsys, "flow")
+    assert "member(s) ['notes.txt']" in last and "--layers" in last
+    assert main(["flow", str(mixed), "--n-neighbors", "5", "--layers",
+                 "layer0,layer1,layer2,layer3,layer4"]) == 0
+
+
+def test_flow_output_and_figure_must_be_two_files(npz, tmp_path, capsys,
+                                                  monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    for output, figure in (("o.png", "./sub/../o.png"), ("o.svg", "o.svg")):
+        assert main(["flow", str(npz), "--n-neighbors", "5", "--format", "json",
+                     "--output", output, "--figure", figure]) == 1
+        assert f"--output {output} and --figure {figure} are the same file" in \
+            _last_error(capsys, "flow")
+        assert not (tmp_path / output).exists()
+    assert main(["flow", str(npz), "--n-neighbors", "5", "--format", "json",
+                 "--output", "o.json", "--figure", "o.png"]) == 0
+    assert (tmp_path / "o.json").read_text().startswith("[")
+    assert (tmp_path / "o.png").read_bytes()[:4] == b"\x89PNG"

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from _settings import random_relu_layers
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
@@ -92,9 +93,7 @@ def test_ricci_flow_common_checks(estimator, check):
 
 
 def _layers(seed=0, n=40, n_layers=5):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(n, 3))
-    return [np.maximum(X @ rng.normal(size=(3, 6)), 0) for _ in range(n_layers)]
+    return random_relu_layers(seed=seed, n=n, n_layers=n_layers, width=6)
 
 
 def test_ricci_flow_fit_changes_no_parameter_and_survives_pickle_and_clone():

@@ -13,6 +13,7 @@ from sk_ricci import (
     forman_curvature,
     knn_graph,
     node_curvature,
+    ricci_flow,
     total_curvature,
 )
 
@@ -286,7 +287,7 @@ def test_ricci_curvature_augmented_on_graph():
 def test_ricci_curvature_fit_transform_builds_the_graph_once(monkeypatch, connect):
     # regression: fit built the kNN graph only to check the input, so
     # fit_transform built it twice; fit alone builds none
-    import sk_ricci._curvature as curvature_module
+    import sk_ricci._curvature_features as curvature_module
 
     X = np.random.RandomState(0).normal(size=(40, 3))
     est = RicciCurvature(n_neighbors=5, connect=connect)
@@ -559,23 +560,120 @@ def test_approx_ollivier_against_dense_formula(oracle, symmetrize):
 
 
 def test_ollivier_linprog_fallback_without_pot(monkeypatch, oracle):
+    # without POT the transport problems go to scipy's linprog; both paths are
+    # checked against lp_ollivier, which builds its own costs (all-pairs
+    # shortest paths) and its own n x n linear program per edge
     import sys
 
     from sk_ricci import ollivier_curvature
 
     X = np.random.RandomState(3).normal(size=(14, 2))
-    G = sp.csr_matrix(oracle.dense_graph(X, 3, "max"))
-    with_pot = ollivier_curvature(G).toarray()
+    A = oracle.dense_graph(X, 3, "max")
+    G = sp.csr_matrix(A)
+    expected = lp_ollivier(A, 0.5)
+    assert_allclose(on_edges(ollivier_curvature(G), A), expected, atol=1e-9)
     monkeypatch.setitem(sys.modules, "ot", None)  # import ot -> ImportError
-    without = ollivier_curvature(G).toarray()
-    assert_allclose(without, with_pot, atol=1e-9)
+    from sk_ricci._curvature import _emd2_linprog, _transport_solver
+
+    assert _transport_solver() is _emd2_linprog
+    assert_allclose(on_edges(ollivier_curvature(G), A), expected, atol=1e-9)
+    # a multigraph ("sum": mutual pairs weigh 2) and alpha = 0 as well
+    A = oracle.dense_graph(X, 3, "sum")
+    R = on_edges(ollivier_curvature(sp.csr_matrix(A), alpha=0), A)
+    assert_allclose(R, lp_ollivier(A, 0.0), atol=1e-9)
 
 
-@pytest.mark.parametrize("alpha", [-0.1, 1.0, "0.5", None])
-def test_ollivier_bad_alpha(alpha):
+def test_ollivier_default_alpha_is_one_half():
+    # K5 with alpha = 1/2 left at its default: m_0 keeps 1/2 at 0 and puts
+    # 1/8 on each of 1..4; m_1 keeps 1/2 at 1 and puts 1/8 on 0, 2, 3, 4.
+    # They agree on 2, 3, 4; the surplus 1/2 - 1/8 = 3/8 at 0 moves one hop to
+    # 1: W = 3/8, R = 1 - 3/8 = 5/8 (alpha = 0 would give 1 - 1/4 = 3/4).
     from sk_ricci import ollivier_curvature
 
-    with pytest.raises(ValueError, match="alpha=.* must be a number in"):
+    G = graph(5, [(i, j) for i in range(5) for j in range(i + 1, 5)])
+    assert ollivier_curvature(G)[0, 1] == pytest.approx(5 / 8, abs=1e-12)
+    assert ollivier_curvature(G, alpha=0)[0, 1] == pytest.approx(3 / 4, abs=1e-12)
+
+
+def test_ollivier_memory_is_quadratic_in_the_degree():
+    # K_200: node 0 has 199 neighbours of degree 199. All its cost matrices at
+    # once take 199 x 200 x 200 x 8 bytes = 64 MB (cubic in the degree); one
+    # at a time, 200 x 200 x 8 = 0.32 MB. Traced peak over node 0's edges
+    # (numba's arrays are traced too), with a solver that stops after them.
+    import tracemalloc
+
+    from sk_ricci._curvature import _csr_arrays, _ollivier_edges
+
+    n = 200
+    indptr, indices, data = _csr_arrays(
+        sp.csr_matrix(np.ones((n, n)) - np.eye(n))
+    )
+    seen = []
+
+    class Done(Exception):
+        pass
+
+    def solver(a, b, C):
+        seen.append(C.shape)
+        if len(seen) == n - 1:  # every edge (0, y)
+            raise Done
+        return 0.0
+
+    _ollivier_edges(*_csr_arrays(graph(3, [(0, 1), (1, 2)])), 0.5,
+                    solver=lambda a, b, C: 0.0)  # load the kernels first
+    tracemalloc.start()
+    try:
+        with pytest.raises(Done):
+            _ollivier_edges(indptr, indices, data, 0.5, solver=solver)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert seen == [(n, n)] * (n - 1)
+    assert peak < 4 * 2**20, f"peak {peak / 2**20:.1f} MiB"
+
+
+def test_ollivier_linprog_solver_matches_pot_on_a_hub():
+    # the sparse-constraint linprog and POT's network simplex on the transport
+    # problems of a graph with a hub of degree 30 and neighbours of degree 2..4
+    from sk_ricci._curvature import _csr_arrays, _emd2_linprog, _ollivier_edges
+
+    ot = pytest.importorskip("ot")
+    edges = [(0, j) for j in range(1, 31)] + [(j, j + 1) for j in range(1, 30)]
+    edges += [(j, j + 2) for j in range(1, 29, 3)]
+    A = graph(31, edges).toarray()
+    arrays = _csr_arrays(sp.csr_matrix(A))
+    lp = _ollivier_edges(*arrays, 0.5, solver=_emd2_linprog)
+    pot = _ollivier_edges(*arrays, 0.5, solver=lambda a, b, C: ot.emd2(a, b, C))
+    assert_allclose(lp, pot, atol=1e-9)
+    R = sp.csr_matrix((lp, arrays[1], arrays[0]), shape=A.shape).toarray()
+    assert_allclose(R, lp_ollivier(A, 0.5), atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "alpha, expected",
+    [(np.int64(0), 3 / 4), (0, 3 / 4), (np.float32(0.5), 5 / 8), (0.25, 15 / 16)],
+)
+def test_ollivier_numpy_and_python_numbers_alike(alpha, expected):
+    # K5: R = 1 - |alpha - (1 - alpha) / 4|
+    from sk_ricci import ollivier_curvature
+
+    G = graph(5, [(i, j) for i in range(5) for j in range(i + 1, 5)])
+    assert ollivier_curvature(G, alpha=alpha)[0, 1] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "alpha, got",
+    [
+        (-0.1, "float -0.1"), (1.0, "float 1.0"), (1, "int 1"),
+        ("0.5", "str '0.5'"), (None, "NoneType None"), (np.nan, "float nan"),
+        (True, "a bool"), (False, "a bool"), (np.False_, "a bool"),
+    ],
+)
+def test_ollivier_bad_alpha(alpha, got):
+    from sk_ricci import ollivier_curvature
+
+    with pytest.raises(ValueError, match=r"alpha must be a number in \[0, 1\).*"
+                       f"got {got}.*Pass e.g. alpha=0.5"):
         ollivier_curvature(graph(3, [(0, 1), (1, 2)]), alpha=alpha)
 
 
@@ -615,3 +713,48 @@ def test_ricci_flow_rejects_unknown_curvature():
                        "'forman', 'augmented_forman', 'approx_ollivier', "
                        "'ollivier'; got str 'wasserstein'"):
         ricci_flow([X, X, X], 3, curvature="wasserstein")
+
+
+# ---------------------------------------------------------------------------
+# the one curvature registry
+# ---------------------------------------------------------------------------
+
+
+def test_every_option_list_is_the_registry():
+    from sk_ricci import RicciFlowScorer
+    from sk_ricci._curvature import CURVATURE_KINDS, CURVATURES
+    from sk_ricci._options import FLOW_CONSTRAINTS
+
+    assert CURVATURE_KINDS == tuple(CURVATURES) == (
+        "forman", "augmented_forman", "approx_ollivier", "ollivier")
+    (options,) = FLOW_CONSTRAINTS["curvature"]
+    assert options.options == CURVATURE_KINDS
+    (options,) = RicciFlowScorer._parameter_constraints["curvature"]
+    assert options.options == CURVATURE_KINDS
+    for name, entry in CURVATURES.items():  # each documented in ricci_flow
+        assert f'"{name}" is {entry.doc[:30]}' in " ".join(
+            ricci_flow.__doc__.split())
+
+
+@pytest.mark.parametrize("symmetrize", ["max", "sum"])
+def test_registry_totals_equal_half_the_weighted_edge_sum(symmetrize):
+    # a kind's fast total (where it has one) is 1/2 sum_ij G_ij R_ij of its
+    # own edge curvatures, and equals the public total_curvature
+    from sk_ricci._curvature import CURVATURES, total_edge_curvature
+    from sk_ricci._graph import csr_graph, layer_graphs
+    from sk_ricci._options import FlowOptions
+
+    X = np.random.RandomState(5).normal(size=(60, 3))
+    (graph,) = layer_graphs(X, [6], FlowOptions(symmetrize=symmetrize))
+    G = csr_graph(graph)
+    for name, entry in CURVATURES.items():
+        R = entry.edges(*graph)
+        assert R.shape == graph[2].shape
+        expected = 0.5 * float(np.dot(graph[2], R))
+        assert total_edge_curvature(graph, name) == pytest.approx(expected,
+                                                                   rel=1e-12)
+    assert total_edge_curvature(graph, "forman") == total_curvature(G)
+    assert total_edge_curvature(graph, "augmented_forman") == total_curvature(
+        G, augmented=True)
+    with pytest.raises(ValueError, match="curvature='nope' is not supported"):
+        total_edge_curvature(graph, "nope")

@@ -20,7 +20,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sk_ricci.datasets import (
     PAPER_PROBLEMS,
     PROBLEM_NAMES,
-    PROBLEMS,
+    SYNTHETIC_PROBLEMS,
     _fetch,
     get_data_home,
     load_digits_pair,
@@ -236,7 +236,7 @@ def test_intersecting_sheets_bayes_grows_as_noise_shrinks():
 # --------------------------------------------------------------------------- #
 # make_problem and paper settings
 # --------------------------------------------------------------------------- #
-@pytest.mark.parametrize("short, maker", list(zip(PROBLEMS, MAKERS)))
+@pytest.mark.parametrize("short, maker", list(zip(SYNTHETIC_PROBLEMS, MAKERS)))
 def test_make_problem_dispatch(short, maker):
     expected = maker(200, random_state=0)
     for name in (short, short.lower(), PROBLEM_NAMES[short]):
@@ -588,7 +588,7 @@ def test_download_offline(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
     md5 = {name: hashlib.md5(data).hexdigest() for name, data in served.items()}
     for name, digest in md5.items():
-        monkeypatch.setitem(_fetch._IMAGE_SETS["mnist"]["md5"], name, digest)
+        monkeypatch.setitem(_fetch.IMAGE_SETS["mnist"]["md5"], name, digest)
     calls.clear()
     X, y = load_mnist_pair((1, 7), data_home=tmp_path, download=True)
     assert X.shape == (4, 784) and y.tolist() == [0, 1, 0, 1]
@@ -660,3 +660,61 @@ def test_registry_values_match_the_paper():
         resolve_problem("mnist_1_9")
     with pytest.raises(ValueError, match="unknown synthetic problem"):
         make_problem("mnist_1_7", 10)
+
+
+# --------------------------------------------------------------------------- #
+# the registry: every problem names its loader; unknown sources are refused
+# --------------------------------------------------------------------------- #
+
+
+def test_every_problem_names_an_existing_loader():
+    from sk_ricci import datasets
+    from sk_ricci.datasets import REGISTRY, problem_loader
+
+    expected = {"synthetic": None, "digits": load_digits_pair,
+                "mnist": load_mnist_pair, "fashion": load_fashion_mnist_pair}
+    for name, problem in REGISTRY.items():
+        loader = problem_loader(name)
+        assert loader is getattr(datasets, problem.loader)
+        if problem.source == "synthetic":
+            assert loader is MAKERS[SYNTHETIC_PROBLEMS.index(name)]
+            assert problem.one_set
+        else:
+            assert loader is expected[problem.source]
+            assert problem.one_set == (problem.source == "digits")
+
+
+def test_an_unknown_source_is_refused_when_the_problem_is_made():
+    from sk_ricci.datasets import Problem
+
+    with pytest.raises(ValueError, match=r"Problem 'kmnist_1_7': unknown source "
+                                         r"'kmnist'; expected one of \["):
+        Problem("kmnist_1_7", "kmnist", (1, 7), 0.99)
+    with pytest.raises(ValueError, match="synthetic problem needs long_name"):
+        Problem("D", "synthetic", None, 0.9)
+
+
+def test_the_study_loads_through_the_registry(monkeypatch):
+    # a problem's points come from the loader its source names, never from a
+    # default: a new image source gets its own loader, not Fashion-MNIST's
+    from sk_ricci import datasets
+    from sk_ricci.datasets import _problems
+    from sk_ricci.study import StudyConfig
+    from sk_ricci.study._data import load_problem
+
+    calls = []
+
+    def load_toy_pair(pair, subset="train", data_home=None, download=False):
+        calls.append((pair, subset))
+        rng = np.random.RandomState(0 if subset == "train" else 1)
+        return rng.normal(size=(40, 5)), np.repeat([0, 1], 20)
+
+    monkeypatch.setitem(_problems.SOURCES, "toy", ("load_toy_pair", False))
+    monkeypatch.setattr(datasets, "load_toy_pair", load_toy_pair, raising=False)
+    toy = _problems.Problem("toy_1_2", "toy", (1, 2), 0.5)
+    monkeypatch.setitem(_problems.REGISTRY, "toy_1_2", toy)
+    monkeypatch.setitem(_problems._LOOKUP, "toy_1_2", toy)
+    config = StudyConfig(problems=["A"], n_train=30, n_test=20)  # its sizes
+    X_train, y_train, X_test, y_test = load_problem("toy_1_2", config)
+    assert calls == [((1, 2), "train"), ((1, 2), "test")]
+    assert X_train.shape == (30, 5) and X_test.shape == (20, 5)

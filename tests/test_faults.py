@@ -219,8 +219,8 @@ def test_killed_twice_then_resumed(finished, tmp_path):
 WRITER = textwrap.dedent(
     """
     import sys
-    from sk_ricci.study._results import _ResultsLog
-    log = _ResultsLog(sys.argv[1])
+    from sk_ricci.study._results import ResultsLog
+    log = ResultsLog(sys.argv[1])
     pad = "x" * int(sys.argv[3])
     for i in range(int(sys.argv[2])):
         log.append({"network_id": f"n{i}", "problem": "A", "architecture":
@@ -238,7 +238,7 @@ def test_readers_never_lose_rows_a_writer_appends(tmp_path):
     script.write_text(WRITER)
     proc = subprocess.Popen([sys.executable, str(script), str(path), str(n_rows),
                              str(size)])
-    from sk_ricci.study._results import _ResultsLog
+    from sk_ricci.study._results import ResultsLog
 
     seen = 0
     try:
@@ -246,13 +246,13 @@ def test_readers_never_lose_rows_a_writer_appends(tmp_path):
             if path.exists():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    rows = _ResultsLog(path).load()
+                    rows = ResultsLog(path).load()
                 assert len(rows) >= seen  # rows only ever appear
                 seen = len(rows)
     finally:
         proc.wait(timeout=300)
     assert proc.returncode == 0
-    rows = _ResultsLog(path).load()
+    rows = ResultsLog(path).load()
     assert list(rows) == [f"n{i}" for i in range(n_rows)]
     assert path.read_bytes().count(b"\n") == n_rows
 
@@ -320,3 +320,241 @@ def test_truncated_results_file_resumes(finished, tmp_path):
             run_study(StudyConfig(**SMALL_STUDY), out, quiet=True, report=False)
         assert sorted(_ids(out)) == ["A/narrow/d5/r0", "A/narrow/d5/r1"]
         assert (out / "results.jsonl").read_bytes().count(b"\n") == 2
+
+
+# --------------------------------------------------------------------------- #
+# sk-ricci flow never writes over its input
+# --------------------------------------------------------------------------- #
+def _layers_npz(path, n_layers=5):
+    import numpy as np
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3))
+    with open(path, "wb") as f:  # savez would append ".npz" to other names
+        np.savez(f, **{f"layer{i}": np.maximum(X @ rng.normal(size=(3, 8)), 0)
+                       for i in range(n_layers)})
+    return path
+
+
+def test_flow_refuses_to_overwrite_its_input(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    npz = _layers_npz(tmp_path / "L.npz")
+    before = npz.read_bytes()
+    os.symlink(npz, tmp_path / "link.npz")
+    os.link(npz, tmp_path / "hard.npz")
+    (tmp_path / "sub").mkdir()
+    for fmt in ("csv", "json"):
+        for target in ("L.npz", str(npz), "./sub/../L.npz", "link.npz", "hard.npz"):
+            argv = ["flow", "L.npz", "--n-neighbors", "5", "--format", fmt,
+                    "--output", target]
+            assert main(argv) == 1, argv
+            _one_line(capsys, "flow", f"--output {target} is the input file",
+                      "pass another --output")
+            assert npz.read_bytes() == before, argv
+    # --figure: an input whose name has a figure's extension
+    png = _layers_npz(tmp_path / "layers.png")
+    before_png = png.read_bytes()
+    for target in ("layers.png", str(png), "./sub/../layers.png"):
+        assert main(["flow", str(png), "--n-neighbors", "5", "--figure",
+                     target]) == 1
+        _one_line(capsys, "flow", f"--figure {target} is the input file")
+        assert png.read_bytes() == before_png
+    # an output that is not the input is written
+    assert main(["flow", "L.npz", "--n-neighbors", "5", "--format", "csv",
+                 "--output", "flow.csv"]) == 0
+    assert (tmp_path / "flow.csv").read_text().startswith("n_neighbors,layer,")
+    assert npz.read_bytes() == before
+
+
+# --------------------------------------------------------------------------- #
+# Ctrl-C: one line and exit status 130 wherever it lands, then resume
+# --------------------------------------------------------------------------- #
+#: Two networks in two batches (depths 5 and 6): the first is saved before
+#: the second is interrupted in its flow.
+TWO_BATCHES = [*SMALL_STUDY_FLAGS, "--depths", "5,6", "--repeats", "1",
+               "--no-report"]
+INTERRUPTED = "interrupted; every finished network is saved in"
+
+
+def _numba_interrupt():
+    """What numba raises when Ctrl-C arrives while a kernel runs."""
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt as exc:
+        try:
+            raise SystemError(
+                "CPUDispatcher(<function bfs_distance_sums_serial>) returned a "
+                "result with an exception set"
+            ) from exc
+        except SystemError as wrapped:
+            return wrapped
+
+
+@pytest.fixture(scope="module")
+def two_batches_rows(tmp_path_factory):
+    """The rows of the uninterrupted study (timings aside)."""
+    out = tmp_path_factory.mktemp("uninterrupted")
+    assert main(["study", *TWO_BATCHES, "--output", str(out)]) == 0
+    return _rows_without_timings(out)
+
+
+def _rows_without_timings(out):
+    rows = load_results(out)
+    for row in rows:
+        row.pop("fit_time_s")
+        row.pop("flow_time_s")
+    return sorted(rows, key=lambda r: r["network_id"])
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, _numba_interrupt])
+def test_ctrl_c_in_the_flow_is_one_line_exit_130(
+    interrupt, two_batches_rows, tmp_path, capsys, monkeypatch
+):
+    from sk_ricci.study import _run
+
+    out = tmp_path / "s"
+    real = _run.ricci_flow
+    calls = []
+
+    def flow(layers, *args, **kwargs):
+        calls.append(len(layers))
+        if len(layers) == 6:
+            raise interrupt()
+        return real(layers, *args, **kwargs)
+
+    monkeypatch.setattr(_run, "ricci_flow", flow)
+    assert main(["study", *TWO_BATCHES, "--output", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "SystemError" not in err, err
+    assert err.strip().splitlines()[-1] == (
+        f"sk-ricci study: error: {INTERRUPTED} {out}; run the same command "
+        "again to resume"
+    )
+    assert calls == [5, 6]
+    assert _ids(out) == ["A/narrow/d5/r0"]
+    monkeypatch.setattr(_run, "ricci_flow", real)
+    assert main(["study", *TWO_BATCHES, "--output", str(out)]) == 0
+    assert _rows_without_timings(out) == two_batches_rows
+
+
+def test_ctrl_c_in_a_batch_stops_it_at_once(tmp_path, capsys, monkeypatch):
+    """The networks of a batch after the interrupted one are not measured."""
+    from sk_ricci.study import _run
+
+    calls = []
+
+    def flow(layers, *args, **kwargs):
+        calls.append(1)
+        raise _numba_interrupt()
+
+    monkeypatch.setattr(_run, "ricci_flow", flow)
+    argv = ["study", *SMALL_STUDY_FLAGS, "--repeats", "3", "--no-report",
+            "--output", str(tmp_path / "s")]
+    assert main(argv) == 130
+    assert INTERRUPTED in capsys.readouterr().err
+    assert calls == [1]
+
+
+def test_a_genuine_system_error_is_not_taken_for_ctrl_c(tmp_path, monkeypatch):
+    from sk_ricci.study import _run
+
+    def flow(layers, *args, **kwargs):
+        try:
+            raise ValueError("inner")
+        except ValueError as exc:
+            raise SystemError("a genuine bug") from exc
+
+    monkeypatch.setattr(_run, "ricci_flow", flow)
+    with pytest.raises(SystemError, match="a genuine bug"):
+        main(["study", *TWO_BATCHES, "--output", str(tmp_path / "s")])
+
+
+SLOW_FLOW = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    from sk_ricci._kernels import bfs_distance_sums_serial
+    from sk_ricci.cli import main
+    from sk_ricci.study import _run
+
+    # a ring of 60 nodes: each call is a short numba kernel, so the SIGINT
+    # lands in one (numba then raises SystemError) almost every time
+    n = 60
+    nbrs = [[(i - 1) % n, (i + 1) % n] for i in range(n)]
+    indptr = np.arange(0, 2 * n + 1, 2, dtype=np.int64)
+    indices = np.array(nbrs, dtype=np.int64).ravel()
+    real = _run.ricci_flow
+
+    def flow(layers, *args, **kwargs):
+        if len(layers) == 6:
+            open(sys.argv[1], "w").close()
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                bfs_distance_sums_serial(indptr, indices, 1)
+        return real(layers, *args, **kwargs)
+
+    _run.ricci_flow = flow
+    sys.exit(main(sys.argv[2:]))
+    """
+)
+
+
+def test_sigint_in_a_numba_kernel_exits_130_then_resumes(
+    two_batches_rows, tmp_path
+):
+    script, marker, out = tmp_path / "slow.py", tmp_path / "in_flow", tmp_path / "s"
+    script.write_text(SLOW_FLOW)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(marker), "study", *TWO_BATCHES,
+         "--output", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if marker.exists():
+                break
+            time.sleep(0.01)
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.3)  # well inside the kernel loop
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = err.decode()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "SystemError" not in err, err
+    assert err.strip().splitlines()[-1].startswith(
+        f"sk-ricci study: error: {INTERRUPTED} {out}"), err
+    assert _ids(out) == ["A/narrow/d5/r0"]
+    assert main(["study", *TWO_BATCHES, "--output", str(out)]) == 0
+    assert _rows_without_timings(out) == two_batches_rows
+
+
+def test_only_ctrl_c_and_its_numba_wrapper_count_as_an_interrupt():
+    from sk_ricci.study._run import is_interrupt
+
+    def chained(outer, inner):
+        try:
+            raise inner
+        except BaseException:
+            try:
+                raise outer
+            except BaseException as exc:
+                return exc
+
+    assert is_interrupt(KeyboardInterrupt())
+    assert is_interrupt(_numba_interrupt())
+    # numba's wrapper of a wrapper, and a wrapper with only a context
+    assert is_interrupt(chained(SystemError("outer"), _numba_interrupt()))
+    assert is_interrupt(chained(SystemError("ctx"), KeyboardInterrupt()))
+    # genuine errors, even raised while an interrupt was handled, are shown
+    assert not is_interrupt(SystemError("a bug"))
+    assert not is_interrupt(chained(SystemError("a bug"), ValueError("x")))
+    assert not is_interrupt(chained(RuntimeError("cleanup"), KeyboardInterrupt()))
+    # a cycle of contexts ends
+    a, b = SystemError("a"), SystemError("b")
+    a.__context__, b.__context__ = b, a
+    assert not is_interrupt(a)

@@ -597,7 +597,7 @@ def test_bad_points(X, exc, match):
         (np.float64(2), TypeError, "must be an int or a list of ints, got float"),
         (True, TypeError, "got bool True"),
         ([3, 2.5], TypeError, "must contain ints, got float 2.5"),
-        ("3", TypeError, "must contain ints, got str"),
+        ("3", TypeError, "must be an int or a list of ints, got str '3'"),
         (None, TypeError, "must be an int or a list of ints"),
         ([], ValueError, "empty list"),
         ([3, 0], ValueError, "n_neighbors=0 must be >= 1"),

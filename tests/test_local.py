@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _settings import random_relu_layers
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.sparse.csgraph import shortest_path
 
@@ -21,16 +22,7 @@ from sk_ricci._kernels.local import target_distances
 SYMMETRIZE = ["max", "min", "sum"]
 
 
-def make_layers(seed=0, n=60, n_layers=5, width=8, d_in=3, bias=0.7):
-    """Activations of a random ReLU network (biases keep most units alive)."""
-    rng = np.random.RandomState(seed)
-    h = rng.normal(size=(n, d_in))
-    layers = []
-    for _ in range(n_layers):
-        W = rng.normal(size=(h.shape[1], width)) / np.sqrt(h.shape[1])
-        h = np.maximum(h @ W + bias, 0)
-        layers.append(h)
-    return layers
+make_layers = random_relu_layers
 
 
 def trained_like_layers(seed=0, n=70, n_layers=6):

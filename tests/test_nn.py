@@ -591,9 +591,13 @@ def test_classifier_one_class():
             "1.5. Pass e.g. validation_fraction=0.2",
         ),
         ({"validation_fraction": 0.99}, "leaving none to train on"),
-        ({"lr": -1.0}, "lr must be a finite float > 0; got float -1.0. Pass a"),
-        ({"lr": np.inf}, "lr must be a finite float > 0; got float inf"),
-        ({"lr": np.nan}, "lr must be a finite float > 0; got float nan"),
+        ({"lr": -1.0}, r"lr must be a finite float in \(0, 3.40282\d+e\+38\]; got "
+                       "float -1.0. Pass a"),
+        ({"lr": np.inf}, r"lr must be a finite float in \(0, 3.4\d+e\+38\]; got float inf"),
+        ({"lr": np.nan}, r"lr must be a finite float in \(0, 3.4\d+e\+38\]; got float nan"),
+        # torch holds the learning rate in float32: 1e39 would overflow there
+        ({"lr": 1e39}, r"lr must be a finite float in \(0, 3.4\d+e\+38\]; got float "
+                       r"1e\+39. .*float32"),
         ({"max_epochs": 0}, "max_epochs must be an int >= 1; got int 0. Pass e.g."),
         ({"batch_size": 2.5}, "batch_size must be an int >= 1; got float 2.5"),
         ({"verbose": -1}, "verbose must be an int >= 0; got int -1. Pass verbose=0"),
@@ -618,7 +622,7 @@ def test_classifier_bad_params(params, match):
 
 def test_classifier_params_checked_before_the_data():
     # a bad parameter is reported even when the data are unusable too
-    with pytest.raises(ValueError, match="lr must be a finite float > 0"):
+    with pytest.raises(ValueError, match="lr must be a finite float in \\(0, 3.4"):
         ReLUMLPClassifier(lr=0).fit(np.full((5, 2), np.nan), np.zeros(5))
     with pytest.raises(ValueError, match="unexpected parameter 'lrr'"):
         ReLUMLPClassifier(lrr=0.1).fit(np.full((5, 2), np.nan), np.zeros(5))

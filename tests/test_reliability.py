@@ -147,8 +147,8 @@ def test_second_study_on_a_busy_folder_fails_fast(tmp_path, capsys):
     holder = subprocess.Popen(
         [sys.executable, "-c",
          ("import sys, time\n"
-          "from sk_ricci.study._results import _FolderLock\n"
-          "with _FolderLock(sys.argv[1]):\n"
+          "from sk_ricci.study._results import FolderLock\n"
+          "with FolderLock(sys.argv[1]):\n"
           "    print('locked', flush=True)\n"
           "    time.sleep(120)\n"),
          str(out)],
@@ -273,7 +273,7 @@ def test_classifier_rejects_non_finite_lr(lr):
 
     X = np.random.RandomState(0).normal(size=(30, 2))
     y = (X[:, 0] > 0).astype(int)
-    with pytest.raises(ValueError, match=r"lr must be a finite float > 0; got"):
+    with pytest.raises(ValueError, match=r"lr must be a finite float in \(0, 3.4\d+e\+38\]; got"):
         ReLUMLPClassifier(lr=lr, max_epochs=1).fit(X, y)
 
 
@@ -293,9 +293,9 @@ def test_classifier_rejects_inputs_that_overflow_float32():
 # 5. no correlation over fewer than 3 points
 # --------------------------------------------------------------------------- #
 def test_rho_over_two_points_is_nan_with_a_reason():
-    from sk_ricci._flow import _pearson
+    from sk_ricci._flow import pearson
 
-    assert np.isnan(_pearson([1.0, 2.0], [3.0, 5.0]))
+    assert np.isnan(pearson([1.0, 2.0], [3.0, 5.0]))
     rng = np.random.RandomState(0)
     X = rng.normal(size=(40, 3))
     layers = [np.maximum(X @ rng.normal(size=(3, 6)), 0) for _ in range(3)]
@@ -338,9 +338,11 @@ def test_scorer_of_a_depth_3_network_is_nan_not_plus_minus_1():
     from sk_ricci import RicciFlowScorer
 
     clf, X = _fitted(3)
-    with pytest.warns(UndefinedCoefficientWarning, match="2 points"):
-        assert np.isnan(RicciFlowScorer(8, statistic="rho", connect="mst",
-                                        curvature="forman")(clf, X))
+    for statistic in ("rho", "local_mean", "local_share_negative"):
+        with pytest.warns(UndefinedCoefficientWarning,
+                          match=r"needs at least 4 layers .* got 3"):
+            assert np.isnan(RicciFlowScorer(8, statistic=statistic, connect="mst",
+                                            curvature="forman")(clf, X))
 
 
 # --------------------------------------------------------------------------- #
@@ -429,21 +431,21 @@ def _blas_threads():
 def test_overlapping_blas_limits_restore_the_thread_count():
     from threadpoolctl import threadpool_limits
 
-    from sk_ricci._graph import _blas_single_thread
+    from sk_ricci._graph import blas_single_thread
 
     with threadpool_limits(limits=2, user_api="blas"):
         before = _blas_threads()
         a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
 
         def first():
-            with _blas_single_thread():
+            with blas_single_thread():
                 a_in.set()
                 b_in.wait(10)
             a_out.set()
 
         def second():
             a_in.wait(10)
-            with _blas_single_thread():
+            with blas_single_thread():
                 b_in.set()
                 a_out.wait(10)
 
@@ -622,7 +624,7 @@ def test_one_torch_thread_restores_the_count_even_on_error():
     thread count back, also when training raises."""
     import torch
 
-    from sk_ricci._kernels._threads import one_torch_thread
+    from sk_ricci.nn._threads import one_torch_thread
 
     before = torch.get_num_threads()
     torch.set_num_threads(2)

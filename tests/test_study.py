@@ -216,6 +216,92 @@ def _read_csv(path):
         return list(csv.DictReader(f))
 
 
+# --------------------------------------------------------------------------- #
+# the analysis recomputed from raw rows, without the study's code
+# --------------------------------------------------------------------------- #
+def _pooled_rho(entries):
+    """Pearson correlation (np.corrcoef) of the pooled (eta_l, Ric_l) of the
+    entries whose layer graphs are all connected; NaN when there are none."""
+    kept = [e for e in entries if all(c == 1 for c in e["n_components"])]
+    if not kept:
+        return np.nan
+    eta = np.concatenate([_as_array(e["eta"]) for e in kept])
+    ric = np.concatenate([_as_array(e["total_curvature"])[:-1] for e in kept])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.corrcoef(eta, ric)[0, 1])
+
+
+def _independent_analysis(rows, settings):
+    """Per network (passed, k*, rho at k*, connected at k*, analysed) and the
+    counts, from the raw rows and the paper's rules only: a network passes
+    when its accuracy is strictly above its problem's threshold; k* minimises
+    the pooled coefficient of a group's passing networks; a network is
+    analysed when it passes, is connected at k* and has a finite rho there."""
+    thresholds = settings["thresholds"]
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["problem"], r["architecture"], r["depth"]), []).append(r)
+    table = {}
+    for members in groups.values():
+        passed = [r for r in members if r["accuracy"] > thresholds[r["problem"]]]
+        ks = [e["n_neighbors"] for e in members[0]["flow"]]
+        curve = np.array([_pooled_rho([r["flow"][j] for r in passed])
+                          for j in range(len(ks))])
+        j = None if np.isnan(curve).all() else int(np.nanargmin(curve))
+        for r in members:
+            ok = r["accuracy"] > thresholds[r["problem"]]
+            if j is None:
+                table[r["network_id"]] = (ok, None, np.nan, None, False)
+                continue
+            e = r["flow"][j]
+            rho = np.nan if e["coefficient"] is None else e["coefficient"]
+            connected = all(c == 1 for c in e["n_components"])
+            table[r["network_id"]] = (
+                ok, ks[j], rho, connected, ok and connected and np.isfinite(rho))
+    values = list(table.values())
+    n_connected = sum(1 for v in values if v[0] and v[3])
+    n_analysed = sum(1 for v in values if v[4])
+    counts = {
+        "expected": (len(settings["problems"]) * len(settings["architectures"])
+                     * len(settings["depths"]) * settings["repeats"]),
+        "trained": len(rows), "diverged": 0, "not_in_config": 0,
+        "passed": sum(1 for v in values if v[0]),
+        "below_threshold": sum(1 for v in values if not v[0]),
+        "no_k_star": sum(1 for v in values if v[0] and v[1] is None),
+        "disconnected": sum(1 for v in values if v[0] and v[3] is False),
+        "connected": n_connected, "analysed": n_analysed,
+        "negative": sum(1 for v in values if v[4] and v[2] < 0),
+        "undefined_rho": n_connected - n_analysed,
+    }
+    return table, counts
+
+
+def _independent_regression(rows, settings, table):
+    """accuracy ~ 1 + rho + dummies (problem, architecture, depth; against
+    the first level present, in the settings' order) over the analysed
+    networks, by np.linalg.lstsq and the textbook variance s^2 (X'X)^-1;
+    None when it cannot be fitted."""
+    data = [r for r in rows if table[r["network_id"]][4]]
+    cols = [np.ones(len(data)), [table[r["network_id"]][2] for r in data]]
+    for factor, levels in (("problem", settings["problems"]),
+                           ("architecture", settings["architectures"]),
+                           ("depth", settings["depths"])):
+        present = [lv for lv in levels if any(r[factor] == lv for r in data)]
+        cols += [[float(r[factor] == lv) for r in data] for lv in present[1:]]
+    X = np.column_stack(cols) if data else np.empty((0, 2))
+    y = np.array([r["accuracy"] for r in data])
+    n, p = X.shape
+    if n <= p or np.linalg.matrix_rank(X) < p:
+        return None
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    rss = float(((y - X @ coef) ** 2).sum())
+    se = np.sqrt(rss / (n - p) * np.diag(np.linalg.inv(X.T @ X)))
+    t = coef / se
+    return {"coef": coef, "se": se, "t": t,
+            "p": 2 * stats.t.sf(np.abs(t), n - p), "n": n, "df": n - p,
+            "r2": 1 - rss / float(((y - y.mean()) ** 2).sum())}
+
+
 @pytest.fixture(scope="module")
 def config():
     return StudyConfig(**TINY)
@@ -231,23 +317,73 @@ def serial(config, tmp_path_factory):
 # --------------------------------------------------------------------------- #
 # end to end
 # --------------------------------------------------------------------------- #
-def test_small_study_end_to_end(serial):
+def _own_network_seed(seed, problem, architecture, depth, repeat):
+    """docs/study.md's recipe, written out: SHA-256 of the names, read as
+    eight little-endian 32-bit words, after the base seed in a SeedSequence;
+    its first 32-bit state, shifted right by one bit."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{problem}|{architecture}|{depth}|{repeat}".encode())
+    words = [int.from_bytes(digest.digest()[i:i + 4], "little")
+             for i in range(0, 32, 4)]
+    return int(np.random.SeedSequence([seed, *words]).generate_state(1)[0]) >> 1
+
+
+def test_small_study_end_to_end(serial, config):
     out, _analysis, rows = serial
     assert len(rows) == N_NETWORKS
-    assert len({r["network_id"] for r in rows}) == N_NETWORKS
+    expected_ids = sorted(
+        f"{p}/{a}/d5/r{i}" for p in ("A", "B") for a in ("narrow", "wide")
+        for i in range(3))
+    assert [r["network_id"] for r in rows] == expected_ids
     for row in rows:
         assert 0 <= row["accuracy"] <= 1
+        assert row["seed"] == _own_network_seed(
+            0, row["problem"], row["architecture"], 5, row["repeat"])
+        assert (row["n_train"], row["n_test"], row["max_epochs"],
+                row["batch_size"], row["lr"], row["optimizer"],
+                row["validation_fraction"], row["symmetrize"],
+                row["connect"]) == (120, 100, 2, 32, 1e-3, "rmsprop", 0.2,
+                                    "sum", None)
         assert [e["n_neighbors"] for e in row["flow"]] == [8, 20]
         for entry in row["flow"]:
             assert len(entry["total_curvature"]) == 5
             assert len(entry["eta"]) == 4
             assert len(entry["n_components"]) == 5
+            # the stored numbers agree with one another: eta_l = g_{l+1} - g_l,
+            # rho = Pearson(eta_l, Ric_l), and with L = 5 both adjustments
+            # are arctanh(rho) (sqrt(L - 4) = 1)
+            if all(c == 1 for c in entry["n_components"]):
+                mass = np.array(entry["geodesic_mass"], dtype=float)
+                np.testing.assert_allclose(entry["eta"], np.diff(mass),
+                                           rtol=1e-12)
+                rho = np.corrcoef(entry["eta"], entry["total_curvature"][:-1])
+                assert entry["coefficient"] == pytest.approx(rho[0, 1], abs=1e-12)
+                if abs(entry["coefficient"]) < 1:
+                    z = np.arctanh(entry["coefficient"])
+                    assert entry["adjusted_paper"] == pytest.approx(z, abs=1e-12)
+                    assert entry["adjusted_fisher"] == pytest.approx(z, abs=1e-12)
+            else:
+                assert entry["coefficient"] is None
         width = 25 if row["architecture"] == "narrow" else 50
         assert row["hidden_layer_sizes"] == [width] * 5
-    # results.csv: one row per network, every parameter, seed and k* columns
+    # results.csv: one row per network, every parameter, seed and k* columns,
+    # with the values recomputed from the raw rows
     lines = (out / "results.csv").read_text().splitlines()
     assert lines[0].split(",") == list(CSV_COLUMNS)
     assert len(lines) == 1 + N_NETWORKS
+    table, _ = _independent_analysis(rows, TINY)
+    by_id = {r["network_id"]: r for r in rows}
+    for line in _read_csv(out / "results.csv"):
+        ok, k_star, rho, connected, analysed = table[line["network_id"]]
+        assert line["passed_threshold"] == str(ok)
+        assert line["k_star"] == ("" if k_star is None else str(k_star))
+        np.testing.assert_allclose(float(line["rho"]), rho, rtol=0, atol=1e-15)
+        assert line["connected_at_k_star"] == ("" if connected is None
+                                               else str(connected))
+        assert line["analysed"] == str(analysed)
+        assert float(line["accuracy"]) == by_id[line["network_id"]]["accuracy"]
+        assert int(line["seed"]) == by_id[line["network_id"]]["seed"]
     # aggregated.csv: one line per (group, k)
     assert len((out / "aggregated.csv").read_text().splitlines()) == 1 + 4 * 2
     for name in ("fig3_aggregated_coefficient.png", "fig4_flow.png"):
@@ -258,25 +394,72 @@ def test_small_study_end_to_end(serial):
     assert config_json["n_networks"] == N_NETWORKS
 
 
+@pytest.mark.parametrize("network_id", ["A/narrow/d5/r0", "B/wide/d5/r2"])
+def test_a_row_is_what_a_lone_fit_gives(serial, config, network_id):
+    """A network trained alone with the row's settings, outside the study
+    (no batch, no worker, no results file), has the row's accuracies and
+    flow."""
+    from sk_ricci import ricci_flow
+    from sk_ricci.nn import ReLUMLPClassifier, layer_activations
+    from sk_ricci.study import load_problem
+
+    row = next(r for r in serial[2] if r["network_id"] == network_id)
+    X_train, y_train, X_test, y_test = load_problem(row["problem"], config)
+    clf = ReLUMLPClassifier(
+        architecture=row["architecture"], depth=5, lr=1e-3, max_epochs=2,
+        batch_size=32, optimizer="rmsprop", validation_fraction=0.2,
+        random_state=row["seed"],
+    ).fit(X_train, y_train)
+    assert row["accuracy"] == clf.score(X_test, y_test)
+    assert row["train_accuracy"] == clf.score(X_train, y_train)
+    results = ricci_flow(layer_activations(clf, X_test), [8, 20],
+                         symmetrize="sum")
+    for entry, res in zip(row["flow"], results):
+        assert entry["n_neighbors"] == res.n_neighbors
+        np.testing.assert_allclose(entry["total_curvature"], res.total_curvature,
+                                   rtol=1e-12)
+        assert entry["n_components"] == res.n_components.tolist()
+        np.testing.assert_allclose(_as_array([entry["coefficient"]]),
+                                   [res.coefficient], rtol=0, atol=1e-12)
+
+
 def test_analysis_counts_and_k_star(serial, config):
     _, analysis, rows = serial
     c = analysis.counts
+    # every count, recomputed from the raw rows with the paper's rules
+    table, counts = _independent_analysis(rows, TINY)
+    assert c == counts
     assert c["trained"] == c["expected"] == N_NETWORKS
-    # A has threshold 0: every A network passes
-    a_rows = [t for t in analysis.table if t["problem"] == "A"]
-    assert all(t["passed_threshold"] for t in a_rows)
-    assert c["passed"] == sum(t["accuracy"] > t["threshold"] for t in analysis.table)
-    assert c["below_threshold"] + c["passed"] == N_NETWORKS
-    assert c["analysed"] == sum(t["analysed"] for t in analysis.table)
+    # A has threshold 0: every A network passes; B (0.55) has failing ones
+    assert all(table[i][0] for i in table if i.startswith("A/"))
+    assert 0 < c["below_threshold"] < 6
     assert (
         c["analysed"] + c["disconnected"] + c["no_k_star"] + c["undefined_rho"]
         == c["passed"]
     )
+    # per network: (passed, k*, rho at k*, connected at k*, analysed)
+    assert [t["network_id"] for t in analysis.table] == [
+        n.network_id for n in config.networks()]
+    for t in analysis.table:
+        ok, k_star, rho, connected, analysed = table[t["network_id"]]
+        assert (t["passed_threshold"], t["k_star"], t["connected_at_k_star"],
+                t["analysed"]) == (ok, k_star, connected, analysed)
+        np.testing.assert_equal(t["rho"], rho)
     for g in analysis.groups:
         if g["k_star"] is not None:
             finite = np.array(g["aggregated"], dtype=float)
             assert g["aggregated_at_k_star"] == np.nanmin(finite)
             assert g["k_star"] == g["n_neighbors"][int(np.nanargmin(finite))]
+        members = [r for r in rows if (r["problem"], r["architecture"])
+                   == (g["problem"], g["architecture"])]
+        rhos = [table[r["network_id"]][2] for r in members
+                if table[r["network_id"]][4]]
+        assert (g["n_trained"], g["n_passed"], g["n_analysed"],
+                g["n_negative"]) == (
+            len(members), sum(table[r["network_id"]][0] for r in members),
+            len(rhos), sum(rho < 0 for rho in rhos))
+        np.testing.assert_equal(g["median_rho"],
+                                np.median(rhos) if rhos else np.nan)
     # per-network rho at k* is the stored coefficient at that k
     by_id = {r["network_id"]: r for r in rows}
     for t in analysis.table:
@@ -376,32 +559,209 @@ def test_analysis_counts_and_k_star_by_construction(tmp_path):
     assert "| 8 | 5 | 4 | 3 |" in (tmp_path / "report.md").read_text()
 
 
-def test_report_contains_counts_and_regression(serial):
-    out, analysis, _ = serial
+def test_a_network_written_twice_keeps_its_first_row(tmp_path):
+    """As documented: a network id written twice (a hand edit) keeps its
+    first row, whether the second is a middle line or the last line without
+    its newline."""
+    config = StudyConfig(**HAND)
+    first, *others = hand_rows()
+    second = {**first, "accuracy": 0.5, "seed": 999}
+    lines = [json.dumps(r) for r in (first, *others[:2], second, others[2])]
+    _write_study(tmp_path, config, [])
+    for text in ("\n".join(lines) + "\n",
+                 "\n".join([*lines[:3], lines[4], lines[3]])):  # no newline
+        (tmp_path / "results.jsonl").write_text(text)
+        rows = load_results(tmp_path)
+        assert [r["network_id"] for r in rows] == [
+            first["network_id"], *(r["network_id"] for r in others[:3])]
+        assert rows[0] == first
+        analysis = analyse_study(rows, config)
+        row = next(t for t in analysis.table
+                   if t["network_id"] == first["network_id"])
+        assert (row["accuracy"], row["seed"]) == (1.0, 100)
+
+
+def test_a_rho_of_exactly_zero_is_not_negative(tmp_path):
+    """rho = 0 is not Ricci-flow-like: the counts of negative rho are strict."""
+    settings = {**HAND, "problems": ["A"], "repeats": 3, "thresholds": {"A": 0.5}}
+    # r0: eta = (1, -1, -1, 1) against Ric = (-10, -20, -30, -40): the
+    # centred products -15 + 5 - 5 + 15 sum to exactly 0, so rho = 0.0
+    zero = _entry(8, [-10, -20, -30, -40, -50], eta=[1, -1, -1, 1])
+    assert zero["coefficient"] == 0.0
+    rows = [
+        _hand_row("A", 0, 0.9, [zero, _entry(20, [-10, -20, -30, -40, -50],
+                                             eta=[1, -1, -1, 1])]),
+        _hand_row("A", 1, 0.9, [_entry(8, RIC_SMALL[0], 1, 500),
+                                _entry(20, RIC_SMALL[0], -1, 100)]),
+        _hand_row("A", 2, 0.9, [_entry(8, RIC_SMALL[1], 1, 500),
+                                _entry(20, RIC_SMALL[1], -1, 100)]),
+    ]
+    _write_study(tmp_path, StudyConfig(**settings), rows)
+    analysis = make_report(tmp_path, figures=False)
+    table, counts = _independent_analysis(rows, settings)
+    assert [v[2] for v in table.values()] == [0.0, -1.0, -1.0]  # k* = 20
+    assert analysis.counts == counts
+    assert (counts["analysed"], counts["negative"]) == (3, 2)
+    (group,) = analysis.groups
+    assert (group["k_star"], group["n_analysed"], group["n_negative"]) == (20, 3, 2)
+    report = (tmp_path / "report.md").read_text()
+    assert "2 of 3 analysed networks (66.7%) have a negative" in report
+    # k* = 20: the pooled eta = (1, -1, -1, 1, 100 - Ric of r1 and r2)
+    ric = np.r_[[-10, -20, -30, -40], RIC_SMALL[0][:-1], RIC_SMALL[1][:-1]]
+    pooled = np.corrcoef(np.r_[[1, -1, -1, 1], 100 - ric[4:]], ric)[0, 1]
+    assert -0.03 < pooled < -0.02
+    assert (f"| A | narrow | 5 | 3 | 3 | 20 | 20.0% | {pooled:.3f} | 3 | 2 | "
+            "-1.000 |") in report
+
+
+def test_load_results_as_frame_keeps_diverged_networks(tmp_path):
+    rows = hand_rows()[:2]
+    diverged = {
+        "network_id": "A/narrow/d5/r2", "problem": "A", "architecture": "narrow",
+        "depth": 5, "repeat": 2, "seed": 102, "status": "diverged",
+        "cause": "non-finite training loss (nan) from epoch 1 of 2",
+        "lr": 1e30, "max_epochs": 2, "fit_time_s": 0.1,
+    }
+    _write_study(tmp_path, StudyConfig(**HAND), [rows[0], diverged, rows[1]])
+    frame = load_results(tmp_path, as_frame=True)
+    assert frame.network_id.tolist() == [
+        "A/narrow/d5/r0", "A/narrow/d5/r0", "A/narrow/d5/r2", "A/narrow/d5/r1",
+        "A/narrow/d5/r1"]
+    assert frame.status.tolist() == ["ok", "ok", "diverged", "ok", "ok"]
+    assert frame.cause.isna().tolist() == [True, True, False, True, True]
+    assert frame.cause[2] == diverged["cause"]
+    np.testing.assert_array_equal(frame.n_neighbors, [8, 20, np.nan, 8, 20])
+    np.testing.assert_array_equal(frame.coefficient, [1, -1, np.nan, 1, -1])
+    assert frame.all_connected.isna().tolist() == [False, False, True, False,
+                                                   False]
+    assert frame.all_connected[[0, 1, 3, 4]].tolist() == [True] * 4
+    assert np.isnan(frame.accuracy[2]) and frame.lr[2] == 1e30
+    # the file itself may be passed
+    assert load_results(tmp_path / "results.jsonl") == load_results(tmp_path)
+    assert len(load_results(tmp_path / "results.jsonl", as_frame=True)) == 5
+
+
+def test_load_results_of_a_missing_or_foreign_folder_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"'/no/such/folder' does not "
+                       r"exist; pass a study's output folder .* or its "
+                       r"results.jsonl"):
+        load_results("/no/such/folder")
+    with pytest.raises(FileNotFoundError, match="not a study's output folder"):
+        load_results(tmp_path)
+    # a study that has not finished a network yet has no rows
+    (tmp_path / "config.json").write_text("{}")
+    assert load_results(tmp_path) == []
+
+
+def _older_version_folder(serial, config, folder):
+    """A copy of the serial study as an earlier version wrote it: no
+    results_version, the hash of the fields alone."""
+    import hashlib
+
+    from sk_ricci.study._config import RESULTS_VERSION
+
+    folder.mkdir()
+    for name in ("config.json", "results.jsonl"):
+        shutil.copy(serial[0] / name, folder / name)
+    saved = json.loads((folder / "config.json").read_text())
+    assert saved["results_version"] == RESULTS_VERSION
+    assert saved["config_hash"] == config.config_hash
+    del saved["results_version"]
+    text = json.dumps(config.to_dict(hashed_only=True), sort_keys=True)
+    saved["config_hash"] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    assert saved["config_hash"] != config.config_hash
+    (folder / "config.json").write_text(json.dumps(saved))
+    return saved["config_hash"]
+
+
+def test_report_of_an_earlier_results_version_warns_and_shows_its_hash(
+    serial, config, tmp_path, capsys
+):
+    from sk_ricci.cli import main
+    from sk_ricci.exceptions import ResultsFileWarning
+    from sk_ricci.study._config import RESULTS_VERSION
+
+    out = tmp_path / "old"
+    stored = _older_version_folder(serial, config, out)
+    with pytest.warns(ResultsFileWarning,
+                      match=rf"results version 1; this one writes version "
+                      rf"{RESULTS_VERSION}.*config hash {stored}.*will not resume"):
+        analysis = make_report(out, figures=False)
+    assert analysis.config_hash == stored
     report = (out / "report.md").read_text()
-    c = analysis.counts
+    assert f"config hash `{stored}`" in report
+    assert config.config_hash not in report
+    # the command says it on one line, and still reports
+    assert main(["report", str(out), "--no-figures"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        "sk-ricci report: warning: ResultsFileWarning: ")
+    # the study's own folder: its hash, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = make_report(serial[0], figures=False)
+    assert again.config_hash == config.config_hash
+    make_report(serial[0])  # its figures back
+
+
+def _markdown_row(report, first_cell):
+    """The cells of the report's table row that starts with ``first_cell``."""
+    line = next(x for x in report.splitlines() if x.startswith(f"| {first_cell} |"))
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
+def test_report_contains_counts_and_regression(serial):
+    out, analysis, rows = serial
+    report = (out / "report.md").read_text()
+    table, c = _independent_analysis(rows, TINY)
     assert "| trained | passing the accuracy threshold | connected at k* | analysed |" \
         in report
     assert f"| {c['trained']} | {c['passed']} | {c['connected']} | " \
         f"{c['analysed']} |" in report
     assert f"{c['negative']} of {c['analysed']} analysed networks" in report
+    rhos = [v[2] for v in table.values() if v[4]]
+    assert f"mean rho {np.mean(rhos):.3f}, median {np.median(rhos):.3f}" in report
     assert "## Regression" in report
-    assert analysis.regression is not None
+    # the regression, fitted again from the raw rows by lstsq
+    ref = _independent_regression(rows, TINY, table)
+    assert ref is not None and analysis.regression is not None
+    names = ["intercept", "rho", "problem[B]", "architecture[wide]"]
+    assert analysis.regression.names == names
+    np.testing.assert_allclose(analysis.regression.coef, ref["coef"], rtol=1e-9)
+    np.testing.assert_allclose(analysis.regression.stderr, ref["se"], rtol=1e-9)
+    np.testing.assert_allclose(analysis.regression.p, ref["p"], rtol=1e-9)
+    assert analysis.regression.r_squared == pytest.approx(ref["r2"], rel=1e-9)
+    # and as the report prints it (4, 3, 3 decimals and 3 significant digits)
     assert "| term | coefficient | std. error | t | p |" in report
-    assert "| rho |" in report and "| problem[B] |" in report
+    for i, name in enumerate(names):
+        cells = _markdown_row(report, name)
+        assert float(cells[1]) == pytest.approx(ref["coef"][i], rel=1e-3, abs=1e-12)
+        assert float(cells[2]) == pytest.approx(ref["se"][i], rel=5e-3)
+        assert float(cells[3]) == pytest.approx(ref["t"][i], abs=1.1e-3)
+        assert float(cells[4]) == pytest.approx(ref["p"][i], rel=5e-3, abs=1e-300)
+    assert (f"n = {ref['n']}, residual df = {ref['df']}, "
+            f"R^2 = {ref['r2']:.3f}.") in report
+    assert (f"Coefficient of rho: {ref['coef'][1]:.4g} (t = {ref['t'][1]:.2f}, "
+            f"p = {ref['p'][1]:.3g})") in report
     assert "fig3_aggregated_coefficient.png" in report
     assert "fig4_flow.png" in report
 
 
 def test_report_can_be_remade(serial, tmp_path):
-    out, analysis, _ = serial
+    out, analysis, rows = serial
     copy = tmp_path / "copy"
     copy.mkdir()
     for name in ("config.json", "results.jsonl"):
         shutil.copy(out / name, copy / name)
     again = make_report(copy, figures=False)
-    assert again.counts == analysis.counts
+    assert again.counts == analysis.counts == _independent_analysis(rows, TINY)[1]
+    # the same tables, byte for byte, and the same report but for its figures
+    for name in ("results.csv", "aggregated.csv"):
+        assert (copy / name).read_bytes() == (out / name).read_bytes(), name
+    before = (out / "report.md").read_text().split("## Figures")[0]
+    assert (copy / "report.md").read_text().split("## Figures")[0] == before
     assert (copy / "report.md").exists() and not (copy / "fig4_flow.png").exists()
+    assert "not drawn" not in (copy / "report.md").read_text()
 
 
 # --------------------------------------------------------------------------- #
@@ -561,29 +921,17 @@ def test_folder_of_another_config_is_refused(serial, config):
 def test_folder_of_an_earlier_results_version_is_refused(serial, config, tmp_path):
     """A folder written before the generators or the default k grid changed
     (same fields, older results version) is not resumed with new rows."""
-    import hashlib
-
     from sk_ricci.study._config import RESULTS_VERSION
 
-    out = serial[0]
-    for name in ("config.json", "results.jsonl"):
-        shutil.copy(out / name, tmp_path / name)
-    saved = json.loads((tmp_path / "config.json").read_text())
-    assert saved["results_version"] == RESULTS_VERSION
-    assert saved["config_hash"] == config.config_hash
-    # what an earlier version wrote: no results_version, the fields' hash alone
-    del saved["results_version"]
-    text = json.dumps(config.to_dict(hashed_only=True), sort_keys=True)
-    saved["config_hash"] = hashlib.sha256(text.encode()).hexdigest()[:16]
-    assert saved["config_hash"] != config.config_hash
-    (tmp_path / "config.json").write_text(json.dumps(saved))
-    before = (tmp_path / "results.jsonl").read_bytes()
+    out = tmp_path / "old"
+    _older_version_folder(serial, config, out)
+    before = (out / "results.jsonl").read_bytes()
     with pytest.raises(
         OutputFolderError,
         match=rf"different configuration .*results_version: 1 -> {RESULTS_VERSION}",
     ):
-        run_study(config, tmp_path, quiet=True)
-    assert (tmp_path / "results.jsonl").read_bytes() == before
+        run_study(config, out, quiet=True)
+    assert (out / "results.jsonl").read_bytes() == before
 
 
 def test_results_without_config_are_refused(tmp_path, config):
@@ -799,11 +1147,19 @@ def test_ols_refuses_collinear_or_short_designs():
 
 def test_analysis_without_passing_networks(serial, config, tmp_path):
     rows = load_results(serial[0])
-    strict = StudyConfig(**{**TINY, "thresholds": {"A": 0.999, "B": 0.999}})
-    analysis = analyse_study(rows, strict)
-    assert analysis.counts["passed"] == sum(r["accuracy"] > 0.999 for r in rows)
-    if analysis.counts["analysed"] == 0:
-        assert analysis.regression is None
+    settings = {**TINY, "thresholds": {"A": 0.999, "B": 0.999}}
+    analysis = analyse_study(rows, StudyConfig(**settings))
+    table, counts = _independent_analysis(rows, settings)
+    assert analysis.counts == counts
+    # 2-epoch networks stay below 0.999 (their accuracies: 0.49 to 0.77)
+    assert counts["passed"] == 0 and counts["below_threshold"] == N_NETWORKS
+    for t in analysis.table:
+        assert (t["passed_threshold"], t["k_star"], t["analysed"]) == (
+            table[t["network_id"]][0], table[t["network_id"]][1],
+            table[t["network_id"]][4])
+    assert _independent_regression(rows, settings, table) is None
+    assert analysis.regression is None
+    assert analysis.regression_note == "no analysed network"
     # by construction: A r0, r1 (accuracy 0.995) and B r2 (0.9) sit exactly
     # on the thresholds, which the paper's rule requires networks to exceed
     strict = StudyConfig(**{**HAND, "thresholds": {"A": 0.995, "B": 0.9}})

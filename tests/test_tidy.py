@@ -12,6 +12,8 @@ import pytest
 
 pd = pytest.importorskip("pandas")
 
+from _settings import random_relu_layers
+
 from sk_ricci import (  # noqa: E402
     AggregatedCoefficient,
     RicciFlowResult,
@@ -23,10 +25,7 @@ from sk_ricci.cli import main  # noqa: E402
 
 
 def _layers(n_layers=5, n=50, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(n, 3))
-    return [np.maximum(X @ rng.normal(size=(3, 6)), 0) + 0.01 * i
-            for i in range(n_layers)]
+    return random_relu_layers(seed=seed, n=n, n_layers=n_layers, width=6)
 
 
 def _hand_result(names=None):
@@ -61,6 +60,9 @@ def test_result_to_frame_by_hand():
         "coefficient": [-0.5] * 4,
         "adjusted_paper": [np.nan] * 4,
         "adjusted_fisher": [np.nan] * 4,
+        "curvature": ["forman"] * 4,
+        "symmetrize": ["max"] * 4,
+        "connect": [None] * 4,
     })
     pd.testing.assert_frame_equal(frame, expected)
     assert _hand_result().to_frame()["layer_name"].isna().all()
@@ -87,6 +89,28 @@ def test_result_to_frame_and_to_dict_match_the_result():
         assert d["n_components"] == [1] * 5 and d["layer_names"] is None
         # plain Python values: a JSON round trip gives them back
         assert json.loads(json.dumps(d)) == d
+
+
+@pytest.mark.parametrize("curvature", ["forman", "augmented_forman",
+                                       "approx_ollivier"])
+def test_result_records_its_curvature_in_every_output(curvature):
+    layers = _layers()
+    r = ricci_flow(layers, 6, connect="mst", curvature=curvature,
+                   symmetrize="sum")
+    assert r.curvature == curvature
+    assert repr(r).endswith(f"curvature={curvature!r})")
+    d = json.loads(json.dumps(r.to_dict()))
+    assert (d["curvature"], d["symmetrize"], d["connect"]) == (
+        curvature, "sum", "mst")
+    frame = r.to_frame()
+    assert (frame["curvature"] == curvature).all()
+    assert (frame["symmetrize"] == "sum").all() and (frame["connect"] == "mst").all()
+    assert list(frame.columns) == list(r.layer_rows()[0])
+    assert [row["curvature"] for row in r.layer_rows()] == [curvature] * 5
+    # the recorded kind is the one summed: the Forman and other totals differ
+    if curvature != "forman":
+        forman = ricci_flow(layers, 6, connect="mst", symmetrize="sum")
+        assert not np.array_equal(forman.total_curvature, r.total_curvature)
 
 
 def test_to_dict_keeps_nan_and_inf_as_floats():

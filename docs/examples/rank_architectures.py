@@ -6,7 +6,7 @@ by flow strength (the paper's statistic: the negated Ricci coefficient, greater 
 Ricci-flow-like). Prints both side by side from ``cv_results_``, best flow
 first.
 
-This is the job of ``sk-ricci demo``: both run ``sk_ricci._demo.run_demo``,
+This is the job of ``sk-ricci demo``: both run ``sk_ricci.run_demo``,
 whose source shows the ``GridSearchCV`` (a ``StandardScaler`` and a
 ``ReLUMLPClassifier`` in a pipeline, scored by ``"accuracy"`` and
 ``RicciFlowScorer(n_neighbors=0.05, statistic="rho", connect="mst",
@@ -23,7 +23,7 @@ import io
 
 import numpy as np
 
-from sk_ricci._demo import run_demo
+from sk_ricci import run_demo
 
 
 def build_parser():

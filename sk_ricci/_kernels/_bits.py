@@ -13,7 +13,7 @@ _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 @numba.njit(cache=True, inline="always")
-def _popcount(x):
+def popcount(x):
     x = x - ((x >> _ONE) & _M1)
     x = (x & _M2) + ((x >> np.uint64(2)) & _M2)
     x = (x + (x >> np.uint64(4))) & _M4

@@ -1,10 +1,10 @@
 """The thread policy of every kernel: how many threads, and how rows are split.
 
 :func:`n_threads` maps scikit-learn's ``n_jobs`` to a thread count,
-:func:`thread_limit` runs numba's parallel kernels on that many threads,
-:func:`one_torch_thread` trains the tiny networks of the demo and the study on
-one torch thread, and ``_CHUNKS`` bounds how many contiguous pieces a parallel kernel splits its
-rows into.
+:func:`thread_limit` runs numba's parallel kernels on that many threads, and
+``CHUNKS`` bounds how many contiguous pieces a parallel kernel splits its rows
+into. (The networks' torch thread policy, ``one_torch_thread``, is in
+:mod:`sk_ricci.nn`.)
 """
 
 import numbers
@@ -48,21 +48,6 @@ def thread_limit(threads):
             torch.set_num_threads(torch_threads)
 
 
-@contextmanager
-def one_torch_thread():
-    """Run torch on one thread, then restore its thread count: the paper's
-    networks are tiny, train fastest on one thread, and parallel workers then
-    do not oversubscribe the cores."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 #: parallel kernels split their rows in at most this many contiguous chunks
 #: (a constant: numba.get_num_threads() inside a kernel defeats caching)
-_CHUNKS = 256
+CHUNKS = 256

@@ -3,7 +3,7 @@
 import numba
 import numpy as np
 
-from ._bits import _ALL, _ONE, _ZERO, _popcount
+from ._bits import _ALL, _ONE, _ZERO, popcount
 
 # Per-word operations on one node's row of bits (rows of (n, words) arrays).
 
@@ -58,7 +58,7 @@ def _take_new_bits(nxt, visited, frontier, v):
         if x != _ZERO:
             visited[v, w] |= x
             frontier[v, w] = x
-            cnt += _popcount(x)
+            cnt += popcount(x)
     return cnt
 
 

@@ -5,7 +5,7 @@ import numba
 import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from ._bits import _ONE, _ZERO, _popcount
+from ._bits import _ONE, _ZERO, popcount
 
 
 @numba.njit(cache=True, nogil=True)
@@ -77,7 +77,7 @@ def _symmetric_knn_csr_bitmap(idx, k, mode):
         c = 0
         for w in range(W):
             x = (D[i, w] & T[i, w]) if mode == 1 else (D[i, w] | T[i, w])
-            c += _popcount(x)
+            c += popcount(x)
         indptr[i + 1] = indptr[i] + c
     nnz = indptr[n]
     indices = np.empty(nnz, dtype=np.int64)

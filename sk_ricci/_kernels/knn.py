@@ -3,11 +3,11 @@
 import numba
 import numpy as np
 
-from ._threads import _CHUNKS
+from ._threads import CHUNKS
 
 
 @numba.njit(cache=True, inline="always")
-def _sqdist(X, i, j):
+def sqdist(X, i, j):
     s = 0.0
     for f in range(X.shape[1]):
         t = X[i, f] - X[j, f]
@@ -200,7 +200,7 @@ def knn_from_gram_serial(X, row_start, P, sqn, k, out_idx, out_sqd, sort=True):
                 out_sqd[i, c] = max(d[ci[c]], 0.0)
             continue
         for c in range(cnt):
-            cv[c] = _sqdist(X, i, ci[c])
+            cv[c] = sqdist(X, i, ci[c])
         # stable sorts: equal distances stay in index order
         if cnt >= _RADIX_MIN:
             _radix_order(cv, ci, cnt, kv, ki, tv, ti, count)
@@ -219,7 +219,7 @@ def knn_from_gram(X, row_start, P, sqn, k, out_idx, out_sqd, sort=True):
     """:func:`knn_from_gram_serial` with the rows split over numba's threads
     (the split cannot change the result: rows are independent)."""
     nb = P.shape[0]
-    chunks = min(nb, _CHUNKS)
+    chunks = min(nb, CHUNKS)
     for c in numba.prange(chunks):
         lo = (c * nb) // chunks
         hi = ((c + 1) * nb) // chunks
@@ -233,5 +233,5 @@ def exact_sqdist_pairs(X, rows, nbrs):
     out = np.empty(nbrs.shape, dtype=np.float64)
     for r in numba.prange(nbrs.shape[0]):
         for t in range(nbrs.shape[1]):
-            out[r, t] = _sqdist(X, rows[r], nbrs[r, t])
+            out[r, t] = sqdist(X, rows[r], nbrs[r, t])
     return out

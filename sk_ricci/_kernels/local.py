@@ -12,8 +12,9 @@ NumPy/SciPy reference in the tests (``tests/test_local.py``,
   stops as soon as all of x's targets are found. O(n + nnz) memory.
 - :func:`edge_forman`, :func:`edge_triangles`, :func:`edge_approx_ollivier`:
   edge curvatures aligned with the CSR entries.
-- :func:`ollivier_costs`: the hop-distance cost matrices of the optimal
-  transport problems of the exact Ollivier-Ricci curvature.
+- :func:`ollivier_balls`, :func:`ollivier_edge_costs`: the hop-distance cost
+  matrix of the optimal transport problem of one edge for the exact
+  Ollivier-Ricci curvature (memory quadratic in the degree).
 - :func:`row_means`: multiplicity-weighted mean of an edge quantity over every
   node's edges.
 """
@@ -21,7 +22,7 @@ NumPy/SciPy reference in the tests (``tests/test_local.py``,
 import numba
 import numpy as np
 
-from ._threads import _CHUNKS
+from ._threads import CHUNKS
 
 
 @numba.njit(cache=True, nogil=True)
@@ -107,7 +108,7 @@ def target_distances_rows(t_indptr, t_indices, h_indptr, h_indices, lo, hi, out)
 @numba.njit(cache=True, parallel=True, nogil=True)
 def _target_distances_parallel(t_indptr, t_indices, h_indptr, h_indices, out):
     n = t_indptr.size - 1
-    chunks = min(n, _CHUNKS)
+    chunks = min(n, CHUNKS)
     for c in numba.prange(chunks):
         target_distances_rows(
             t_indptr, t_indices, h_indptr, h_indices,
@@ -216,18 +217,12 @@ def row_means(indptr, data, vals):
 
 
 @numba.njit(cache=True, nogil=True)
-def ollivier_costs(indptr, indices, x):
-    """Supports and hop-distance costs of the transport problems of node x.
+def ollivier_balls(indptr, indices, x):
+    """Support of node x's measure and the 1- and 2-balls of its points.
 
-    Returns (ys, edges, sx, sy_ptr, sy_all, cost_ptr, costs): the
-    neighbours y > x of x and their CSR entries, x's support [x, N(x)...],
-    and, for the m-th of those edges, y's support
-    ``sy_all[sy_ptr[m]:sy_ptr[m + 1]]`` ([y, N(y)...]) and the cost matrix
-    between the two supports, ``costs[cost_ptr[m]:cost_ptr[m + 1]]`` in row
-    major order (rows: x's support). Supports of neighbours are within 3
-    hops of each other, so the cost is 0 (same node), 1 (adjacent), 2 (a
-    common neighbour) or 3; the 1- and 2-balls of x's support are kept as bit
-    sets (words of 64 nodes).
+    Returns (sx, ball1, ball2): x's support [x, N(x)...] and, for its a-th
+    point u, bit sets (words of 64 nodes) of the nodes within 1 and 2 hops of
+    u. Memory: 2 (d_x + 1) ceil(n / 64) words, linear in the degree.
     """
     n = indptr.size - 1
     W = (n + 63) // 64
@@ -253,48 +248,39 @@ def ollivier_costs(indptr, indices, x):
             for g in range(indptr[v], indptr[v + 1]):
                 z = indices[g]
                 ball2[a, z >> 6] |= one << np.uint64(z & 63)
-    m = 0
-    total = 0
-    for e in range(indptr[x], indptr[x + 1]):
-        y = indices[e]
-        if y > x:
-            m += 1
-            total += (indptr[y + 1] - indptr[y] + 1) * ns
-    ys = np.empty(m, dtype=np.int64)
-    edges = np.empty(m, dtype=np.int64)
-    sy_ptr = np.zeros(m + 1, dtype=np.int64)
-    cost_ptr = np.zeros(m + 1, dtype=np.int64)
-    c = 0
-    for e in range(indptr[x], indptr[x + 1]):
-        y = indices[e]
-        if y > x:
-            ys[c] = y
-            edges[c] = e
-            dy = indptr[y + 1] - indptr[y] + 1
-            sy_ptr[c + 1] = sy_ptr[c] + dy
-            cost_ptr[c + 1] = cost_ptr[c] + dy * ns
-            c += 1
-    sy_all = np.empty(sy_ptr[m], dtype=np.int64)
-    costs = np.empty(total, dtype=np.float64)
-    for c in range(m):
-        y = ys[c]
-        base = sy_ptr[c]
-        sy_all[base] = y
-        for t in range(indptr[y + 1] - indptr[y]):
-            sy_all[base + 1 + t] = indices[indptr[y] + t]
-        dy = sy_ptr[c + 1] - sy_ptr[c]
-        p = cost_ptr[c]
-        for a in range(ns):
-            u = sx[a]
-            for b in range(dy):
-                v = sy_all[base + b]
-                if u == v:
-                    cst = 0.0
-                elif (ball1[a, v >> 6] >> np.uint64(v & 63)) & one:
-                    cst = 1.0
-                elif (ball2[a, v >> 6] >> np.uint64(v & 63)) & one:
-                    cst = 2.0
-                else:
-                    cst = 3.0
-                costs[p + a * dy + b] = cst
-    return ys, edges, sx, sy_ptr, sy_all, cost_ptr, costs
+    return sx, ball1, ball2
+
+
+@numba.njit(cache=True, nogil=True)
+def ollivier_edge_costs(indptr, indices, sx, ball1, ball2, y):
+    """Hop-distance cost matrix of the transport problem of the edge (x, y).
+
+    ``sx``, ``ball1``, ``ball2`` come from :func:`ollivier_balls` of x. Rows:
+    x's support; columns: y's support [y, N(y)...]. Supports of neighbours
+    lie within 3 hops of each other, so the cost is 0 (same node), 1
+    (adjacent), 2 (a common neighbour) or 3. One (d_x + 1) x (d_y + 1)
+    matrix per edge: memory quadratic in the degree, whatever the number of
+    edges of x.
+    """
+    one = np.uint64(1)
+    ns = sx.size
+    dy = indptr[y + 1] - indptr[y] + 1
+    sy = np.empty(dy, dtype=np.int64)
+    sy[0] = y
+    for t in range(dy - 1):
+        sy[t + 1] = indices[indptr[y] + t]
+    C = np.empty((ns, dy), dtype=np.float64)
+    for a in range(ns):
+        u = sx[a]
+        for b in range(dy):
+            v = sy[b]
+            if u == v:
+                cst = 0.0
+            elif (ball1[a, v >> 6] >> np.uint64(v & 63)) & one:
+                cst = 1.0
+            elif (ball2[a, v >> 6] >> np.uint64(v & 63)) & one:
+                cst = 2.0
+            else:
+                cst = 3.0
+            C[a, b] = cst
+    return C

@@ -3,8 +3,8 @@
 import numba
 import numpy as np
 
-from ._threads import _CHUNKS, n_threads, thread_limit
-from .knn import _sqdist
+from ._threads import CHUNKS, n_threads, thread_limit
+from .knn import sqdist
 
 
 @numba.njit(cache=True)
@@ -44,7 +44,7 @@ def _brute_outside_rows(X, label, points, best_d, best_u, best_v, out_d, out_j,
         bj = -1
         for j in range(n):
             if label[j] != li:
-                d = _sqdist(X, i, j)
+                d = sqdist(X, i, j)
                 if bu < 0 or _better(d, i, j, bd, bu, bv):
                     bd, bu, bv, bj = d, i, j, j
         out_d[r] = bd
@@ -55,7 +55,7 @@ def _brute_outside_rows(X, label, points, best_d, best_u, best_v, out_d, out_j,
 def _brute_outside(X, label, points, best_d, best_u, best_v, out_d, out_j):
     """:func:`_brute_outside_rows` for all points, split over threads."""
     m = points.size
-    chunks = min(m, _CHUNKS)
+    chunks = min(m, CHUNKS)
     for c in numba.prange(chunks):
         _brute_outside_rows(
             X, label, points, best_d, best_u, best_v, out_d, out_j,

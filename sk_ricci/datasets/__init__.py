@@ -37,10 +37,11 @@ from ._images import (
 )
 from ._paper import paper_accuracy_threshold, paper_n_neighbors_grid
 
-# REGISTRY, SYNTHETIC_PROBLEMS and find_problem stay importable here, outside __all__
+# REGISTRY, SOURCES and find_problem stay importable here, outside __all__
 from ._problems import (  # noqa: F401
     PAPER_PROBLEMS,
     REGISTRY,
+    SOURCES,
     SYNTHETIC_PROBLEMS,
     Problem,
     find_problem,
@@ -48,7 +49,6 @@ from ._problems import (  # noqa: F401
 )
 from ._synthetic import (
     PROBLEM_NAMES,
-    PROBLEMS,
     make_ellipsoids_in_box,
     make_entangled_spirals,
     make_intersecting_sheets,
@@ -57,8 +57,8 @@ from ._synthetic import (
 
 __all__ = [
     "PAPER_PROBLEMS",
-    "PROBLEMS",
     "PROBLEM_NAMES",
+    "SYNTHETIC_PROBLEMS",
     "Problem",
     "get_data_home",
     "load_digits_pair",
@@ -70,6 +70,25 @@ __all__ = [
     "make_problem",
     "paper_accuracy_threshold",
     "paper_n_neighbors_grid",
+    "problem_loader",
     "read_idx",
     "resolve_problem",
 ]
+
+
+def problem_loader(problem):
+    """The function of this module that makes or loads ``problem``'s points.
+
+    ``problem`` is a :class:`Problem` or a name (any alias); the registry
+    names the function (:attr:`Problem.loader`), so every caller (the study,
+    the benchmarks) dispatches through it.
+
+    Examples
+    --------
+    >>> from sk_ricci.datasets import problem_loader
+    >>> problem_loader("A").__name__, problem_loader("mnist_17").__name__
+    ('make_entangled_spirals', 'load_mnist_pair')
+    """
+    if not isinstance(problem, Problem):
+        problem = resolve_problem(problem)
+    return globals()[problem.loader]

@@ -17,7 +17,7 @@ from ._idx import read_idx
 
 #: Each image set: local folder and file stems (read by the loaders), title,
 #: mirrors in the order tried, and the MD5 sum of each gzipped IDX file.
-_IMAGE_SETS = {
+IMAGE_SETS = {
     "mnist": {
         "folder": "mnist",
         "title": "MNIST",
@@ -55,7 +55,7 @@ _IMAGE_SETS = {
 _N_IMAGES = {"train": 60000, "test": 10000}
 
 
-def _idx_names(subset):
+def idx_names(subset):
     """The IDX file names (images, labels) of ``subset``, without ``.gz``."""
     prefix = "t10k" if subset == "test" else "train"
     return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
@@ -95,12 +95,12 @@ def _fetch_checked(url, tmp, target, md5, n_items):
     os.replace(tmp, target)
 
 
-def _download_subset(spec, directory, subset):
+def download_subset(spec, directory, subset):
     """Fetch the two gzipped IDX files of one subset into ``directory``, each from
     the first mirror that serves it intact; a file already there with the right
     MD5 sum is kept."""
     directory.mkdir(parents=True, exist_ok=True)
-    for name in _idx_names(subset):
+    for name in idx_names(subset):
         filename = name + ".gz"
         target, md5 = directory / filename, spec["md5"][filename]
         if target.is_file() and _md5(target) == md5:

@@ -103,7 +103,7 @@ def _read_csv(path):
     return table[:, 1:], table[:, 0].astype(np.int64)
 
 
-def _read_npz(path, subset):
+def read_npz(path, subset):
     with np.load(path) as data:
         keys = set(data.files)
         for xk, yk in (("X", "y"), (f"x_{subset}", f"y_{subset}"), ("x", "y")):

@@ -10,8 +10,8 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from .._param_validation import Interval
-from ._fetch import _IMAGE_SETS, _download_subset, _idx_names
-from ._idx import _read_csv, _read_npz, read_idx
+from ._fetch import IMAGE_SETS, download_subset, idx_names
+from ._idx import _read_csv, read_idx, read_npz
 
 #: Fashion-MNIST class names, by label.
 _FASHION_LABELS = (
@@ -164,7 +164,7 @@ def get_data_home(data_home=None):
 
 def _find_subset(directory, spec, subset):
     """Return (kind, paths) for the first recognised files, or None."""
-    images, labels = _idx_names(subset)
+    images, labels = idx_names(subset)
     for suffix in ("", ".gz"):
         for img, lab in (
             (images, labels),
@@ -182,7 +182,7 @@ def _find_subset(directory, spec, subset):
 
 
 def _expected_files(spec, subset):
-    images, labels = _idx_names(subset)
+    images, labels = idx_names(subset)
     stem = spec["stems"][0]
     return (
         f"'{images}[.gz]' + '{labels}[.gz]', or '{stem}_{subset}.csv' (label "
@@ -196,7 +196,7 @@ def _read_found(kind, paths, subset):
         return X.reshape(len(X), -1), labels.astype(np.int64)
     if kind == "csv":
         return _read_csv(paths[0])
-    return _read_npz(paths[0], subset)
+    return read_npz(paths[0], subset)
 
 
 def _locate_subset(spec, candidates, subset, download):
@@ -207,7 +207,7 @@ def _locate_subset(spec, candidates, subset, download):
         if found is not None:
             return found
     if download:
-        _download_subset(spec, candidates[0], subset)
+        download_subset(spec, candidates[0], subset)
         found = _find_subset(candidates[0], spec, subset)
         if found is not None:
             return found
@@ -241,7 +241,7 @@ def _read_data_file(path, subset):
     """Images and labels of a ``data_home`` that is an ``.npz`` or CSV file."""
     name = path.name.lower()
     if name.endswith(".npz"):
-        return _read_npz(path, subset)
+        return read_npz(path, subset)
     if name.endswith((".csv", ".csv.gz")):
         return _read_csv(path)
     raise ValueError(
@@ -251,7 +251,7 @@ def _read_data_file(path, subset):
 
 
 def _load_image_pair(key, pair, data_home, subset, download, return_X_y):
-    spec = _IMAGE_SETS[key]
+    spec = IMAGE_SETS[key]
     if subset not in ("train", "test", "all"):
         raise ValueError(
             f"subset={subset!r} must be 'train', 'test' or 'all' ('test' is the "

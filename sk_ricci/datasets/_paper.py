@@ -7,7 +7,7 @@ and its "well trained" accuracy threshold, both read from the problem registry
 import numpy as np
 
 from ._problems import resolve_problem
-from ._synthetic import _check_n_samples
+from ._synthetic import check_n_samples
 
 
 def paper_n_neighbors_grid(problem, n_samples=None, *, X=None, symmetrize="max"):
@@ -69,7 +69,7 @@ def paper_n_neighbors_grid(problem, n_samples=None, *, X=None, symmetrize="max")
         X, n_samples = _check_test_set(X, n_samples)
     if n_samples is None:
         return list(spec.paper_grid)
-    scaled = _rescaled_grid(spec, _check_n_samples(n_samples))
+    scaled = _rescaled_grid(spec, check_n_samples(n_samples))
     if X is None or not scaled:
         return scaled
     from .._select import smallest_connected_n_neighbors

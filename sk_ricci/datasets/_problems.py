@@ -16,6 +16,18 @@ PAPER_GRID_SYNTHETIC = (
 PAPER_GRID_IMAGES = (10, 20, 30, 50, 90, 100, 120, 150, 250, 350, 500)
 PAPER_N_TEST = {"synthetic": 1000, "images": 2000}
 
+#: The one table of sources: source -> (the function of :mod:`sk_ricci.datasets`
+#: that loads a problem of it, whether that function returns one set that the
+#: study splits (True) or official train and test subsets (False)). A
+#: synthetic problem names its own generator (``make_<long_name>``). A new
+#: source is one entry here and its loader.
+SOURCES = {
+    "synthetic": (None, True),
+    "digits": ("load_digits_pair", True),
+    "mnist": ("load_mnist_pair", False),
+    "fashion": ("load_fashion_mnist_pair", False),
+}
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -26,7 +38,8 @@ class Problem:
     name : str
         Canonical name (``"A"``, ``"mnist_1_7"``, ``"digits_1_7"``, ...).
     source : {"synthetic", "mnist", "fashion", "digits"}
-        Where its points come from.
+        Where its points come from: a key of :data:`SOURCES` (anything else
+        is an error when the problem is made).
     pair : tuple of int or None
         The two class labels of an image pair (None for synthetic problems).
     threshold : float
@@ -46,6 +59,34 @@ class Problem:
     aliases: tuple = ()
     paper: bool = True
     long_name: str = None
+
+    def __post_init__(self):
+        if self.source not in SOURCES:
+            raise ValueError(
+                f"Problem {self.name!r}: unknown source {self.source!r}; expected "
+                f"one of {sorted(SOURCES)}. A new source needs its loader in "
+                "sk_ricci.datasets and an entry in SOURCES "
+                "(sk_ricci/datasets/_problems.py)."
+            )
+        if self.source == "synthetic" and not self.long_name:
+            raise ValueError(
+                f"Problem {self.name!r}: a synthetic problem needs long_name, the "
+                "name of its generator make_<long_name> in sk_ricci.datasets."
+            )
+
+    @property
+    def loader(self):
+        """Name of the function of :mod:`sk_ricci.datasets` that makes or
+        loads this problem's points (``make_<long_name>`` for a synthetic
+        problem)."""
+        name, _ = SOURCES[self.source]
+        return f"make_{self.long_name}" if name is None else name
+
+    @property
+    def one_set(self):
+        """True when the loader gives one set of points (split by the study),
+        False when it gives official train and test subsets."""
+        return SOURCES[self.source][1]
 
     @property
     def kind(self):

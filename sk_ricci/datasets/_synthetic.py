@@ -16,10 +16,9 @@ from .._param_validation import Interval
 from ._problems import REGISTRY, SYNTHETIC_PROBLEMS, find_problem
 
 #: Short names of the synthetic problems, in the paper's order.
-PROBLEMS = SYNTHETIC_PROBLEMS
 
 #: Long name of each synthetic problem.
-PROBLEM_NAMES = {name: REGISTRY[name].long_name for name in PROBLEMS}
+PROBLEM_NAMES = {name: REGISTRY[name].long_name for name in SYNTHETIC_PROBLEMS}
 
 # Problem A: spiral parameter range (one full turn from the start of
 # scikit-learn's make_swiss_roll) and height. The make_swiss_roll range
@@ -49,7 +48,7 @@ _NOISE = Interval(numbers.Real, 0, None)
 # --------------------------------------------------------------------------- #
 # Validation helpers
 # --------------------------------------------------------------------------- #
-def _check_n_samples(n_samples):
+def check_n_samples(n_samples):
     if not _N_SAMPLES.is_satisfied_by(n_samples):
         raise ValueError(
             f"n_samples={n_samples!r} must be an integer >= 2 (at least one point "
@@ -154,7 +153,7 @@ def make_entangled_spirals(
     >>> np.bincount(y).tolist()
     [500, 500]
     """
-    n_samples = _check_n_samples(n_samples)
+    n_samples = check_n_samples(n_samples)
     noise = _check_noise(noise)
     rng = check_random_state(random_state)
     n0, n1 = _class_sizes(n_samples)
@@ -264,7 +263,7 @@ def make_ellipsoids_in_box(
     >>> np.bincount(y).tolist()
     [501, 500]
     """
-    n_samples = _check_n_samples(n_samples)
+    n_samples = check_n_samples(n_samples)
     noise = _check_noise(noise)
     rng = check_random_state(random_state)
     n0, n1 = _class_sizes(n_samples)
@@ -344,7 +343,7 @@ def make_intersecting_sheets(
     >>> np.bincount(y).tolist()
     [1000, 1000]
     """
-    n_samples = _check_n_samples(n_samples)
+    n_samples = check_n_samples(n_samples)
     noise = _check_noise(noise)
     rng = check_random_state(random_state)
     n0, n1 = _class_sizes(n_samples)
@@ -355,13 +354,6 @@ def make_intersecting_sheets(
         z = sign * _SHEET_AMPLITUDE * np.sin(_SHEET_FREQUENCY * x)
         sheets.append(np.column_stack([x, y, z]))
     return _finish(sheets[0], sheets[1], noise, shuffle, rng)
-
-
-_MAKERS = {
-    "A": make_entangled_spirals,
-    "B": make_ellipsoids_in_box,
-    "C": make_intersecting_sheets,
-}
 
 
 def _synthetic_key(name):
@@ -407,8 +399,8 @@ def make_problem(name, n_samples=2000, *, noise=None, random_state=None, shuffle
 
     Examples
     --------
-    >>> from sk_ricci.datasets import PROBLEMS, make_problem
-    >>> for name in PROBLEMS:
+    >>> from sk_ricci.datasets import SYNTHETIC_PROBLEMS, make_problem
+    >>> for name in SYNTHETIC_PROBLEMS:
     ...     X, y = make_problem(name, n_samples=100, random_state=0)
     ...     print(name, X.shape, int(y.sum()))
     A (100, 3) 50
@@ -422,4 +414,5 @@ def make_problem(name, n_samples=2000, *, noise=None, random_state=None, shuffle
             f"unknown synthetic problem name={name!r}; expected one of {choices}"
         )
     kwargs = {} if noise is None else {"noise": noise}
-    return _MAKERS[key](n_samples, random_state=random_state, shuffle=shuffle, **kwargs)
+    maker = globals()[REGISTRY[key].loader]  # make_<long_name>, defined above
+    return maker(n_samples, random_state=random_state, shuffle=shuffle, **kwargs)

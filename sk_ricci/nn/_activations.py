@@ -1,6 +1,7 @@
 """Hidden-layer outputs of a fitted network: the input of the Ricci flow."""
 
 import numbers
+import weakref
 
 import numpy as np
 import torch
@@ -14,7 +15,7 @@ from torch import nn
 from sk_ricci._validation import warn
 from sk_ricci.exceptions import SkRicciWarning
 from sk_ricci.nn._classifier import ReLUMLPClassifier
-from sk_ricci.nn._hooks import _record_batches
+from sk_ricci.nn._hooks import record_batches
 
 _SUPPORTED = (
     "ReLUMLPClassifier, a fitted skorch NeuralNet, a torch.nn.Module, "
@@ -48,7 +49,21 @@ class LayerActivations(list):
     Returned by :func:`layer_activations`. It is a plain ``list`` of ndarrays
     (pass it wherever a list of layers is expected, e.g. to
     :func:`sk_ricci.ricci_flow`, which copies the names into its result's
-    ``layer_names``), with one extra attribute. Slicing keeps the names.
+    ``layer_names``), with one extra attribute.
+
+    **Every array keeps its name wherever it goes.** Slicing, ``copy``,
+    ``+`` and ``*`` keep the names; ``reverse``, ``sort``, ``pop``,
+    ``remove``, ``del`` and ``clear`` move or drop them with their arrays. A
+    layer added or assigned (``append``, ``insert``, ``extend``, ``+=``,
+    ``acts[i] = X``, slice assignment) is named, in this order: by the name
+    passed (``append(X, name=...)``, ``insert(i, X, name=...)``,
+    ``extend(arrays, names=...)``); by the names of a ``LayerActivations``
+    value; by its own name if the same array object is or was in the list
+    (so ``acts.append(acts.pop(0))`` and ``acts[i], acts[j] = acts[j],
+    acts[i]`` carry names along); for an in-place replacement (``acts[i] =
+    X``, or a slice by as many arrays) by the name of the position it
+    replaces; else by its position when it is added, as ``names=None``
+    numbers layers.
 
     Parameters
     ----------
@@ -61,10 +76,11 @@ class LayerActivations(list):
     ----------
     names : list of str
         For torch models, the module's name in ``module.named_modules()``
-        (``"hidden.1"``, ``"block1.act"``); a module called more than once per
-        forward pass gives one layer per call, named ``"relu#1"``,
-        ``"relu#2"``, ... For scikit-learn's MLPs, ``"hidden_0"``,
-        ``"hidden_1"``, ...
+        (``"hidden.1"``, ``"block1.act"``; ``""`` for the model itself); a
+        module called more than once per forward pass gives one layer per
+        call, named ``"relu#1"``, ``"relu#2"``, ... For scikit-learn's MLPs,
+        ``"hidden_0"``, ``"hidden_1"``, ... Assigning a new list checks that it
+        has one name per layer.
 
     Examples
     --------
@@ -73,10 +89,25 @@ class LayerActivations(list):
     >>> acts = LayerActivations([np.zeros((4, 2)), np.ones((4, 3))], ["a", "b"])
     >>> acts.names, len(acts), acts[1:].names
     (['a', 'b'], 2, ['b'])
+    >>> acts.reverse()
+    >>> acts.append(np.ones((4, 5)), name="c")
+    >>> acts.names
+    ['b', 'a', 'c']
     """
+
+    #: how many removed arrays (weak references) remember their names
+    _REMEMBERED = 256
 
     def __init__(self, arrays=(), names=None):
         super().__init__(arrays)
+        self.names = names
+
+    @property
+    def names(self):
+        return self._names
+
+    @names.setter
+    def names(self, names):
         if names is None:
             names = [str(i) for i in range(len(self))]
         names = [str(name) for name in names]
@@ -85,19 +116,204 @@ class LayerActivations(list):
                 f"got {len(names)} names for {len(self)} layers; pass one name "
                 "per layer"
             )
-        self.names = names
+        self._names = names
+        self._removed = []
+
+    # -- names of arrays that come and go ---------------------------------------
+
+    def _forget(self, items, names):
+        """Remember the names of removed arrays (weakly: no array is kept)."""
+        for item, name in zip(items, names):
+            try:
+                self._removed.append((weakref.ref(item), name))
+            except TypeError:  # not weakly referable (a nested list, ...)
+                continue
+        del self._removed[: -self._REMEMBERED]
+
+    def _known_name(self, item):
+        """The name of ``item`` if it is, or was, in the list; else None."""
+        for own, name in zip(self, self._names):
+            if own is item:
+                return name
+        for ref, name in reversed(self._removed):
+            if ref() is item:
+                return name
+        return None
+
+    def _names_for(self, items, names, start, kept=None):
+        """Names of ``items`` placed at position ``start``: ``names``, the
+        names of a LayerActivations, their own, ``kept``, their positions."""
+        if names is None and isinstance(items, LayerActivations):
+            names = items.names
+        if names is not None:
+            names = [str(name) for name in names]
+            if len(names) != len(items):
+                raise ValueError(
+                    f"got {len(names)} names for {len(items)} added layers; pass "
+                    "one name per layer"
+                )
+            return names
+        out = []
+        for i, item in enumerate(items):
+            name = self._known_name(item)
+            if name is None:
+                name = kept[i] if kept is not None else str(start + i)
+            out.append(name)
+        return out
+
+    # -- reading --------------------------------------------------------------
 
     def __getitem__(self, index):
         item = super().__getitem__(index)
         if isinstance(index, slice):
-            return LayerActivations(item, self.names[index])
+            return LayerActivations(item, self._names[index])
         return item
+
+    def copy(self):
+        """A shallow copy, with the names."""
+        return LayerActivations(self, self._names)
+
+    def __add__(self, other):
+        if not isinstance(other, list):
+            return NotImplemented
+        out = self.copy()
+        out.extend(other)
+        return out
+
+    def __radd__(self, other):
+        if not isinstance(other, list):
+            return NotImplemented
+        return LayerActivations(other) + self
+
+    def __mul__(self, n):
+        return LayerActivations(list(self) * n, self._names * n)
+
+    __rmul__ = __mul__
+
+    def __reduce__(self):
+        return (type(self), (list(self), list(self._names)))
 
     def __repr__(self):
         shapes = ", ".join(
-            f"{name}: {getattr(a, 'shape', '?')}" for name, a in zip(self.names, self)
+            f"{name or repr(name)}: {getattr(a, 'shape', '?')}"
+            for name, a in zip(self._names, self)
         )
         return f"LayerActivations([{shapes}])"
+
+    # -- adding and replacing ---------------------------------------------------
+
+    def append(self, array, name=None):
+        """Add a layer at the end, named ``name`` (see the class docstring for
+        the default)."""
+        (new,) = self._names_for(
+            [array], None if name is None else [name], len(self)
+        )
+        super().append(array)
+        self._names.append(new)
+
+    def insert(self, index, array, name=None):
+        """Insert a layer before ``index``, named ``name`` (see the class
+        docstring for the default)."""
+        n = len(self)
+        position = min(max(index + n if index < 0 else index, 0), n)
+        (new,) = self._names_for([array], None if name is None else [name], position)
+        super().insert(index, array)
+        self._names.insert(position, new)
+
+    def extend(self, arrays, names=None):
+        """Add layers at the end, named ``names`` (see the class docstring for
+        the default)."""
+        items = arrays if isinstance(arrays, list) else list(arrays)
+        new = self._names_for(items, names, len(self))
+        super().extend(list(items))
+        self._names.extend(new)
+
+    def __iadd__(self, arrays):
+        self.extend(arrays)
+        return self
+
+    def __imul__(self, n):
+        super().__imul__(n)
+        self._names *= n
+        return self
+
+    def __setitem__(self, index, value):
+        if not isinstance(index, slice):
+            i = range(len(self))[index]  # IndexError as list's
+            (new,) = self._names_for([value], None, i, kept=[self._names[i]])
+            self._forget([self[i]], [self._names[i]])
+            super().__setitem__(index, value)
+            self._names[i] = new
+            return
+        items = value if isinstance(value, list) else list(value)
+        replaced = range(len(self))[index]
+        kept = [self._names[i] for i in replaced]
+        new = self._names_for(
+            items, None, index.indices(len(self))[0],
+            kept=kept if len(items) == len(replaced) else None,
+        )
+        old = [super(LayerActivations, self).__getitem__(i) for i in replaced]
+        super().__setitem__(index, list(items))
+        self._forget(old, kept)
+        self._names[index] = new
+
+    # -- moving and removing ----------------------------------------------------
+
+    def __delitem__(self, index):
+        positions = range(len(self))[index]
+        if isinstance(index, slice):
+            self._forget([list.__getitem__(self, i) for i in positions],
+                         [self._names[i] for i in positions])
+        else:
+            self._forget([list.__getitem__(self, positions)], [self._names[positions]])
+        super().__delitem__(index)
+        del self._names[index]
+
+    def pop(self, index=-1):
+        """Remove and return the layer at ``index`` (its name is remembered)."""
+        item = super().pop(index)
+        name = self._names.pop(index)
+        self._forget([item], [name])
+        return item
+
+    def remove(self, array):
+        """Remove the first layer that is ``array``, else the first equal to it
+        (its name is remembered)."""
+        for i, item in enumerate(self):
+            if item is array:
+                del self[i]
+                return
+        del self[self.index(array)]  # list's own test of equality
+
+    def clear(self):
+        self._forget(list(self), self._names)
+        super().clear()
+        self._names.clear()
+
+    def reverse(self):
+        super().reverse()
+        self._names.reverse()
+
+    def sort(self, *, key=None, reverse=False):
+        """Sort the layers in place (stable), their names with them. Arrays
+        cannot be compared, so pass ``key``, e.g. ``key=lambda a: a.shape[1]``.
+        """
+        items = list(self)
+        try:
+            order = sorted(
+                range(len(items)),
+                key=(lambda i: items[i]) if key is None else (lambda i: key(items[i])),
+                reverse=reverse,
+            )
+        except (TypeError, ValueError) as exc:
+            if key is not None:
+                raise
+            raise TypeError(
+                f"the layers cannot be compared with each other ({exc}); pass "
+                "key=, e.g. acts.sort(key=lambda a: a.shape[1]) to sort by width"
+            ) from exc
+        super().__setitem__(slice(None), [items[i] for i in order])
+        self._names[:] = [self._names[i] for i in order]
 
 
 def layer_activations(estimator, X, *, layers="hidden", batch_size=1024):
@@ -150,13 +366,18 @@ default="hidden"
           from the last one);
         - a list of str: module names as given by ``module.named_modules()``,
           e.g. ``["block1.relu", "block2.relu"]`` (``"hidden_0"``, ... for a
-          scikit-learn MLP); any module may be named, e.g. a whole block;
+          scikit-learn MLP); any module may be named, e.g. a whole block, and
+          ``""`` is the model itself (its output), as in ``named_modules()``;
         - a ``torch.nn.Module`` subclass or a tuple of them, e.g.
           ``torch.nn.LeakyReLU``: every module of those types;
         - a callable ``layers(name, module) -> bool``: every module for which
-          it returns True.
+          it returns True, called on the pairs of ``module.named_modules()``
+          (the model itself with the name ``""``).
 
         The result is always in forward order, whatever the order of a list.
+        A named module that the forward pass never calls on ``X`` is an error
+        (its output cannot be read); one chosen by type, callable or default
+        and never called is left out with a warning.
     batch_size : int, default=1024
         Number of samples per forward pass (torch models only).
 
@@ -167,11 +388,20 @@ default="hidden"
         layer (``n_layers`` in all) in forward order, whose ``names``
         attribute names each layer.
 
+    Raises
+    ------
+    ValueError
+        When no chosen module is called on the first batch, when a module
+        named in ``layers`` is never called, or when batches call different
+        modules (a forward pass that depends on the number of rows: pass a
+        ``batch_size`` of at least ``n_samples``).
+
     Warns
     -----
     SkRicciWarning
         When ``layers`` is ``"hidden"``, a list of int or a type and the
-        network holds activation modules that it leaves out.
+        network holds activation modules that it leaves out, and when a
+        module chosen by type, callable or default is never called.
 
     See Also
     --------
@@ -399,7 +629,7 @@ def _describe(named, limit=8):
 
 def _torch_targets(module, kind, value):
     """The (name, module) pairs to hook, and the activation modules left out."""
-    named = [(name or "(root)", m) for name, m in module.named_modules()]
+    named = list(module.named_modules())  # the root module's name is ""
     activations = [(name, m) for name, m in named if isinstance(m, _ACTIVATION_TYPES)]
     if kind in ("hidden", "positions"):
         targets = [(name, m) for name, m in named if isinstance(m, nn.ReLU)]
@@ -461,11 +691,46 @@ def _torch_activations(module, X, selection, batch_size, n_features):
     what = "selected modules" if kind in ("names", "types", "callable") else (
         "torch.nn.ReLU modules"
     )
-    batches = _record_batches(module, X, targets, batch_size, what)
+    batches = record_batches(module, X, targets, batch_size, what)
+    _check_all_called(module, kind, value, targets, batches, X.shape[0], batch_size)
     activations = _assemble(batches)
     if kind == "positions":
         return _select_positions(activations, value)
     return activations
+
+
+def _check_all_called(module, kind, value, targets, batches, n_samples, batch_size):
+    """Named modules that the forward pass never called are an error; modules
+    of a type, callable or default selection never called, a warning."""
+    called = {name for name, _ in batches[0]}
+    missing = [(name, m) for name, m in targets if name not in called]
+    if not missing:
+        return
+    where = (
+        f"on X ({n_samples} rows, in batches of up to {batch_size})"
+        if n_samples > batch_size
+        else f"on X ({n_samples} rows, one batch)"
+    )
+    why = (
+        "forward may skip them, call their weights directly, or call them only "
+        "for some inputs or batch sizes"
+    )
+    if kind == "names":
+        names = [name for name, _ in missing]
+        raise ValueError(
+            f"layers names {names}, but the forward pass of "
+            f"{type(module).__name__} never called {_describe(missing)} {where}, "
+            f"so there is nothing to read ({why}). It called "
+            f"{sorted(called)}. Pass layers without {names}, or X and a "
+            "batch_size for which forward calls them."
+        )
+    warn(
+        f"layer_activations leaves out {len(missing)} selected module(s) of "
+        f"{type(module).__name__} that the forward pass never called {where}: "
+        f"{_describe(missing)} ({why}). To silence this, choose layers by "
+        "name or with a callable that leaves them out.",
+        SkRicciWarning,
+    )
 
 
 def _warn_ignored(module, kind, value, ignored):

@@ -24,17 +24,18 @@ from skorch.history import History
 from sk_ricci._param_validation import Interval, validate_params
 from sk_ricci.nn._classifier import (
     ReLUMLPClassifier,
-    _build_net,
-    _check_float32_range,
-    _encode_targets,
     _train_split,
+    build_net,
+    check_float32_range,
+    encode_targets,
 )
-from sk_ricci.nn._params import _OPTIMIZERS, _draw_seeds
+from sk_ricci.nn._params import _OPTIMIZERS, draw_seeds
 from sk_ricci.nn._stacked import (
-    _losses,
+    StackedNets,
     _Optimizer,
-    _output_grad,
-    _StackedNets,
+    _predict,
+    mean_losses,
+    output_grad,
 )
 
 __all__ = ["fit_many"]
@@ -60,7 +61,7 @@ class _Spec:
         self.binary = len(classes) == 2
         self.n_outputs = 1 if self.binary else len(classes)
         # the same three seeds, drawn in the same order, as ReLUMLPClassifier.fit
-        init_seed, split_seed, shuffle_seed = _draw_seeds(estimator.random_state)
+        init_seed, split_seed, shuffle_seed = draw_seeds(estimator.random_state)
         self.module = estimator._build_module(
             X.shape[1], self.n_outputs, sizes, init_seed, {}
         )
@@ -132,10 +133,10 @@ def _check_estimators(estimators, max_networks):
 def fit_many(estimators, X, y, *, max_networks=None):
     """Train many independent :class:`ReLUMLPClassifier` at once on ``(X, y)``.
 
-    The networks are grouped by everything that fixes the shape of a training
-    step (hidden widths, optimizer, ``max_epochs``, ``batch_size``, the size
-    of the training split and the device); each group trains as one batch:
-    weights stacked as ``(n_nets, in, out)`` tensors, one ``torch.baddbmm``
+    The networks are grouped by everything a batched training step shares
+    (hidden widths, optimizer, learning rate, ``max_epochs``, ``batch_size``,
+    the size of the training split and the device); each group trains as one
+    batch: weights stacked as ``(n_nets, in, out)`` tensors, one ``torch.baddbmm``
     per layer for all the networks, the gradients computed layer by layer
     with batched products and one optimizer update for the whole group. Each
     network still draws its initial weights, its validation split and its
@@ -156,11 +157,17 @@ def fit_many(estimators, X, y, *, max_networks=None):
     network trains.
 
     On CPU, each network's weights, optimizer state, history and predictions
-    equal those of one ``fit`` per network exactly (the tests compare them
-    with zero tolerance): the weights are stored as ``nn.Linear`` stores
-    them, and the products whose batched kernels would round differently
-    (the single-output layer and its gradient, the sigmoid) run one network
-    at a time. Other devices are not checked for exact equality. Networks
+    equal those of one ``fit`` per network bit for bit, at any batch size
+    (one point included), hidden width (one included) and number of classes
+    (the tests compare them with zero tolerance). Every product rounds as
+    the one ``torch.nn.Linear`` and autograd compute for a lone network: the
+    weights are stored as ``nn.Linear`` stores them, each network's matrices
+    start on 64-byte boundaries as fresh tensors do, and the products that
+    torch's batched kernels would sum in another order (those under 400
+    multiply-adds, and matrix-vector products) run one network at a time.
+    Each network's losses come from the criterion ``fit`` uses, and its
+    held-out points are scored in the same mini-batches as skorch scores
+    them. Other devices are not checked for exact equality. Networks
     whose ``optimizer`` is a custom ``torch.optim.Optimizer`` subclass, or
     that have ``callbacks`` or skorch's routed parameters (``module__*``,
     ``optimizer__*``, ...), are fitted one by one with ``fit``.
@@ -240,8 +247,8 @@ def _check_data(estimators, X, y):
     X_checked, y_checked = validate_data(
         estimators[0], X, y, dtype=[np.float32, np.float64], y_numeric=False
     )
-    _check_float32_range(X_checked)  # the networks compute in float32, as in fit
-    classes, y_encoded = _encode_targets(y_checked)
+    check_float32_range(X_checked)  # the networks compute in float32, as in fit
+    classes, y_encoded = encode_targets(y_checked)
     for est in estimators[1:]:
         validate_data(est, X, y, dtype=[np.float32, np.float64], y_numeric=False)
     return X_checked.astype(np.float32, copy=False), y_encoded, classes
@@ -298,7 +305,7 @@ def _train_group(specs, X, y_encoded):
     spec0 = specs[0]
     data = _GroupData(specs, X, y_encoded)
     sizes = [X.shape[1], *spec0.hidden_layer_sizes, spec0.n_outputs]
-    nets = _StackedNets([s.module for s in specs], sizes, data.device)
+    nets = StackedNets([s.module for s in specs], sizes, data.device)
     optimizer = _Optimizer(spec0.optimizer, spec0.optimizer_kwargs, spec0.lr, nets.flat)
     records = [[] for _ in specs]
     with torch.no_grad():
@@ -334,8 +341,8 @@ def _train_epoch(specs, data, nets, optimizer):
         xb, yb = data.X[batch], data.y[batch]
         inputs = []
         logits = nets.forward(xb, inputs)
-        batch_losses.append(_losses(logits, yb, data.binary).mean(1))
-        nets.backward(inputs, _output_grad(logits, yb, data.binary))
+        batch_losses.append(mean_losses(logits, yb, data.binary))
+        nets.backward(inputs, output_grad(logits, yb, data.binary))
         optimizer.update(nets.flat, nets.grad)
     return torch.stack(batch_losses, 1).cpu().numpy()
 
@@ -347,18 +354,18 @@ def _validate_epoch(specs, data, nets):
     # loader drawing one seed from the loader's generator
     for spec in specs:
         torch.empty((), dtype=torch.int64).random_(generator=spec.valid_generator)
-    logits = nets.forward(data.X_valid)
-    losses = _losses(logits, data.y_valid, data.binary)
-    n_valid, batch_size = losses.shape[1], data.batch_size
-    valid_losses = torch.stack(
-        [losses[:, s : s + batch_size].mean(1) for s in range(0, n_valid, batch_size)],
-        1,
-    ).cpu().numpy()
-    if data.binary:
-        predicted = (logits[..., 0].sigmoid() > 0.5).to(data.y_valid.dtype)
-    else:
-        predicted = logits.softmax(dim=2).argmax(dim=2)
-    valid_acc = (predicted == data.y_valid).double().mean(1).cpu().numpy()
+    # one forward pass per mini-batch, as skorch's: a product's rows round
+    # differently when it has more of them
+    n_valid, batch_size = data.X_valid.shape[1], data.batch_size
+    losses, correct = [], 0
+    for start in range(0, n_valid, batch_size):
+        yb = data.y_valid[:, start : start + batch_size]
+        logits = nets.forward(data.X_valid[:, start : start + batch_size])
+        losses.append(mean_losses(logits, yb, data.binary))
+        correct = correct + (_predict(logits, data.binary) == yb).sum(1)
+    valid_losses = torch.stack(losses, 1).cpu().numpy()
+    # sklearn's accuracy_score: the share of correct predictions, in float64
+    valid_acc = [int(c) / n_valid for c in correct.cpu()]
     return valid_losses, valid_acc
 
 
@@ -412,7 +419,7 @@ def _mark_best(records):
 def _finish(spec, X, y_encoded, classes):
     """Turn a trained spec into a fitted ReLUMLPClassifier (as ``fit`` leaves it)."""
     est = spec.estimator
-    net = _build_net(
+    net = build_net(
         est, spec.binary, spec.module, spec.optimizer_cls, spec.train_split,
         iterator_train__shuffle=True,
         iterator_train__generator=spec.shuffle_generator,

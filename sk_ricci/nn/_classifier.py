@@ -17,14 +17,14 @@ from torch.utils.data import (
 
 from sk_ricci._param_validation import ValidatedMixin
 from sk_ricci.exceptions import InvalidParameterError
-from sk_ricci.nn._module import ReLUMLP, _resolve_hidden_layer_sizes
+from sk_ricci.nn._module import ReLUMLP, resolve_hidden_layer_sizes
 from sk_ricci.nn._params import (
-    _PARAMETER_CONSTRAINTS,
-    _PARAMETER_FIXES,
-    _check_routed,
-    _draw_seeds,
-    _held_out_fraction,
-    _optimizer_spec,
+    PARAMETER_CONSTRAINTS,
+    PARAMETER_FIXES,
+    check_routed,
+    draw_seeds,
+    held_out_fraction,
+    optimizer_spec,
 )
 
 
@@ -95,7 +95,7 @@ def _net_kwargs(optimizer_kwargs, shuffle_seed, routed):
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def _encode_targets(y):
+def encode_targets(y):
     """``(classes, y_encoded)`` of classification targets with at least two
     classes (what ``fit`` and :func:`~sk_ricci.nn.fit_many` train on)."""
     check_classification_targets(y)
@@ -110,7 +110,7 @@ def _encode_targets(y):
     return classes, encoder.transform(y)
 
 
-def _check_float32_range(X, name="X"):
+def check_float32_range(X, name="X"):
     """The network computes in float32: larger values would become inf."""
     if X.size:
         m = max(float(X.max()), -float(X.min()))
@@ -123,7 +123,7 @@ def _check_float32_range(X, name="X"):
     return X
 
 
-def _build_net(estimator, binary, module, optimizer_cls, train_split, **net_kwargs):
+def build_net(estimator, binary, module, optimizer_cls, train_split, **net_kwargs):
     """The skorch net that ``ReLUMLPClassifier.fit`` trains and
     :func:`~sk_ricci.nn.fit_many` fills in: the estimator's training settings,
     the project's dataset and loaders, and ``net_kwargs`` (the loaders'
@@ -265,8 +265,8 @@ class ReLUMLPClassifier(ValidatedMixin, ClassifierMixin, BaseEstimator):
     (0.9, True)
     """
 
-    _parameter_constraints = _PARAMETER_CONSTRAINTS
-    _parameter_fixes = _PARAMETER_FIXES
+    _parameter_constraints = PARAMETER_CONSTRAINTS
+    _parameter_fixes = PARAMETER_FIXES
 
     def __init__(
         self,
@@ -370,16 +370,16 @@ class ReLUMLPClassifier(ValidatedMixin, ClassifierMixin, BaseEstimator):
         """Check every parameter before any computation: the declared
         constraints, then the names of skorch's routed parameters."""
         self._validate_params()
-        _check_routed(type(self).__name__, self._passthrough_params())
+        check_routed(type(self).__name__, self._passthrough_params())
 
     def _derived_params(self, n_samples):
         """``(hidden_layer_sizes, optimizer_cls, optimizer_kwargs, fraction)``
         of checked parameters, for ``n_samples`` training points."""
-        hidden_layer_sizes = _resolve_hidden_layer_sizes(
+        hidden_layer_sizes = resolve_hidden_layer_sizes(
             self.hidden_layer_sizes, self.architecture, self.depth
         )
-        optimizer_cls, optimizer_kwargs = _optimizer_spec(self.optimizer)
-        fraction = _held_out_fraction(self.validation_fraction, n_samples)
+        optimizer_cls, optimizer_kwargs = optimizer_spec(self.optimizer)
+        fraction = held_out_fraction(self.validation_fraction, n_samples)
         return hidden_layer_sizes, optimizer_cls, optimizer_kwargs, fraction
 
     # -- fitting ----------------------------------------------------------------
@@ -439,19 +439,19 @@ class ReLUMLPClassifier(ValidatedMixin, ClassifierMixin, BaseEstimator):
         X, y = validate_data(
             self, X, y, dtype=[np.float32, np.float64], y_numeric=False
         )
-        _check_float32_range(X)
-        classes, y_encoded = _encode_targets(y)
+        check_float32_range(X)
+        classes, y_encoded = encode_targets(y)
         hidden_layer_sizes, optimizer_cls, optimizer_kwargs, fraction = (
             self._derived_params(X.shape[0])
         )
         binary = len(classes) == 2
-        init_seed, split_seed, shuffle_seed = _draw_seeds(self.random_state)
+        init_seed, split_seed, shuffle_seed = draw_seeds(self.random_state)
         routed = self._passthrough_params()
         module = self._build_module(
             X.shape[1], 1 if binary else len(classes), hidden_layer_sizes,
             init_seed, routed,
         )
-        net = _build_net(
+        net = build_net(
             self, binary, module, optimizer_cls, _train_split(fraction, split_seed),
             **_net_kwargs(optimizer_kwargs, shuffle_seed, routed),
         )
@@ -482,7 +482,7 @@ class ReLUMLPClassifier(ValidatedMixin, ClassifierMixin, BaseEstimator):
     def _validate_X_predict(self, X):
         check_is_fitted(self, "net_")
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
-        return _check_float32_range(X).astype(np.float32, copy=False)
+        return check_float32_range(X).astype(np.float32, copy=False)
 
     def predict_proba(self, X):
         """Class probabilities.

@@ -1,6 +1,6 @@
 """Forward hooks that record the outputs of chosen modules of a torch model.
 
-:func:`_record_batches` runs ``X`` through the model batch by batch in eval
+:func:`record_batches` runs ``X`` through the model batch by batch in eval
 mode under ``torch.no_grad()``, with a forward hook on every chosen module,
 and returns each batch's calls in forward order; the hooks are removed and
 every submodule's train/eval mode restored afterwards, whatever happens. Used
@@ -65,13 +65,13 @@ class _Recorder:
         )
 
 
-def _record_batches(module, X, targets, batch_size, what):
+def record_batches(module, X, targets, batch_size, what):
     """Every batch's recorded ``(name, output)`` calls, from forward passes in
     eval mode under ``no_grad``; hooks and train/eval modes are restored."""
     device, dtype = _device_and_dtype(module)
     recorder = _Recorder()
     modes = [(m, m.training) for m in module.modules()]
-    handles, batches = [], []
+    handles, batches, rows = [], [], []
     try:
         for name, target in targets:
             handles.append(target.register_forward_hook(recorder.hook(name)))
@@ -83,7 +83,11 @@ def _record_batches(module, X, targets, batch_size, what):
                 )
                 recorder.start(batch.shape[0])
                 _forward_batch(module, batch, X.shape)
-                _check_calls(module, recorder.calls, batches, len(targets), what)
+                rows.append(batch.shape[0])
+                _check_calls(
+                    module, recorder.calls, batches, rows, len(targets), what,
+                    batch_size, X.shape[0],
+                )
                 batches.append(recorder.calls)
     finally:
         for handle in handles:
@@ -105,19 +109,43 @@ def _forward_batch(module, batch, shape):
         ) from exc
 
 
-def _check_calls(module, calls, batches, n_targets, what):
-    """A batch's calls: at least one, and the same sequence as the first's."""
-    if not calls:
+def _call_names(calls, limit=8):
+    names = [name for name, _ in calls]
+    text = ", ".join(repr(name) for name in names[:limit])
+    if len(names) > limit:
+        text += f", ... ({len(names)} calls)"
+    return f"[{text}]"
+
+
+def _check_calls(
+    module, calls, batches, rows, n_targets, what, batch_size, n_samples
+):
+    """A batch's calls: at least one, and the same sequence as the first's.
+
+    ``rows`` holds the number of rows of every batch so far, this one last.
+    """
+    if not calls and not batches:
+        one_batch = (
+            f" (batch_size={n_samples} reads all of X in one batch)"
+            if n_samples > rows[0]
+            else ""
+        )
         raise ValueError(
-            f"None of the {n_targets} {what} of "
-            f"{type(module).__name__} was called in its forward pass, "
-            "so there is no hidden layer to read. Use the modules in "
-            "forward (not torch.relu / F.relu calls)."
+            f"None of the {n_targets} {what} of {type(module).__name__} was "
+            f"called in its forward pass on the first batch of X ({rows[0]} of "
+            f"{n_samples} rows, batch_size={batch_size}), so there is no layer "
+            "to read. If forward calls torch.relu / F.relu, use the modules "
+            "instead; if it calls them only for some inputs or batch sizes "
+            "(e.g. only above some number of rows), pass X and a batch_size "
+            f"for which it does{one_batch}."
         )
     if batches and [n for n, _ in calls] != [n for n, _ in batches[0]]:
         raise ValueError(
-            f"The {what} were called {len(calls)} times on one batch "
-            f"and {len(batches[0])} times on another (or in another "
-            "order); layer_activations needs a fixed forward "
-            "structure."
+            f"The {what} of {type(module).__name__} were called "
+            f"{_call_names(batches[0])} on batch 1 of X ({rows[0]} rows) but "
+            f"{_call_names(calls)} on batch {len(rows)} ({rows[-1]} rows, "
+            f"batch_size={batch_size}); layer_activations needs every batch "
+            "to call the same modules in the same order. If forward depends on "
+            "the number of rows, read X in one batch: pass batch_size="
+            f"{n_samples} (the number of rows of X)."
         )

@@ -36,18 +36,18 @@ class _Names(Constraint):
         return text + " (in any case)" if self.ignore_case else text
 
 
-_POSITIVE_INT = Interval(Integral, 1, None)
+POSITIVE_INT = Interval(Integral, 1, None)
 
 # What the width arguments accept, declared once for ReLUMLP and
 # ReLUMLPClassifier, and how to fix a bad value. architecture and depth are
 # checked even when hidden_layer_sizes makes them unused, so that a typo never
 # passes silently.
-_WIDTH_CONSTRAINTS = {
-    "hidden_layer_sizes": [None, _POSITIVE_INT, IntList(1)],
+WIDTH_CONSTRAINTS = {
+    "hidden_layer_sizes": [None, POSITIVE_INT, IntList(1)],
     "architecture": [_Names(_ARCHITECTURES)],
-    "depth": [_POSITIVE_INT],
+    "depth": [POSITIVE_INT],
 }
-_WIDTH_FIXES = {
+WIDTH_FIXES = {
     "hidden_layer_sizes": (
         "Pass e.g. hidden_layer_sizes=(50, 25, 50), or hidden_layer_sizes=None "
         "to use the architecture preset."
@@ -63,9 +63,9 @@ _WIDTH_FIXES = {
 }
 
 
-def _resolve_hidden_layer_sizes(hidden_layer_sizes, architecture, depth):
+def resolve_hidden_layer_sizes(hidden_layer_sizes, architecture, depth):
     """The hidden widths, as a tuple of ints, of valid arguments (see
-    ``_WIDTH_CONSTRAINTS``): ``hidden_layer_sizes`` when given (one int is one
+    ``WIDTH_CONSTRAINTS``): ``hidden_layer_sizes`` when given (one int is one
     layer), otherwise the preset ``architecture`` with ``depth`` layers."""
     if hidden_layer_sizes is not None:
         if isinstance(hidden_layer_sizes, Integral):
@@ -152,16 +152,16 @@ class ReLUMLP(nn.Module):
                 "hidden_layer_sizes": hidden_layer_sizes,
             },
             {
-                "input_dim": [_POSITIVE_INT],
-                "n_outputs": [_POSITIVE_INT],
-                **_WIDTH_CONSTRAINTS,
+                "input_dim": [POSITIVE_INT],
+                "n_outputs": [POSITIVE_INT],
+                **WIDTH_CONSTRAINTS,
             },
             "ReLUMLP",
-            fixes=_WIDTH_FIXES,
+            fixes=WIDTH_FIXES,
         )
         self.input_dim = int(input_dim)
         self.n_outputs = int(n_outputs)
-        self.hidden_layer_sizes = _resolve_hidden_layer_sizes(
+        self.hidden_layer_sizes = resolve_hidden_layer_sizes(
             hidden_layer_sizes, architecture, depth
         )
         layers = []

@@ -2,7 +2,7 @@
 how to fix a bad value, and the values ``fit`` and :func:`~sk_ricci.nn.fit_many`
 derive from them (hidden widths, optimizer, validation split, seeds).
 
-The constraints are declared once, in :data:`_PARAMETER_CONSTRAINTS`, and
+The constraints are declared once, in :data:`PARAMETER_CONSTRAINTS`, and
 checked by :mod:`sk_ricci._param_validation` before any computation.
 """
 
@@ -20,9 +20,9 @@ from sk_ricci._param_validation import (
     RandomState,
 )
 from sk_ricci.nn._module import (
-    _POSITIVE_INT,
-    _WIDTH_CONSTRAINTS,
-    _WIDTH_FIXES,
+    POSITIVE_INT,
+    WIDTH_CONSTRAINTS,
+    WIDTH_FIXES,
     _Names,
 )
 
@@ -63,7 +63,7 @@ def _check_passthrough(owner, params):
             )
 
 
-def _check_routed(owner, routed):
+def check_routed(owner, routed):
     """skorch's routed parameters: known prefixes, and no ``module__*`` that
     fit sets itself."""
     _check_passthrough(owner, routed)
@@ -105,6 +105,10 @@ class _SubclassOf(Constraint):
         return self.label
 
 
+#: the largest float32: a larger learning rate overflows in torch
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 class _FiniteInterval(Interval):
     """An :class:`Interval` of finite numbers."""
 
@@ -115,7 +119,7 @@ class _FiniteInterval(Interval):
         return "a finite " + super().__str__().removeprefix("a ")
 
 
-def _optimizer_spec(optimizer):
+def optimizer_spec(optimizer):
     """``(class, keyword arguments)`` of a valid ``optimizer``: a name of
     ``_OPTIMIZERS`` (in any case) or a ``torch.optim.Optimizer`` subclass."""
     if isinstance(optimizer, str):
@@ -123,7 +127,7 @@ def _optimizer_spec(optimizer):
     return optimizer, {}
 
 
-def _held_out_fraction(fraction, n_samples):
+def held_out_fraction(fraction, n_samples):
     """The validation fraction to hold out of ``n_samples`` (None: train on
     everything), refused when it would leave nothing to train on."""
     if fraction is None or fraction == 0:
@@ -139,7 +143,7 @@ def _held_out_fraction(fraction, n_samples):
     return fraction
 
 
-def _draw_seeds(random_state):
+def draw_seeds(random_state):
     """``(init_seed, split_seed, shuffle_seed)``: independent seeds for the
     initial weights, the validation split and the mini-batch shuffling, so
     that e.g. changing validation_fraction does not change the weights."""
@@ -149,11 +153,12 @@ def _draw_seeds(random_state):
 
 # What each parameter accepts (checked first thing in fit and fit_many) and how
 # to fix a bad value.
-_PARAMETER_CONSTRAINTS = {
-    **_WIDTH_CONSTRAINTS,
-    "lr": [_FiniteInterval(Real, 0, None, closed="neither")],  # inf trains NaNs
-    "max_epochs": [_POSITIVE_INT],
-    "batch_size": [_POSITIVE_INT],
+PARAMETER_CONSTRAINTS = {
+    **WIDTH_CONSTRAINTS,
+    # inf trains NaNs; above float32's largest value torch cannot hold it
+    "lr": [_FiniteInterval(Real, 0, _FLOAT32_MAX, closed="right")],
+    "max_epochs": [POSITIVE_INT],
+    "batch_size": [POSITIVE_INT],
     "optimizer": [
         _Names(_OPTIMIZERS, ignore_case=True),
         _SubclassOf(torch.optim.Optimizer, "a torch.optim.Optimizer subclass"),
@@ -172,9 +177,10 @@ _PARAMETER_CONSTRAINTS = {
         Options(("disable",)),
     ],
 }
-_PARAMETER_FIXES = {
-    **_WIDTH_FIXES,
-    "lr": "Pass a positive learning rate such as lr=1e-3.",
+PARAMETER_FIXES = {
+    **WIDTH_FIXES,
+    "lr": "Pass a positive learning rate such as lr=1e-3 (the networks train "
+    "in float32, whose largest value is about 3.4e38).",
     "max_epochs": "Pass e.g. max_epochs=50.",
     "batch_size": "Pass e.g. batch_size=32.",
     "optimizer": "Pass e.g. optimizer='rmsprop' (the paper's choice).",

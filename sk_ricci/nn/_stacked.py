@@ -6,10 +6,9 @@ in)`` weights and ``(n_nets, 1, out)`` biases per layer. The forward pass runs
 one ``torch.baddbmm`` per layer for all of them, the backward pass writes each
 layer's gradients into a second buffer of the same layout with batched
 products, and :class:`_Optimizer` updates the whole buffer with the in-place
-operations of ``torch.optim``. Every product has the shapes and transposition
-of the one a lone ``torch.nn.Linear`` computes, and the few whose batched
-kernels would round differently run one network at a time, so that each
-network's numbers equal those of a lone network bit for bit on CPU. Used by
+operations of ``torch.optim``. On CPU every product rounds as the one a lone
+``torch.nn.Linear`` computes (see :func:`_matmul`), so that each network's
+numbers equal those of a lone network bit for bit. Used by
 :func:`~sk_ricci.nn.fit_many`.
 """
 
@@ -24,8 +23,29 @@ import torch
 # batch. The padding holds zeros that stay zero (zero gradient, zero update).
 _BLOCK = 64
 
+# Every network's matrix in a product (operands and output) starts on a
+# multiple of this many floats (64 bytes, the alignment of torch's CPU
+# allocator and so of a lone network's fresh tensors): MKL's sgemm rounds some
+# shapes differently when its output, or an operand of a matrix-vector
+# product, is not 16-byte aligned, so a network whose matrix sat at an odd
+# offset of a batch would drift from its lone fit.
+_ALIGN = 16
+
+# torch's CPU bmm and baddbmm compute a product of fewer than this many
+# multiply-adds per matrix (rows x inner x cols) with a plain loop of their
+# own, which sums in another order than the BLAS sgemm that torch.mm, addmm and
+# so torch.nn.Linear call (aten/src/ATen/native/LinearAlgebra.cpp,
+# bmm_out_or_baddbmm_). Such products run one network at a time.
+_SMALL_PRODUCT = 400
+
+
+def _round_up(n, step):
+    return -(-n // step) * step
+
+
 class _Layout:
-    """Offsets of every layer's weight and bias in a network's flat block."""
+    """Offsets of every layer's weight and bias in a network's flat block,
+    each a multiple of ``_ALIGN`` floats."""
 
     def __init__(self, sizes):
         self.shapes = list(itertools.pairwise(sizes))
@@ -33,11 +53,10 @@ class _Layout:
         offset = 0
         for n_in, n_out in self.shapes:
             self.weight_offsets.append(offset)
-            offset += n_in * n_out
+            offset = _round_up(offset + n_in * n_out, _ALIGN)
             self.bias_offsets.append(offset)
-            offset += n_out
-        self.n_params = offset
-        self.width = -(-offset // _BLOCK) * _BLOCK
+            offset = _round_up(offset + n_out, _ALIGN)
+        self.width = _round_up(offset, _BLOCK)
 
     def views(self, flat):
         """``(n_nets, out, in)`` weight and ``(n_nets, 1, out)`` bias views.
@@ -53,6 +72,59 @@ class _Layout:
             weights.append(flat[:, wo : wo + n_in * n_out].view(-1, n_out, n_in))
             biases.append(flat[:, bo : bo + n_out].view(-1, 1, n_out))
         return weights, biases
+
+
+def _aligned_empty(n_nets, rows, cols, like):
+    """An uninitialised ``(n_nets, rows, cols)`` tensor whose matrices each
+    start on a multiple of ``_ALIGN`` floats (a padded batch stride)."""
+    size = rows * cols
+    buffer = like.new_empty(n_nets, _round_up(size, _ALIGN))
+    return buffer[:, :size].view(n_nets, rows, cols)
+
+
+def _aligned(t):
+    """``t`` (``(n_nets, rows, cols)``, each matrix row-major) if each of its
+    matrices starts on a multiple of ``_ALIGN`` floats, else such a copy."""
+    n_nets, rows, cols = t.shape
+    if (
+        t.stride(2) == 1
+        and t.stride(1) == cols
+        and t.stride(0) % _ALIGN == 0
+        and t.data_ptr() % (_ALIGN * t.element_size()) == 0
+    ):
+        return t
+    return _aligned_empty(n_nets, rows, cols, t).copy_(t)
+
+
+def _matmul(a, b, bias=None, out=None):
+    """Each network's ``a[i] @ b[i]`` (``+ bias[i]``) into ``out``, or a new
+    ``(n_nets, rows, cols)`` tensor; returns it.
+
+    On CPU each matrix is rounded as ``torch.mm`` (``torch.addmm`` with a
+    bias) rounds a lone network's product: the outputs are aligned as fresh
+    tensors are, and the products that torch's batched kernel would compute
+    with another summation order (fewer than ``_SMALL_PRODUCT`` multiply-adds,
+    or a single output column, a matrix-vector product) run one network at a
+    time. Other devices always use the batched kernel.
+    """
+    n_nets, rows, inner = a.shape
+    cols = b.shape[2]
+    if out is None:
+        out = _aligned_empty(n_nets, rows, cols, a)
+    if a.device.type == "cpu" and (cols == 1 or rows * inner * cols < _SMALL_PRODUCT):
+        if bias is None:
+            for o, x, w in zip(out.unbind(0), a.unbind(0), b.unbind(0)):
+                torch.mm(x, w, out=o)
+        else:
+            for o, c, x, w in zip(
+                out.unbind(0), bias.unbind(0), a.unbind(0), b.unbind(0)
+            ):
+                torch.addmm(c[0], x, w, out=o)
+    elif bias is None:
+        torch.bmm(a, b, out=out)
+    else:
+        torch.baddbmm(bias, a, b, out=out)
+    return out
 
 
 def _modules_to_flat(modules, layout, device):
@@ -79,25 +151,12 @@ def _flat_to_modules(flat, modules, layout):
 
 def _forward(weights, biases, X, keep):
     """Logits ``(n_nets, n, n_outputs)``; ``keep`` collects each layer's input."""
-    hidden = X
+    hidden = _aligned(X)
     last = len(weights) - 1
     for i, (weight, bias) in enumerate(zip(weights, biases)):
         if keep is not None:
             keep.append(hidden)
-        if i == last and weight.shape[1] == 1:
-            # A single output is a matrix-vector product, for which the
-            # batched kernel rounds differently from the one torch.nn.Linear
-            # calls; one addmm per network keeps the logits bit for bit.
-            out = hidden.new_empty(hidden.shape[0], hidden.shape[1], 1)
-            for o, b, h, w in zip(
-                out.unbind(0),
-                bias.unbind(0),
-                hidden.unbind(0),
-                weight.transpose(1, 2).unbind(0),
-            ):
-                torch.addmm(b, h, w, out=o)
-            return out
-        hidden = torch.baddbmm(bias, hidden, weight.transpose(1, 2))
+        hidden = _matmul(hidden, weight.transpose(1, 2), bias)
         if i < last:
             hidden = hidden.relu_()
     return hidden
@@ -118,17 +177,38 @@ def _rows(logits):
     return rows.copy_(logits[..., 0])
 
 
-def _losses(logits, y, binary):
-    """Per-sample losses ``(n_nets, n)`` of the criterion ``fit`` uses."""
+def mean_losses(logits, y, binary):
+    """Each network's mean loss over its rows, ``(n_nets,)``.
+
+    Computed one network at a time by the criterion a lone fit calls
+    (``BCEWithLogitsLoss`` on the ``(n,)`` logits, ``CrossEntropyLoss``):
+    a batched mean would sum the per-sample losses in another order than
+    these criteria do (cross-entropy sums with a cascade of its own).
+    """
     if binary:
-        return torch.nn.functional.binary_cross_entropy_with_logits(
-            _rows(logits), y, reduction="none"
+        return torch.stack(
+            [
+                torch.nn.functional.binary_cross_entropy_with_logits(z, t)
+                for z, t in zip(_rows(logits).unbind(0), y.unbind(0))
+            ]
         )
-    log_proba = torch.log_softmax(logits, dim=2)
-    return -log_proba.gather(2, y.unsqueeze(2))[..., 0]
+    return torch.stack(
+        [
+            torch.nn.functional.cross_entropy(z, t)
+            for z, t in zip(logits.unbind(0), y.unbind(0))
+        ]
+    )
 
 
-def _output_grad(logits, y, binary):
+def _predict(logits, binary):
+    """Each network's predicted class index, ``(n_nets, n)``, as skorch's
+    ``predict`` finds it (sigmoid above 0.5, or the largest softmax)."""
+    if binary:
+        return (_rows(logits).sigmoid() > 0.5).to(torch.int64)
+    return logits.softmax(dim=2).argmax(dim=2)
+
+
+def output_grad(logits, y, binary):
     """Gradient of the mean loss of each network w.r.t. its logits.
 
     The same expressions as torch's backward formulas: ``(sigmoid(z) - y) / n``
@@ -145,22 +225,23 @@ def _output_grad(logits, y, binary):
 
 def _backward(weights, grad_weights, grad_biases, inputs, delta):
     """Write every layer's weight and bias gradient into the flat views."""
+    delta = _aligned(delta)
     for i in range(len(weights) - 1, -1, -1):
-        if delta.shape[2] == 1:
-            # a row vector times a matrix: per network, as for the logits
-            for d, a, g in zip(
-                delta.transpose(1, 2).unbind(0),
-                inputs[i].unbind(0),
-                grad_weights[i].unbind(0),
-            ):
-                torch.mm(d, a, out=g)
-        else:
-            torch.bmm(delta.transpose(1, 2), inputs[i], out=grad_weights[i])
+        _matmul(delta.transpose(1, 2), inputs[i], out=grad_weights[i])
         torch.sum(delta, dim=1, keepdim=True, out=grad_biases[i])
         if i:
-            delta = torch.bmm(delta, weights[i])
-            # ReLU's backward, as autograd computes it from the layer's output
-            delta = torch.ops.aten.threshold_backward(delta, inputs[i], 0)
+            if inputs[i].shape[1:] == (1, 1):
+                # autograd takes a 1 x 1 input of addmm for column-major and
+                # computes its gradient as (W^T delta^T)^T, a 1 x 1 product
+                # whose operands MKL reads in another order than delta W
+                delta = _matmul(weights[i].transpose(1, 2), delta.transpose(1, 2))
+            else:
+                delta = _matmul(delta, weights[i])
+            # ReLU's backward, as autograd computes it from the layer's
+            # output, in place (the buffer stays aligned)
+            torch.ops.aten.threshold_backward.grad_input(
+                delta, inputs[i], 0, grad_input=delta
+            )
 
 
 class _Optimizer:
@@ -212,25 +293,24 @@ class _Optimizer:
     def state_dict(self, i, layout, param_groups):
         """The ``torch.optim`` state dict of network ``i``."""
         state = {}
+        if self.name == "sgd":
+            # torch.optim.SGD without momentum keeps no state at all
+            return {"state": state, "param_groups": param_groups}
         buffers = {key: value.cpu() for key, value in self.state.items()}
         views = {key: layout.views(value) for key, value in buffers.items()}
         index = 0
         for layer in range(len(layout.shapes)):
             for kind in (0, 1):  # weight, then bias, as module.parameters()
-                entry = {}
-                if self.name != "sgd":
-                    entry["step"] = torch.tensor(float(self.step))
+                entry = {"step": torch.tensor(float(self.step))}
                 for key, (weights, biases) in views.items():
                     tensor = weights[layer][i] if kind == 0 else biases[layer][i, 0]
                     entry[key] = tensor.contiguous().clone()
-                if self.name == "sgd":
-                    entry["momentum_buffer"] = None
                 state[index] = entry
                 index += 1
         return {"state": state, "param_groups": param_groups}
 
 
-class _StackedNets:
+class StackedNets:
     """Networks of one shape as views of one flat ``(n_nets, width)`` buffer,
     with a gradient buffer of the same layout.
 

@@ -165,6 +165,9 @@ class StudyAnalysis:
         (non-finite loss or activations); excluded from the analysis.
     not_in_config : list of str
         Ids of rows whose network the configuration does not have; ignored.
+    config_hash : str
+        The hash the report shows: the one ``config.json`` records
+        (:func:`make_report`), else ``config.config_hash``.
     """
 
     config: StudyConfig
@@ -178,6 +181,13 @@ class StudyAnalysis:
     diverged: list = field(default_factory=list)
     #: ids of rows whose network is not in the configuration (not counted)
     not_in_config: list = field(default_factory=list)
+    #: the configuration hash the report shows: the one ``config.json``
+    #: records when there is one (:func:`make_report`), else the config's
+    config_hash: str = None
+
+    def __post_init__(self):
+        if self.config_hash is None:
+            self.config_hash = self.config.config_hash
 
 
 CSV_COLUMNS = (

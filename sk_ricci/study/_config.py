@@ -13,6 +13,7 @@ names.
 import dataclasses
 import hashlib
 import json
+import math
 import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ from .._validation import ALGORITHM_OPTIONS, SYMMETRIZE_OPTIONS
 from ..datasets import PAPER_PROBLEMS
 from ..datasets._problems import REGISTRY
 from ..exceptions import StudyConfigError
-from ._fields import _NORMALISERS, _Subset
+from ._fields import NORMALISERS, _Subset
 
 #: The paper's architectures and depths (docs/study.md).
 ARCHITECTURES = ("narrow", "wide", "bottleneck")
@@ -42,20 +43,17 @@ OPTIMIZERS = ("rmsprop", "adam", "sgd")
 #: Where a study's networks train (:func:`~sk_ricci.study.run_study`).
 BACKENDS = ("loky", "dask", "ray")
 
-#: Problems a study can use: name -> :class:`~sk_ricci.datasets.Problem` (the
-#: registry of :mod:`sk_ricci.datasets`). ``digits_*`` are scikit-learn's
-#: bundled 8x8 digits, an offline stand-in for the MNIST pairs (same grid and
-#: threshold as the MNIST pair).
-STUDY_PROBLEMS = REGISTRY
-#: The seven problems of the paper's study (the default ``problems``).
-PAPER_STUDY_PROBLEMS = PAPER_PROBLEMS
-
 #: What the same configuration's result rows are made of beyond its fields:
 #: the synthetic generators and the default k grid. Part of the config hash,
 #: so that a study folder of an earlier version is never resumed with rows of
 #: another. 2: problems A and B recalibrated, each grid starts at the smallest
 #: k whose input graph is connected.
 RESULTS_VERSION = 2
+
+#: Largest learning rate: torch trains in float32, and a larger (or infinite)
+#: value cannot be converted to it (``lr`` is refused before anything is
+#: written; a large finite one makes the training diverge, which is recorded).
+MAX_LR = float(np.finfo(np.float32).max)
 
 
 def _setting(default=dataclasses.MISSING, *, help, hash=True, factory=None, **cli):
@@ -86,7 +84,7 @@ class StudyConfig:
     Parameters
     ----------
     problems : tuple of str, default=the paper's seven problems
-        Names from :data:`STUDY_PROBLEMS`: ``"A"``, ``"B"``, ``"C"`` (synthetic),
+        Names from the registry :data:`sk_ricci.datasets.REGISTRY`: ``"A"``, ``"B"``, ``"C"`` (synthetic),
         ``"mnist_1_7"``, ``"mnist_6_8"``, ``"fashion_sandal_boot"``,
         ``"fashion_shirt_coat"`` (need the files, see ``data_home``), or the
         offline stand-ins ``"digits_1_7"``, ``"digits_6_8"``.
@@ -136,7 +134,7 @@ class StudyConfig:
     """
 
     problems: tuple = _setting(
-        PAPER_STUDY_PROBLEMS, type="list", metavar="A,B,...",
+        PAPER_PROBLEMS, type="list", metavar="A,B,...",
         help="comma-separated problems: A, B, C (synthetic), mnist_1_7, "
         "mnist_6_8, fashion_sandal_boot, fashion_shirt_coat (need --data-home "
         "or --download), digits_1_7, digits_6_8 (offline)",
@@ -203,9 +201,9 @@ class StudyConfig:
     )
 
     #: Accepted values of every field, after its normaliser
-    #: (:data:`_NORMALISERS`) ran; checked by :func:`validate_params`.
+    #: (:data:`NORMALISERS`) ran; checked by :func:`validate_params`.
     _parameter_constraints: ClassVar[dict] = {
-        "problems": [_Subset(STUDY_PROBLEMS)],
+        "problems": [_Subset(REGISTRY)],
         "architectures": [_Subset(ARCHITECTURES)],
         "depths": [IntList(4)],
         "repeats": [Interval(numbers.Integral, 1, None)],
@@ -213,7 +211,7 @@ class StudyConfig:
         "n_test": [Interval(numbers.Integral, 10, None)],
         "max_epochs": [Interval(numbers.Integral, 1, None)],
         "batch_size": [Interval(numbers.Integral, 1, None)],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "lr": [Interval(numbers.Real, 0, MAX_LR, closed="right")],
         "optimizer": [Options(OPTIMIZERS)],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
         "thresholds": [dict],
@@ -235,7 +233,8 @@ class StudyConfig:
         "n_test": "Pass e.g. 1000.",
         "max_epochs": "Pass e.g. 50.",
         "batch_size": "Pass e.g. 32.",
-        "lr": "Pass e.g. 0.001.",
+        "lr": "Pass e.g. 0.001; torch trains in float32, whose largest value "
+        "is the upper bound.",
         "validation_fraction": "Pass e.g. 0.2 (0: no validation split).",
         "connect": "Pass None ('none') or 'mst'.",
         "seed": "Pass e.g. 0.",
@@ -243,12 +242,15 @@ class StudyConfig:
 
     def __post_init__(self):
         values = {
-            f.name: _NORMALISERS.get(f.name, lambda v: v)(getattr(self, f.name))
+            f.name: NORMALISERS.get(f.name, lambda v: v)(getattr(self, f.name))
             for f in dataclasses.fields(self)
         }
         validate_params(
             values, self._parameter_constraints, type(self).__name__,
             fixes=self._parameter_fixes, error=StudyConfigError,
+        )
+        check_training_split(
+            values["validation_fraction"], values["n_train"], error=StudyConfigError
         )
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -372,6 +374,24 @@ class StudyConfig:
         ]
 
 
+def check_training_split(fraction, n_train, problem=None, *, error=StudyConfigError):
+    """Refuse a ``validation_fraction`` that leaves no training point.
+
+    :class:`~sk_ricci.nn.ReLUMLPClassifier` holds out ``ceil(fraction *
+    n_train)`` points for validation and needs at least one to train on.
+    """
+    if not fraction:
+        return
+    n_valid = math.ceil(fraction * n_train)
+    if n_train - n_valid < 1:
+        where = f" for problem {problem}" if problem is not None else ""
+        raise error(
+            f"validation_fraction={fraction} holds out {n_valid} of the "
+            f"n_train={n_train} training points{where}, leaving none to train "
+            "on; pass a smaller validation_fraction (0: none) or a larger n_train"
+        )
+
+
 def load_config(path):
     """Read a TOML study file: study settings plus an optional ``[run]`` table.
 
@@ -456,7 +476,7 @@ def network_seed(seed, problem, architecture, depth, repeat):
     return int(ss.generate_state(1, dtype=np.uint32)[0] >> 1)
 
 
-def _data_seed(seed, problem):
+def data_seed(seed, problem):
     return network_seed(seed, problem, "data", 0, 0)
 
 

@@ -8,9 +8,10 @@ standardises them as ``StudyConfig.standardize`` says.
 
 import numpy as np
 
+from ..datasets import REGISTRY, problem_loader
 from ..exceptions import StudyConfigError
-from ._config import STUDY_PROBLEMS, _data_seed
-from ._fields import _canonical_problem
+from ._config import data_seed
+from ._fields import canonical_problem
 
 
 def _stratified_take(X, y, n, seed):
@@ -28,7 +29,7 @@ def load_problem(problem, config):
     Parameters
     ----------
     problem : str
-        A name (or alias) of :data:`STUDY_PROBLEMS`.
+        A name (or alias) of :data:`sk_ricci.datasets.REGISTRY`.
     config : StudyConfig
         Sizes, seed, ``standardize`` and data location.
 
@@ -36,9 +37,9 @@ def load_problem(problem, config):
     -------
     X_train, y_train, X_test, y_test : ndarray
     """
-    problem = _canonical_problem(problem)
+    problem = canonical_problem(problem)
     X_train, y_train, X_test, y_test = _load_raw(problem, config)
-    source = STUDY_PROBLEMS[problem].source
+    source = REGISTRY[problem].source
     if config.standardize == "all" or (
         config.standardize == "synthetic" and source == "synthetic"
     ):
@@ -52,16 +53,16 @@ def load_problem(problem, config):
 def _load_raw(problem, config):
     from sklearn.model_selection import train_test_split
 
-    from .. import datasets
-
-    source, pair = STUDY_PROBLEMS[problem].source, STUDY_PROBLEMS[problem].pair
-    seed = _data_seed(config.seed, problem)
+    entry = REGISTRY[problem]
+    source, pair = entry.source, entry.pair
+    loader = problem_loader(entry)  # the registry names it
+    seed = data_seed(config.seed, problem)
     n_train, n_test = config.n_train, config.n_test
-    if source in ("synthetic", "digits"):
+    if entry.one_set:
         if source == "synthetic":
-            X, y = datasets.make_problem(problem, n_train + n_test, random_state=seed)
+            X, y = loader(n_train + n_test, random_state=seed)
         else:
-            X, y = datasets.load_digits_pair(pair)
+            X, y = loader(pair)
             n = len(y)
             if n_train + n_test > n:
                 n_test = min(n_test, n // 2)
@@ -70,10 +71,6 @@ def _load_raw(problem, config):
             X, y, train_size=n_train, test_size=n_test, stratify=y, random_state=seed
         )
         return X_train, y_train, X_test, y_test
-    loader = (
-        datasets.load_mnist_pair if source == "mnist"
-        else datasets.load_fashion_mnist_pair
-    )
     kwargs = {"data_home": config.data_home, "download": config.download}
     try:
         X_train, y_train = loader(pair, subset="train", **kwargs)

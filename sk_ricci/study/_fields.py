@@ -11,14 +11,14 @@ from .._param_validation import (
     Constraint,
     Interval,
     IntList,
-    _is_int,
+    is_int,
     validate_params,
 )
 from ..datasets._problems import resolve_problem
 from ..exceptions import StudyConfigError
 
 
-def _canonical_problem(name):
+def canonical_problem(name):
     if not isinstance(name, str):
         raise StudyConfigError(f"problem names are strings, got {name!r}")
     return resolve_problem(name, error=StudyConfigError).name
@@ -36,7 +36,7 @@ def _as_tuple(value, name):
 
 
 def _problems(value):
-    names = (_canonical_problem(p) for p in _as_tuple(value, "problems"))
+    names = (canonical_problem(p) for p in _as_tuple(value, "problems"))
     return tuple(dict.fromkeys(names))
 
 
@@ -48,14 +48,14 @@ def _architectures(value):
 def _depths(value):
     depths = _as_tuple(value, "depths")
     if not all(
-        _is_int(d) or (isinstance(d, str) and d.strip().isdigit()) for d in depths
+        is_int(d) or (isinstance(d, str) and d.strip().isdigit()) for d in depths
     ):
         raise StudyConfigError(f"depths must be ints, got {list(depths)!r}")
     return tuple(dict.fromkeys(int(d) for d in depths))
 
 
 def _int(value):
-    return int(value) if _is_int(value) else value
+    return int(value) if is_int(value) else value
 
 
 def _float(value):
@@ -100,7 +100,7 @@ def _k_list(value, name):
 def _k_grid(value):
     if isinstance(value, dict):
         grid = {
-            _canonical_problem(p): _k_list(v, f"n_neighbors[{p!r}]")
+            canonical_problem(p): _k_list(v, f"n_neighbors[{p!r}]")
             for p, v in value.items()
         }
         return dict(sorted(grid.items())) or None
@@ -118,7 +118,7 @@ def _thresholds(value):
             "StudyConfig", fixes={key: "An accuracy, e.g. 0.9."},
             error=StudyConfigError,
         )
-        thresholds[_canonical_problem(name)] = accuracy
+        thresholds[canonical_problem(name)] = accuracy
     return dict(sorted(thresholds.items()))
 
 
@@ -126,7 +126,7 @@ def _path_or_none(value):
     return None if value is None else str(value)
 
 
-_NORMALISERS = {
+NORMALISERS = {
     "problems": _problems,
     "architectures": _architectures,
     "depths": _depths,

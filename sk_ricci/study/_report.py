@@ -12,14 +12,15 @@ import csv
 import io
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import OutputFolderError
+from ..exceptions import OutputFolderError, ResultsFileWarning
 from ._analysis import CSV_COLUMNS, analyse_study
-from ._config import StudyConfig
-from ._results import CONFIG_FILE, _write_atomic, flow_result, load_results
+from ._config import RESULTS_VERSION, StudyConfig
+from ._results import CONFIG_FILE, flow_result, load_results, write_atomic
 
 
 def _fmt(v, spec=".3f"):
@@ -38,7 +39,7 @@ def _write_csv(path, columns, rows):
     writer.writerow(columns)
     for row in rows:
         writer.writerow([_csv_value(row.get(c)) for c in columns])
-    _write_atomic(path, buf.getvalue())
+    write_atomic(path, buf.getvalue())
 
 
 def _csv_value(v):
@@ -80,7 +81,7 @@ def _md_settings(analysis):
         f"{cfg.max_epochs}, batch_size={cfg.batch_size}, lr={cfg.lr}, "
         f"optimizer={cfg.optimizer}, standardize={cfg.standardize!r}"),
         (f"- graphs: symmetrize={cfg.symmetrize!r}, connect={cfg.connect!r}; "
-        f"seed={cfg.seed}; config hash `{cfg.config_hash}`"),
+        f"seed={cfg.seed}; config hash `{analysis.config_hash}`"),
         "",
     ]
     if c["trained"] < c["expected"]:
@@ -249,6 +250,14 @@ def make_report(output, *, figures=True):
     Returns
     -------
     analysis : StudyAnalysis
+
+    Warns
+    -----
+    ResultsFileWarning
+        When ``config.json`` records another configuration hash than this
+        version of sk_ricci computes (a folder of an earlier results
+        version, which ``sk-ricci study`` refuses to resume); the report
+        then shows the recorded hash.
     """
     output = Path(output)
     cfg_path = output / CONFIG_FILE
@@ -270,8 +279,10 @@ def make_report(output, *, figures=True):
             f"{cfg_path} is unreadable ({exc}); re-run the study with --overwrite "
             "or restore the file"
         ) from None
+    stored_hash = _check_version(saved, config, output)
     rows = load_results(output)
     analysis = analyse_study(rows, config)
+    analysis.config_hash = stored_hash
     try:
         _write_report_files(output, analysis, figures)
     except PermissionError as exc:
@@ -281,6 +292,35 @@ def make_report(output, *, figures=True):
             "the report there"
         ) from None
     return analysis
+
+
+def _check_version(saved, config, output):
+    """The configuration hash that ``config.json`` records (the one that
+    guards the folder), with a :class:`~sk_ricci.exceptions.ResultsFileWarning`
+    when this version of sk_ricci computes another one for the same
+    configuration: then ``sk-ricci study`` refuses to resume the folder. A
+    ``config.json`` without a hash gives the hash computed now."""
+    stored = saved.get("config_hash")
+    if not isinstance(stored, str) or stored == config.config_hash:
+        return config.config_hash
+    version = saved.get("results_version", 1)
+    if version != RESULTS_VERSION:
+        why = (
+            f"was written by an earlier sk_ricci (results version {version}; "
+            f"this one writes version {RESULTS_VERSION}, whose synthetic "
+            "problems or default k grid differ)"
+        )
+    else:
+        why = "records a configuration hash that its configuration does not give"
+    warnings.warn(
+        f"{str(output)!r} {why}: the report shows its rows as they are, under "
+        f"its config hash {stored} (this version computes {config.config_hash}), "
+        "but `sk-ricci study` will not resume this folder; run the study again "
+        "with a new --output (or --overwrite) for results of this version",
+        ResultsFileWarning,
+        stacklevel=3,
+    )
+    return stored
 
 
 def _write_report_files(output, analysis, figures):
@@ -303,7 +343,7 @@ def _write_report_files(output, analysis, figures):
     drawn = {}
     if figures:
         drawn = _draw_figures(analysis, output)
-    _write_atomic(output / "report.md", _report_markdown(analysis, drawn))
+    write_atomic(output / "report.md", _report_markdown(analysis, drawn))
 
 
 def _draw_figures(analysis, output):

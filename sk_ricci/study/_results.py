@@ -1,13 +1,13 @@
 """The files of a study's output folder: rows written and read back.
 
 ``results.jsonl`` holds one JSON line per finished network, appended by
-:class:`_ResultsLog` and read by :func:`load_results`; the row of a network is
-made by :func:`_network_row` (or :func:`_diverged_row`) and a stored flow entry
+:class:`ResultsLog` and read by :func:`load_results`; the row of a network is
+made by :func:`network_row` (or :func:`diverged_row`) and a stored flow entry
 is turned back into a :class:`~sk_ricci.RicciFlowResult` by
 :func:`flow_result`, side by side, so that the two cannot drift apart.
 ``config.json`` records the configuration and its hash
-(:func:`_prepare_output` refuses a folder holding another study), and
-:class:`_FolderLock` keeps a second study out of a folder in use.
+(:func:`prepare_output` refuses a folder holding another study), and
+:class:`FolderLock` keeps a second study out of a folder in use.
 """
 
 import contextlib
@@ -97,7 +97,7 @@ def _network_fields(net):
     }
 
 
-def _network_row(net, options, measured):
+def network_row(net, options, measured):
     """The row of a trained network (:data:`ROW_FIELDS` and the timings).
 
     ``measured`` holds ``layers``, ``n_train``, ``n_test``, ``accuracy``,
@@ -125,7 +125,7 @@ def _network_row(net, options, measured):
     }
 
 
-def _diverged_row(net, options, cause, fit_time):
+def diverged_row(net, options, cause, fit_time):
     """The row of a network whose training diverged (:data:`DIVERGED_ROW_FIELDS`);
     recorded, excluded from the analysis, never retried."""
     return {
@@ -167,12 +167,12 @@ def flow_result(entry, symmetrize="max", connect=None):
 # --------------------------------------------------------------------------- #
 # results.jsonl: append-only JSON lines, one per network
 # --------------------------------------------------------------------------- #
-class _ResultsLog:
+class ResultsLog:
     """``results.jsonl``: one JSON line per finished network.
 
     Each row is one JSON line written by a single ``os.write`` on a file
     opened with ``O_APPEND`` and fsynced at once, by the one process that
-    holds the folder's lock (:class:`_FolderLock`). Reading (:meth:`load`)
+    holds the folder's lock (:class:`FolderLock`). Reading (:meth:`load`)
     never modifies the file: an incomplete last line (a run killed mid-write,
     or a row being appended right now) is ignored with a warning. The writer
     repairs such a tail under the lock before appending (:meth:`repair`).
@@ -304,7 +304,7 @@ class _ResultsLog:
             self._fd = None
 
 
-class _FolderLock:
+class FolderLock:
     """Advisory lock on an output folder: one study writes into it at a time.
 
     An ``flock`` (``msvcrt.locking`` on Windows) on ``.sk_ricci.lock``, which
@@ -372,18 +372,57 @@ except ImportError:  # pragma: no cover - Windows
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 
 
+def _results_path(output):
+    """``results.jsonl`` of a study folder, or the results file itself."""
+    path = Path(output)
+    if path.is_dir():
+        return path / RESULTS_FILE
+    if path.is_file():
+        return path
+    raise FileNotFoundError(
+        f"{str(path)!r} does not exist; pass a study's output folder (the "
+        f"--output of `sk-ricci study`) or its {RESULTS_FILE}"
+    )
+
+
 def load_results(output, *, as_frame=False):
     """The rows of a study's ``results.jsonl`` (list of dict, in file order).
 
-    With ``as_frame=True``, a tidy pandas DataFrame (pandas imported lazily)
-    with one row per network and scale k: the network's scalar fields
-    (``network_id``, ``problem``, ``architecture``, ``depth``, ``accuracy``,
-    ...) and, from its ``flow`` entry at that k, ``n_neighbors``,
-    ``coefficient``, ``adjusted_paper``, ``adjusted_fisher``,
-    ``all_connected`` and the per-layer lists ``total_curvature``,
-    ``geodesic_mass``, ``eta`` and ``n_components``.
+    Parameters
+    ----------
+    output : str or path-like
+        A study's output folder, or its ``results.jsonl`` file. A folder
+        whose study has not finished a network yet (no ``results.jsonl``)
+        gives no rows; a path that does not exist is a
+        :class:`FileNotFoundError`.
+    as_frame : bool, default=False
+        Return a tidy pandas DataFrame (pandas imported lazily) with one row
+        per network and scale k: the network's scalar fields
+        (``network_id``, ``problem``, ``architecture``, ``depth``,
+        ``accuracy``, ...) and, from its ``flow`` entry at that k,
+        ``n_neighbors``, ``coefficient``, ``adjusted_paper``,
+        ``adjusted_fisher``, ``all_connected`` and the per-layer lists
+        ``total_curvature``, ``geodesic_mass``, ``eta`` and
+        ``n_components``. Every network is in it: the ``status`` column is
+        ``"ok"`` for a measured network and ``"diverged"`` for one whose
+        training diverged, which has a single row with its ``cause`` and
+        missing (NaN) flow columns.
+
+    A network id written twice (a hand edit) keeps its first row.
     """
-    rows = list(_ResultsLog(Path(output) / RESULTS_FILE).load().values())
+    path = _results_path(output)
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{str(path)!r} is a folder, not a results file; pass the study's "
+            "output folder"
+        )
+    if not path.exists() and not (path.parent / CONFIG_FILE).exists():
+        raise FileNotFoundError(
+            f"{str(path.parent)!r} holds neither {RESULTS_FILE} nor "
+            f"{CONFIG_FILE}: it is not a study's output folder; pass the "
+            "--output folder of `sk-ricci study`"
+        )
+    rows = list(ResultsLog(path).load().values())
     if not as_frame:
         return rows
     try:
@@ -396,14 +435,21 @@ def load_results(output, *, as_frame=False):
     records = []
     for row in rows:
         base = {k: v for k, v in row.items() if k != "flow"}
-        for entry in row.get("flow", []):
+        base["status"] = row.get("status", "ok")
+        base.setdefault("cause", None)
+        if "flow" not in row:  # diverged: no flow, one row all the same
+            records.append({
+                **base, **dict.fromkeys(FLOW_FIELDS), "all_connected": None,
+            })
+            continue
+        for entry in row["flow"]:
             flat = {**base, **entry}
             flat["all_connected"] = all(c == 1 for c in entry["n_components"])
             records.append(flat)
     return pd.DataFrame.from_records(records)
 
 
-def _write_atomic(path, text):
+def write_atomic(path, text):
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     with open(tmp, "w", encoding="utf-8", newline="") as f:
@@ -424,7 +470,7 @@ def _describe_difference(old, new):
     return "; ".join(diffs) or "unknown fields"
 
 
-def _prepare_output(output, config, overwrite):
+def prepare_output(output, config, overwrite):
     """Check (or clean) the output folder; returns the saved config or None."""
     output = Path(output)
     if output.exists() and not output.is_dir():
@@ -474,7 +520,7 @@ def _prepare_output(output, config, overwrite):
     return None
 
 
-def _write_config(output, config, n_networks):
+def write_config(output, config, n_networks):
     from .. import __version__
 
     payload = {
@@ -485,4 +531,4 @@ def _write_config(output, config, n_networks):
         "sk_ricci_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    _write_atomic(Path(output) / CONFIG_FILE, json.dumps(payload, indent=2) + "\n")
+    write_atomic(Path(output) / CONFIG_FILE, json.dumps(payload, indent=2) + "\n")

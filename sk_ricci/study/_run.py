@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from .._flow import ricci_flow
-from .._kernels._threads import one_torch_thread
 from .._param_validation import NJobs
 from ..exceptions import (
     DisconnectedGraphWarning,
@@ -32,17 +31,18 @@ from ..exceptions import (
     StudyConfigError,
     UndefinedCoefficientWarning,
 )
-from ._config import BACKENDS, StudyConfig
+from ._config import BACKENDS, StudyConfig, check_training_split
 from ._data import load_problem
 from ._report import make_report
 from ._results import (
+    CONFIG_FILE,
     RESULTS_FILE,
-    _diverged_row,
-    _FolderLock,
-    _network_row,
-    _prepare_output,
-    _ResultsLog,
-    _write_config,
+    FolderLock,
+    ResultsLog,
+    diverged_row,
+    network_row,
+    prepare_output,
+    write_config,
 )
 
 
@@ -108,6 +108,7 @@ def _run_network(net, data, grid, options, fitted=None):
     training (:func:`_run_batch` trained it).
     """
     from ..nn import layer_activations
+    from ..nn._threads import one_torch_thread
 
     X_train, y_train, X_test, y_test = data
     with one_torch_thread():
@@ -123,10 +124,10 @@ def _run_network(net, data, grid, options, fitted=None):
         layers = layer_activations(clf, X_test)
         cause = _divergence(clf, layers)
         if cause is not None:  # recorded, excluded from the analysis, not retried
-            return _diverged_row(net, options, cause, fit_time)
+            return diverged_row(net, options, cause, fit_time)
         results = _measure_flow(layers, grid, options["flow"])
         flow_time = time.perf_counter() - t0
-    return _network_row(net, options, {
+    return network_row(net, options, {
         "layers": layers, "n_train": len(y_train), "n_test": len(y_test),
         "accuracy": accuracy, "train_accuracy": train_accuracy,
         "fit_time": fit_time, "flow_time": flow_time, "results": results,
@@ -144,6 +145,7 @@ def _run_batch(nets, data, grid, options):
     so that the others' rows are still written before it is raised.
     """
     from ..nn import fit_many
+    from ..nn._threads import one_torch_thread
 
     with one_torch_thread():
         t0 = time.perf_counter()
@@ -155,9 +157,27 @@ def _run_batch(nets, data, grid, options):
             rows.append(
                 _run_network(net, data, grid, options, fitted=(clf, fit_time))
             )
-        except Exception as exc:  # noqa: BLE001 (raised by _batch_rows)
+        except Exception as exc:  # raised by _batch_rows, after the others
+            if is_interrupt(exc):
+                raise  # Ctrl-C in a numba kernel: stop now, not after the batch
             rows.append(exc)
     return rows
+
+
+def is_interrupt(exc):
+    """Whether ``exc`` is Ctrl-C: a KeyboardInterrupt, or the SystemError a
+    numba kernel raises when the interrupt arrives while it runs ("...
+    returned a result with an exception set"), caused by the
+    KeyboardInterrupt. Any other SystemError is a genuine error."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        if not isinstance(exc, SystemError):
+            return False
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 #: Most networks trained together (memory grows with it; the results do not
@@ -399,11 +419,11 @@ def run_study(
     analysis : StudyAnalysis or None
         The analysis when ``report=True``.
     """
-    _check_run(config, backend, n_jobs)
+    _check_run(config, backend, n_jobs, scheduler_address)
     output = _make_folder(output)
     # one study per folder: a second one fails here instead of training
     # every network again (the lock is released when this process ends)
-    with _FolderLock(output):
+    with FolderLock(output):
         try:
             _run_locked(
                 config, output, n_jobs, backend, scheduler_address, quiet,
@@ -421,13 +441,45 @@ def run_study(
     return None
 
 
-def _check_run(config, backend, n_jobs):
+def _check_run(config, backend, n_jobs, scheduler_address=None):
     if not isinstance(config, StudyConfig):
         raise TypeError(f"config must be a StudyConfig, got {type(config).__name__}")
     if backend not in BACKENDS:
         raise StudyConfigError(f"backend={backend!r} must be one of {BACKENDS}")
     if n_jobs is not None and not NJobs().is_satisfied_by(n_jobs):
         raise StudyConfigError(f"n_jobs={n_jobs!r} must be {NJobs()}")
+    if scheduler_address is not None:
+        _check_scheduler_address(backend, scheduler_address)
+
+
+def _check_scheduler_address(backend, address):
+    """Refuse an address the backend cannot read before anything is written
+    (Dask's own parser decides; without distributed the backend's import
+    error comes later)."""
+    example = (
+        "tcp://HOST:PORT, e.g. tcp://10.0.0.1:8786" if backend == "dask"
+        else "ray://HOST:10001, HOST:6379 or auto"
+    )
+    if not isinstance(address, str) or not address.strip():
+        raise StudyConfigError(
+            f"scheduler_address={address!r} must be a non-empty string such as "
+            f"{example}"
+        )
+    if backend != "dask":
+        return
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+    except ImportError:
+        return
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except ValueError as exc:
+        raise StudyConfigError(
+            f"scheduler_address={address!r} is not a Dask scheduler address "
+            f"({exc}); pass {example}"
+        ) from None
 
 
 def _make_folder(output):
@@ -460,6 +512,11 @@ def _load_pending(config, todo):
     data, grids = {}, {}
     for problem in pending:
         data[problem] = load_problem(problem, config)
+        # a capped training set (the digits stand-in) may be smaller than
+        # the configured n_train
+        check_training_split(
+            config.validation_fraction, len(data[problem][1]), problem
+        )
         grids[problem] = config.n_neighbors_grid(
             problem, len(data[problem][3]), X_test=data[problem][2]
         )
@@ -467,23 +524,32 @@ def _load_pending(config, todo):
 
 
 def _run_locked(config, output, n_jobs, backend, scheduler_address, quiet, overwrite):
-    saved = _prepare_output(output, config, overwrite)
+    saved = prepare_output(output, config, overwrite)
     nets = config.networks()
-    log = _ResultsLog(output / RESULTS_FILE)
+    log = ResultsLog(output / RESULTS_FILE)
     if saved is not None:
         log.repair()  # a row cut short by a killed run, under the lock
     done = log.load() if saved is not None else {}
     todo = [net for net in nets if net.network_id not in done]
     data, grids = _load_pending(config, todo)
     if saved is None:
-        _write_config(output, config, len(nets))
+        write_config(output, config, len(nets))
     bar = _progress_bar(len(nets), len(nets) - len(todo), quiet=quiet)
+    n_written = 0
     try:
         for row in _execute(
             todo, data, grids, _options(config), n_jobs, backend, scheduler_address
         ):
             log.append(row)
+            n_written += 1
             _show(bar, row)
+    except BaseException:
+        if saved is None and n_written == 0:
+            # nothing of this new study is saved: leave no config.json that
+            # would refuse the corrected command as a different configuration
+            with contextlib.suppress(FileNotFoundError):
+                (output / CONFIG_FILE).unlink()
+        raise
     finally:
         if bar is not None:
             bar.close()
