@@ -65,7 +65,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.stats import rankdata, spearmanr
 
 import sk_ricci
@@ -577,55 +576,57 @@ class _Memo:
 
     def graph(self, li, k):
         if (li, k) not in self._graphs:
-            from sk_ricci._local import _layer_graphs
+            from sk_ricci._graph import layer_graphs
             from sk_ricci._options import FlowOptions
 
             ks = sorted(set(self.plan.get("ks", ())) | {k})
             ks = [kk for kk in ks if kk < self.n]
             options = FlowOptions(connect="mst", random_state=0)
-            graphs = self._timed(("graph", li), lambda: _layer_graphs(
+            graphs = self._timed(("graph", li), lambda: layer_graphs(
                 self.layers[li], ks, options))
             for kk, g in zip(ks, graphs):
                 self._graphs[(li, kk)] = g
         return self._graphs[(li, k)]
 
     def _csr(self, li, k):
-        indptr, cols, data = self.graph(li, k)
-        return sp.csr_matrix((data, cols, indptr), shape=(self.n, self.n))
+        from sk_ricci._graph import csr_graph
+
+        return csr_graph(self.graph(li, k))
 
     def mass(self, li, k):
         if (li, k) not in self._mass:
-            from sk_ricci._geodesics import _geodesic_mass
+            from sk_ricci._geodesics import geodesic_mass_csr
 
-            G = self._csr(li, k)
-            self._mass[(li, k)] = self._timed(("mass", li, k),
-                                              lambda: _geodesic_mass(G))
+            indptr, cols, _ = self.graph(li, k)
+            self._mass[(li, k)] = self._timed(
+                ("mass", li, k), lambda: geodesic_mass_csr(indptr, cols, None))
         return self._mass[(li, k)]
 
     def curvature(self, li, k, kind):
         """(total curvature Ric_l, scalar curvature s_l(x)) of one layer, as
         ``_layer_measures`` and ``_scalar_curvature`` compute them."""
         if (li, k, kind) not in self._curv:
-            from sk_ricci._curvature import _edge_curvature, _total_edge_curvature
+            from sk_ricci._curvature import edge_curvature, total_edge_curvature
             from sk_ricci._kernels.local import row_means
 
             G = self._csr(li, k)
-            indptr, _, data = self.graph(li, k)
+            graph = self.graph(li, k)
+            indptr, _, data = graph
 
             def compute():
-                R = _edge_curvature(G, kind)
+                R = edge_curvature(G, kind)
                 scalar = row_means(indptr, data, R)
                 if kind == "forman":
-                    total = _total_edge_curvature(G, kind)
+                    total = total_edge_curvature(graph, kind)
                 elif kind == "augmented_forman":
                     # the library's Forman total + 1.5 x sum of multiplicity x
                     # triangles, its triangles read off R = R_forman + 3 T
                     # (integer sums: exact, the same number)
-                    triangles3 = R - _edge_curvature(G, "forman")
-                    total = _total_edge_curvature(G, "forman") + 0.5 * float(
-                        np.dot(G.data, triangles3))
-                else:  # _total_edge_curvature's own formula, R computed once
-                    total = float(0.5 * np.dot(G.data, R))
+                    triangles3 = R - edge_curvature(G, "forman")
+                    total = total_edge_curvature(graph, "forman") + 0.5 * float(
+                        np.dot(data, triangles3))
+                else:  # total_edge_curvature's own formula, R computed once
+                    total = float(0.5 * np.dot(data, R))
                 return total, scalar
 
             self._curv[(li, k, kind)] = self._timed(("curv", li, k, kind), compute)
