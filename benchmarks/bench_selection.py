@@ -1170,6 +1170,24 @@ def heldout_combo_cells(per_cell, cells, candidates, by, n_boot):
 # -- main --------------------------------------------------------------------
 
 
+#: this file as it was imported (a run reports whether it matches the commit)
+_SOURCE = Path(__file__).read_bytes()
+
+
+def _source_state():
+    """Whether the imported benchmark file is the committed one: a run that
+    imported an edited file (uncommitted changes, or a file rewritten while it
+    started) says so in its header."""
+    try:
+        committed = subprocess.run(
+            ["git", "-C", str(ROOT), "show", "HEAD:benchmarks/bench_selection.py"],
+            capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (no git)"
+    return ("the committed file" if committed == _SOURCE
+            else "NOT the committed file (uncommitted or rewritten when imported)")
+
+
 def _commit():
     try:
         return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
@@ -1334,6 +1352,7 @@ def main(argv=None):
         (f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit "
          f"{_commit()}, Python {platform.python_version()}, sk_ricci "
          f"{sk_ricci.__version__}"),
+        f"- benchmark source: {_source_state()}",
         (f"- problems: stage 1 {', '.join(p for p in problem_of_stage if problem_of_stage[p] == 1)}"
          + (f"; stage 2 {', '.join(p for p in problem_of_stage if problem_of_stage[p] == 2)}"
             if stage2 else "")

@@ -363,6 +363,7 @@ def test_quick_benchmark_table(bench, tmp_path):
         assert np.isnan(c["picked"]) or 0 <= c["picked"] <= c["best"] <= 1
         assert c["median"] <= c["best"]
     text = (tmp_path / "selection_table.md").read_text()
+    assert "- benchmark source: " in text
     for name in stats:  # one summary row per statistic
         assert re.search(rf"^\| {name} \| (flow|baseline|labelled) \|", text,
                          re.MULTILINE)
@@ -671,3 +672,15 @@ def test_held_out_table(bench):
     # combo=False leaves the combination out of every row, not only the first
     _, rows = bench.held_out_table(cells, ["a", "b"], "problem", combo=False)
     assert all(np.isnan(r["combo"][0]) for r in rows)
+
+
+def test_source_state_flags_an_edited_file(bench, monkeypatch):
+    import subprocess
+
+    committed = subprocess.run(
+        ["git", "-C", str(BENCH.parents[1]), "show", "HEAD:benchmarks/bench_selection.py"],
+        capture_output=True, check=True).stdout
+    monkeypatch.setattr(bench, "_SOURCE", committed)
+    assert bench._source_state() == "the committed file"
+    monkeypatch.setattr(bench, "_SOURCE", committed.replace(b"-c.mean()", b"c.mean()"))
+    assert bench._source_state().startswith("NOT the committed file")
