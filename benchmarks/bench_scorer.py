@@ -6,7 +6,15 @@ fit time, the scorer time at each k of the paper's synthetic grid, and the
 ratio (target: one k costs under 5% of one fit). Medians: of --repeats fits,
 and of --score-repeats scorer calls per k.
 
+Then, side by side in the same run on 400 test points of the same network, the
+default ``RicciFlowScorer()`` against ``RicciFlowScorer(statistic="rho")`` (the
+same options, the global coefficient) and the paper's configuration
+(``RicciFlowScorer(30, statistic="rho", connect=None, curvature="forman")``),
+calls interleaved, with the ratios (target: the default at most 2x
+``statistic="rho"``).
+
     python benchmarks/bench_scorer.py [--repeats 3] [--score-repeats 15] [--epochs 50]
+    python benchmarks/bench_scorer.py --default-only   # only the side-by-side
 """
 
 import argparse
@@ -33,20 +41,25 @@ def main(argv=None):
     p.add_argument("--connect", default=None, choices=[None, "mst"])
     p.add_argument("--n-jobs", type=int, default=None,
                    help="RicciFlowScorer(n_jobs=...) (default None: one thread)")
+    p.add_argument("--default-only", action="store_true",
+                   help="one fit, then only the default-vs-rho comparison")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     X, y = make_entangled_spirals(2000, random_state=0)
     Xtr, ytr, Xte = X[:1000], y[:1000], X[1000:]
     fit_times, clf = [], None
-    for r in range(args.repeats):
+    for r in range(1 if args.default_only else args.repeats):
         t = time.perf_counter()
         clf = ReLUMLPClassifier(architecture="wide", depth=11,
                                 max_epochs=args.epochs, random_state=r).fit(Xtr, ytr)
         fit_times.append(time.perf_counter() - t)
     fit = statistics.median(fit_times)
     acc = clf.score(Xte, y[1000:])
-    grid = paper_n_neighbors_grid("A")
     RicciFlowScorer(10)(clf, Xte[:100])  # compile kernels outside the timing
+    if args.default_only:
+        default_vs_rho(clf, Xte[:400], args.score_repeats)
+        return
+    grid = paper_n_neighbors_grid("A")
     print(f"fit: median {fit:.2f} s over {args.repeats} (depth 11 wide, "
           f"{args.epochs} epochs, 1000 points; test accuracy {acc:.3f}); "
           f"torch threads {args.threads}; scorer n_jobs={args.n_jobs}, "
@@ -69,6 +82,43 @@ def main(argv=None):
               f"{np.isfinite(s)} |", flush=True)
     print(f"whole grid ({len(grid)} k, one scorer call each): {total:.2f} s = "
           f"{100 * total / fit:.1f}% of one fit")
+    default_vs_rho(clf, Xte[:400], args.score_repeats)
+
+
+def default_vs_rho(clf, X, repeats):
+    """Median seconds of the default scorer and of the rho scorers on ``X``,
+    calls interleaved (so the machine's load hits all alike); returns them."""
+    scorers = {
+        "RicciFlowScorer()": RicciFlowScorer(),
+        'RicciFlowScorer(statistic="rho")': RicciFlowScorer(statistic="rho"),
+        "paper: RicciFlowScorer(30, statistic='rho', connect=None, "
+        "curvature='forman')": RicciFlowScorer(30, statistic="rho", connect=None,
+                                               curvature="forman"),
+    }
+    times = {name: [] for name in scorers}
+    values = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for scorer in scorers.values():
+            scorer(clf, X)  # warm-up (kernel compilation)
+        for _ in range(repeats):
+            for name, scorer in scorers.items():
+                t = time.perf_counter()
+                values[name] = scorer(clf, X)
+                times[name].append(time.perf_counter() - t)
+    med = {name: statistics.median(t) for name, t in times.items()}
+    base = med['RicciFlowScorer(statistic="rho")']
+    print(f"\ndefault vs rho on {X.shape[0]} points of the depth-11 network "
+          f"(median of {repeats} interleaved calls each):")
+    print("| scorer | seconds | / statistic='rho' | value |")
+    print("|---|---|---|---|")
+    for name in scorers:
+        print(f"| {name} | {med[name]:.3f} | {med[name] / base:.2f}x | "
+              f"{values[name]:+.3f} |")
+    ratio = med["RicciFlowScorer()"] / base
+    print(f"default / statistic='rho': {ratio:.2f}x (target <= 2x: "
+          f"{'met' if ratio <= 2 else 'NOT met'})")
+    return med
 
 
 if __name__ == "__main__":

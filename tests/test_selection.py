@@ -2,6 +2,7 @@
 the selection benchmark (benchmarks/bench_selection.py) on a smoke run."""
 
 import importlib.util
+import json
 import re
 import warnings
 from pathlib import Path
@@ -167,24 +168,72 @@ def test_analyse_cell_against_hand_values(bench):
     assert np.isnan(bench.analyse_cell(np.ones(4), acc, 50, seed=0)["spearman"])
 
 
-def test_benchmark_statistic_is_the_scorer_on_the_same_layers(bench):
-    rng = np.random.RandomState(0)
+def _scorer_value(bench, spec, X, hidden, output):
+    """A flow statistic computed the user's way: RicciFlowScorer on the
+    layers it reads (NaN where it refuses too few layers); the new
+    local_layer_mean from local_ricci_flow's own layer coefficients."""
+    inp, out = spec["include_input"], spec["include_output"]
+    layers = ([X] if inp else []) + list(hidden) + ([output] if out else [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if spec["statistic"] == "local_layer_mean":
+            if len(layers) < 3:
+                return np.nan
+            ks = spec["n_neighbors"]
+            ks = list(ks) if isinstance(ks, (list, tuple)) else [ks]
+            ks = [k if isinstance(k, int) else max(1, round(k * len(X))) for k in ks]
+            vals = []
+            for k in ks:
+                c = local_ricci_flow(layers, k, connect="mst",
+                                     curvature=spec["curvature"]).layer_coefficients
+                c = c[np.isfinite(c)]
+                vals.append(-c.mean() if c.size else np.nan)
+            return float(np.mean(vals))
+        return RicciFlowScorer(**bench.scorer_params(spec)).score_layers(layers)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 6])
+def test_benchmark_statistic_is_the_scorer_on_the_same_layers(bench, depth):
+    rng = np.random.RandomState(depth)
     X = rng.normal(size=(70, 3))
     hidden, h = [], X
-    for i in range(6):
+    for i in range(depth):
         h = np.maximum(h @ rng.normal(size=(h.shape[1], 9)) + 0.1, 0) + 0.01 * i
         hidden.append(h)
-    memo = bench._Memo(hidden, X)
-    flows = [(n, s) for n, fam, s in bench.statistic_table() if fam == "flow"]
-    assert any(s.get("statistic", "").startswith("local") for _, s in flows)
+    output = h @ rng.normal(size=(9, 1))
+    stats = bench.statistic_table(quick=True)
+    flows = [(n, s) for n, fam, s in stats
+             if fam == "flow" and not s.get("by_predicted_class")]
+    memo = bench._Memo(hidden, X, output, bench.make_plan(stats, len(X)))
+    assert {s["statistic"] for _, s in flows} == set(bench.FACTORIAL_STATISTICS)
+    assert {s["curvature"] for _, s in flows} == set(bench.CURVATURES)
+    assert {(s["include_input"], s["include_output"]) for _, s in flows} == {
+        (False, False), (False, True), (True, False), (True, True)}
+    n_finite = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name, spec in flows:
-            scorer = RicciFlowScorer(**spec)
-            layers = [X] + hidden if scorer.include_input else hidden
-            expected = scorer.score_layers(layers)
+            expected = _scorer_value(bench, spec, X, hidden, output)
             got = memo.value(spec)
             assert got == pytest.approx(expected, abs=1e-12, nan_ok=True), name
+            n_finite += np.isfinite(got)
+            assert memo.cost(spec) > 0 or not np.isfinite(got)
+    assert n_finite > 0
+
+
+def test_full_statistic_table_is_the_factorial(bench):
+    stats = bench.statistic_table()
+    flows = [s for _, fam, s in stats if fam == "flow" and not s.get("by_predicted_class")]
+    # 4 statistics x 3 curvatures x input x output x 8 scales, MST-connected
+    assert len(flows) == 4 * 3 * 2 * 2 * 8
+    assert all(s["connect"] == "mst" for s in flows)
+    names = [n for n, _, _ in stats]
+    assert len(names) == len(set(names))
+    for ref in bench.REFERENCE_STATISTICS:
+        assert ref in names
+    assert set(bench.STAGES["stage1_problems"]) | set(bench.STAGES["stage2_problems"]) == (
+        set(bench.PROBLEMS))
+    assert not set(bench.STAGES["stage1_problems"]) & set(bench.STAGES["stage2_problems"])
 
 
 def test_batched_training_gives_the_lone_fits_records(bench, monkeypatch):
@@ -194,82 +243,227 @@ def test_batched_training_gives_the_lone_fits_records(bench, monkeypatch):
     fit_many = sk_ricci.nn.fit_many
 
     def spy(estimators, X, y, **kwargs):
-        calls.append((len(estimators), np.asarray(y).copy()))
+        calls.append((len(estimators), np.asarray(X).shape[0], np.asarray(y).copy()))
         return fit_many(estimators, X, y, **kwargs)
 
     monkeypatch.setattr(sk_ricci.nn, "fit_many", spy)
     data = bench.load_problem("A", True, None)
-    specs = bench.pool_specs(True)
-    assert {s["pool"] for s in specs} == {"under_training", "label_noise",
-                                          "architecture", "control"}
+    specs = bench.pool_specs("relu_mlp", True)
+    assert {p for s in specs for p in s["pools"]} == {
+        "under_training", "label_noise", "architecture", "training_size",
+        "regularisation", "well_trained", "control"}
     batched = bench.train_many(specs, data, 0)
-    # one fit_many call per label variant: the clean labels and each noisy one
+    # one fit_many call per training set: the clean split, each noisy label
+    # variant and each smaller share of the split
     noisy = [s for s in specs if s["noise"] > 0]
-    assert len(calls) == 1 + len(noisy)
-    assert calls[0][0] == len(specs) - len(noisy)
-    np.testing.assert_array_equal(calls[0][1], data[1])
-    assert all(n == 1 and (y != data[1]).any() for n, y in calls[1:])
+    fractions = {s["fraction"] for s in specs} - {1.0}
+    assert len(calls) == 1 + len(noisy) + len(fractions)
+    clean = [c for c in calls if c[1] == len(data[1]) and (c[2] == data[1]).all()]
+    assert len(clean) == 1
+    assert clean[0][0] == len(specs) - len(noisy) - sum(
+        s["fraction"] < 1 for s in specs)
     for spec, got in zip(specs, batched):
         lone = bench.train_one(spec, data, 0)  # ReLUMLPClassifier.fit, alone
         assert got.keys() == lone.keys()
-        assert len(got["layers"]) == len(lone["layers"]) == spec["depth"]
+        assert len(got["layers"]) == len(lone["layers"]) == len(spec["hidden"])
         for a, b in zip(got["layers"], lone["layers"]):
             np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(got["output"], lone["output"])
         np.testing.assert_array_equal(got["proba"], lone["proba"])
         assert got["val_accuracy"] == lone["val_accuracy"]
         assert got["test_accuracy"] == lone["test_accuracy"]
+    # the output is the network's logit: its sigmoid is predict_proba's
+    # positive column (independent of network_output's code)
+    for got in batched:
+        z = got["output"].astype(np.float64).ravel()
+        np.testing.assert_allclose(1 / (1 + np.exp(-z)), got["proba"][:, 1], atol=1e-5)
     # the untrained controls stay untrained: near chance, unlike the trained
-    accuracy = {s["pool"]: r["test_accuracy"] for s, r in zip(specs, batched)}
+    accuracy = {s["pools"][0]: r["test_accuracy"] for s, r in zip(specs, batched)}
     assert accuracy["architecture"] > accuracy["control"]
 
 
+def test_training_subsets_are_shared_and_stratified(bench):
+    X = np.arange(200, dtype=float).reshape(100, 2)
+    y = np.r_[np.zeros(60, int), np.ones(40, int)]
+    spec = {"fraction": 0.25, "noise": 0.0}
+    Xa, ya = bench._training_set(spec, X, y, seed=1)
+    Xb, yb = bench._training_set(spec, X, y, seed=2)
+    # the same subset for every network of one size, whatever its seed
+    np.testing.assert_array_equal(Xa, Xb)
+    np.testing.assert_array_equal(ya, yb)
+    assert len(ya) == 25 and ya.sum() == 10  # stratified: 15 zeros, 10 ones
+    np.testing.assert_array_equal(ya, y[(Xa[:, 0] // 2).astype(int)])
+    # the whole split is returned as is; noise flips labels by the seed
+    Xf, yf = bench._training_set({"fraction": 1.0, "noise": 0.0}, X, y, seed=1)
+    assert Xf is X and (yf == y).all()
+    _, yn = bench._training_set({"fraction": 1.0, "noise": 0.4}, X, y, seed=1)
+    assert 20 <= (yn != y).sum() <= 60
+
+
+def test_sklearn_family_records(bench):
+    data = bench.load_problem("A", True, None)
+    specs = bench.pool_specs("sk_mlp", True)
+    control = next(s for s in specs if not s["trained"])
+    trained = next(s for s in specs if s["trained"] and len(s["hidden"]) > 1)
+    for spec in (control, trained):
+        rec = bench.train_one(spec, data, 0)
+        assert len(rec["layers"]) == len(spec["hidden"])
+        z = rec["output"].astype(np.float64).ravel()
+        np.testing.assert_allclose(1 / (1 + np.exp(-z)), rec["proba"][:, 1], atol=1e-5)
+    # a control's weights are fresh Glorot-uniform draws, not the fitted ones
+    from sklearn.neural_network import MLPClassifier
+
+    clf = MLPClassifier(tuple(control["hidden"]), max_iter=1).fit(data[0], data[1])
+    before = [w.copy() for w in clf.coefs_]
+    bench._reinitialise(clf, 3)
+    for w0, w in zip(before, clf.coefs_):
+        bound = np.sqrt(6.0 / sum(w.shape))  # Glorot uniform for ReLU
+        assert not np.array_equal(w0, w) and np.abs(w).max() <= bound
+        if w.size >= 30:  # uniform on [-bound, bound]: the draws reach near it
+            assert np.abs(w).max() > 0.7 * bound
+
+
 def test_batched_run_caches_what_one_at_a_time_caches(bench, tmp_path):
-    args = ["--quick", "--problems", "A", "--n-boot", "20"]
+    args = ["--quick", "--problems", "A", "--n-boot", "20", "--families", "relu_mlp"]
     cells, _ = bench.main(args + ["--out", str(tmp_path / "batched")])
     lone, _ = bench.main(args + ["--out", str(tmp_path / "lone"), "--one-at-a-time"])
-    files = sorted(p.name for p in (tmp_path / "lone" / "cache" / "A").iterdir())
-    assert len(files) == 2 * len(bench.pool_specs(True))  # .npz and .stats.json
-    assert files == sorted(
-        p.name for p in (tmp_path / "batched" / "cache" / "A").iterdir())
+    sub = Path("cache") / "A" / "relu_mlp"
+    files = sorted(p.name for p in (tmp_path / "lone" / sub).iterdir())
+    assert len(files) == 2 * len(bench.pool_specs("relu_mlp", True))  # npz + json
+    assert files == sorted(p.name for p in (tmp_path / "batched" / sub).iterdir())
     for name in files:
-        a, b = (tmp_path / d / "cache" / "A" / name for d in ("batched", "lone"))
+        a, b = (tmp_path / d / sub / name for d in ("batched", "lone"))
         if name.endswith(".npz"):
             with np.load(a) as da, np.load(b) as db:
                 assert da.files == db.files
                 for key in da.files:
                     np.testing.assert_array_equal(da[key], db[key])
-        else:
-            assert a.read_text() == b.read_text()
+        else:  # definitions and values equal; costs are timings
+            ja, jb = (json.loads(f.read_text()) for f in (a, b))
+            assert {k: v[:2] for k, v in ja.items()} == {k: v[:2] for k, v in jb.items()}
     assert (tmp_path / "batched" / "networks.csv").read_text() == (
         tmp_path / "lone" / "networks.csv").read_text()
     assert len(cells) == len(lone)
 
 
 def test_quick_benchmark_table(bench, tmp_path):
+    import csv
+
     cells, summary = bench.main(["--quick", "--problems", "A", "--n-boot", "50",
                                  "--out", str(tmp_path)])
-    stats = [name for name, _, _ in bench.statistic_table()]
-    assert set(summary) == set(stats)
-    assert len(cells) == len(stats) * len(bench.POOLS)
+    stats = [name for name, _, _ in bench.statistic_table(quick=True)]
+    assert set(stats) | set(bench.COMBINATIONS) == set(summary)
+    cell_keys = {(c["model"], c["pool"], c["statistic"]) for c in cells}
+    for model in bench.FAMILIES:
+        for pool in bench.DESIGNED_POOLS[:-1]:  # well_trained may hold < 3
+            assert all((model, pool, s) in cell_keys for s in stats), (model, pool)
     for c in cells:
         assert np.isnan(c["spearman"]) or -1 <= c["spearman"] <= 1
         assert c["lo"] <= c["hi"] or np.isnan(c["lo"])
-        assert 0 <= c["picked"] <= c["best"] <= 1
+        assert np.isnan(c["picked"]) or 0 <= c["picked"] <= c["best"] <= 1
         assert c["median"] <= c["best"]
     text = (tmp_path / "selection_table.md").read_text()
+    assert "- benchmark source: " in text
     for name in stats:  # one summary row per statistic
-        assert re.search(rf"^\| {name} \| (flow|baseline|labelled) \|", text, re.MULTILINE)
-    # validation accuracy sees labels; the untrained controls are near chance
-    assert summary["val_accuracy"]["median"] > 0
+        assert re.search(rf"^\| {name} \| (flow|baseline|labelled) \|", text,
+                         re.MULTILINE)
+    # an independent recomputation from the per-network values in networks.csv:
+    # scipy's Spearman of the nuclear norm and of the old default with test
+    # accuracy, over the label_noise pool (the networks trained on noisy labels)
+    with open(tmp_path / "networks.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["model"] == "relu_mlp"
+                and r["pools"] == "label_noise"]
+    assert len(rows) == 3
+    acc = [float(r["test_accuracy"]) for r in rows]
+    for name in ("nuclear_norm", "local_mean_aollivier_k50"):
+        values = [float(r[name]) for r in rows]
+        cell = next(c for c in cells if c["model"] == "relu_mlp"
+                    and c["pool"] == "label_noise" and c["statistic"] == name)
+        expected = spearmanr(values, acc).statistic
+        assert cell["spearman"] == pytest.approx(expected, abs=1e-12, nan_ok=True)
+        assert cell["best"] == max(acc)
+        assert cell["picked"] == acc[int(np.argmax(values))]
+    # the combination is the mean of the two within-pool ranks
+    combo = next(c for c in cells if c["model"] == "relu_mlp"
+                 and c["pool"] == "label_noise"
+                 and c["statistic"] == "combo_default_nuclear")
+    ranks = np.mean([np.argsort(np.argsort([float(r[n]) for r in rows]))
+                     for n in ("local_mean_aollivier_k50", "nuclear_norm")], axis=0)
+    assert combo["spearman"] == pytest.approx(spearmanr(ranks, acc).statistic,
+                                              abs=1e-12, nan_ok=True)
     # recomputing from the cache trains nothing and gives the same numbers
     cells2, _ = bench.main(["--quick", "--problems", "A", "--n-boot", "50",
                             "--out", str(tmp_path), "--recompute"])
     assert "trained this run: 0" in (tmp_path / "selection_table.md").read_text()
+    assert len(cells) == len(cells2)
     for a, b in zip(cells, cells2):
         assert a.keys() == b.keys()
         for key in a:
             assert a[key] == b[key] or (
                 isinstance(a[key], float) and np.isnan(a[key]) and np.isnan(b[key]))
+
+
+def test_two_stages(bench, tmp_path):
+    cells, summary = bench.main([
+        "--quick", "--stage1-problems", "A", "--stage2-problems", "digits_1_7",
+        "--families", "sk_mlp", "--n-boot", "20", "--out", str(tmp_path)])
+    survivors = json.loads((tmp_path / "stage2_statistics.json").read_text())
+    flows = [n for n, fam, _ in bench.statistic_table(quick=True) if fam == "flow"]
+    # the stage-1 ranking by the criterion, recomputed from stage 1's cells
+    stage1 = [c for c in cells if c["problem"] == "A"]
+    factorial = [n for n in flows if n != "class_local_mean"]
+    top = bench.rank_flow(stage1, factorial)[:bench.STAGES["stage2_top"]]
+    assert survivors[:len(top)] == top
+    assert set(bench.REFERENCE_STATISTICS) | {"class_local_mean"} <= set(survivors)
+    stage2 = {c["statistic"] for c in cells if c["problem"] == "digits_1_7"}
+    assert {n for n in stage2 if n in flows} == set(survivors)
+    assert {"nuclear_norm", "val_accuracy"} <= stage2
+    assert summary[survivors[0]]["stage"] == "1+2"
+    dropped = next(n for n in factorial if n not in survivors)
+    assert summary[dropped]["stage"] == "1"
+    winner = json.loads((tmp_path / "summary.json").read_text())["winner"]
+    assert winner == bench.choose(cells, survivors)[0]
+
+
+def test_well_trained_pool_filters_on_validation_accuracy(bench):
+    specs = [{"pools": ["architecture", "well_trained"], "trained": True},
+             {"pools": ["well_trained"], "trained": True},
+             {"pools": ["well_trained"], "trained": True},
+             {"pools": ["under_training"], "trained": True},
+             {"pools": ["control"], "trained": False}]
+    rows = [{"val_accuracy": (v, 0.0)} for v in (0.90, 0.86, 0.84, 0.99, 0.5)]
+    # best of the grid 0.90 (the under-trained network is not in the grid);
+    # within 0.05: 0.90 and 0.86
+    assert bench.pool_members("well_trained", specs, rows) == [0, 1]
+    assert bench.pool_members("architecture", specs, rows) == [0]
+    assert bench.pool_members("under_training+controls", specs, rows) == [3, 4]
+    assert bench.pool_members("all_trained", specs, rows) == [0, 1, 2, 3]
+
+
+def test_combination_is_the_mean_rank(bench):
+    rows = [{"f": (v, 0.0), "g": (w, 0.0), "h": (np.nan, 0.0)}
+            for v, w in ((0.3, 5.0), (np.nan, 7.0), (0.1, 6.0), (0.2, 4.0))]
+    # f ranks (NaN last): 4, 1, 2, 3; g: 2, 4, 3, 1
+    np.testing.assert_array_equal(
+        bench.combination_values(rows, [0, 1, 2, 3], ("f", "g")), [3, 2.5, 2.5, 2])
+    # a statistic NaN on every network ties them all: the other's ranks + 2.5
+    np.testing.assert_array_equal(
+        bench.combination_values(rows, [0, 1, 2, 3], ("h", "g")), [2.25, 3.25, 2.75, 1.75])
+
+
+def test_criterion_median_then_minimum(bench):
+    def cell(stat, problem, rho):
+        return {"statistic": stat, "problem": problem, "model": "m",
+                "pool": "architecture", "spearman": rho}
+
+    cells = [cell("a", "p", 0.5), cell("a", "q", 0.1), cell("a", "r", 0.6),
+             cell("b", "p", 0.5), cell("b", "q", 0.3), cell("b", "r", 0.5),
+             cell("c", "p", 0.9), cell("c", "q", -0.9), cell("c", "r", np.nan)]
+    # medians: a 0.5 (min 0.1), b 0.5 (min 0.3), c 0.0: b wins the tie by its min
+    assert bench.choose(cells, ["a", "b", "c"]) == ("b", (0.5, 0.3))
+    assert bench.rank_flow(cells, ["c", "a", "b"]) == ["b", "a", "c"]
+    # leave problem q out: a and b tie at median 0.55 / 0.5 -> a
+    assert bench.choose(cells, ["a", "b"], problems=["p", "r"])[0] == "a"
 
 
 def test_default_is_the_statistic_the_benchmark_chose(net, data):
@@ -430,3 +624,63 @@ def test_local_statistics_on_disconnected_graphs_use_the_defined_points():
         # the global coefficient is undefined on the same graphs
         assert np.isnan(RicciFlowScorer(5, statistic="rho", connect=None,
                                         curvature="forman")(clf, X))
+
+
+def test_bench_scorer_default_vs_rho(capsys):
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_scorer.py"
+    spec = importlib.util.spec_from_file_location("bench_scorer", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    X, y = make_moons(160, noise=0.2, random_state=0)
+    clf = ReLUMLPClassifier(hidden_layer_sizes=(10,) * 5, max_epochs=2,
+                            random_state=0, validation_fraction=None).fit(X, y)
+    med = module.default_vs_rho(clf, X[:80], 3)
+    out = capsys.readouterr().out
+    assert set(med) == {"RicciFlowScorer()", 'RicciFlowScorer(statistic="rho")',
+                        ("paper: RicciFlowScorer(30, statistic='rho', connect=None, "
+                         "curvature='forman')")}
+    assert all(t > 0 for t in med.values())
+    ratio = med["RicciFlowScorer()"] / med['RicciFlowScorer(statistic="rho")']
+    assert f"default / statistic='rho': {ratio:.2f}x" in out
+    # the value column is each scorer's own score on the same points
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = RicciFlowScorer(statistic="rho")(clf, X[:80])
+    rho = 'RicciFlowScorer(statistic="rho")'
+    assert f"| {rho} | {med[rho]:.3f} | 1.00x | {expected:+.3f} |" in out
+
+
+def test_held_out_table(bench):
+    def cell(stat, problem, rho):
+        return {"statistic": stat, "problem": problem, "model": "m",
+                "pool": "label_noise", "spearman": rho}
+
+    cells = []
+    for problem, (a, b, nuc, combo) in {"p": (0.5, 0.1, 0.9, 0.7),
+                                         "q": (0.2, 0.4, 0.8, 0.6),
+                                         "r": (0.3, 0.0, 0.7, 0.5)}.items():
+        cells += [cell("a", problem, a), cell("b", problem, b),
+                  cell("nuclear_norm", problem, nuc), cell("val_accuracy", problem, 1.0),
+                  cell(f"heldout_combo:{problem}", problem, combo)]
+    _, rows = bench.held_out_table(cells, ["a", "b"], "problem")
+    # without p: a median 0.25, b 0.2 -> a; without q: a 0.4, b 0.05 -> a;
+    # without r: a 0.35, b 0.25 -> a
+    assert [r["chosen"] for r in rows] == ["a", "a", "a"]
+    assert [r["held"][0] for r in rows] == [0.5, 0.2, 0.3]
+    assert [r["nuclear"][0] for r in rows] == [0.9, 0.8, 0.7]
+    assert [r["combo"][0] for r in rows] == [0.7, 0.6, 0.5]
+    # combo=False leaves the combination out of every row, not only the first
+    _, rows = bench.held_out_table(cells, ["a", "b"], "problem", combo=False)
+    assert all(np.isnan(r["combo"][0]) for r in rows)
+
+
+def test_source_state_flags_an_edited_file(bench, monkeypatch):
+    import subprocess
+
+    committed = subprocess.run(
+        ["git", "-C", str(BENCH.parents[1]), "show", "HEAD:benchmarks/bench_selection.py"],
+        capture_output=True, check=True).stdout
+    monkeypatch.setattr(bench, "_SOURCE", committed)
+    assert bench._source_state() == "the committed file"
+    monkeypatch.setattr(bench, "_SOURCE", committed.replace(b"-c.mean()", b"c.mean()"))
+    assert bench._source_state().startswith("NOT the committed file")
