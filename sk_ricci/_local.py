@@ -104,6 +104,15 @@ class LocalRicciFlowResult:
         return int(self.coefficients.size)
 
     @property
+    def layer_mean(self):
+        """Mean of the defined per-layer coefficients ``layer_coefficients``
+        (NaN if none is defined): one number for the network that, unlike
+        ``mean``, is defined from 3 layers on."""
+        c = np.asarray(self.layer_coefficients, dtype=np.float64)
+        c = c[np.isfinite(c)]
+        return float(c.mean()) if c.size else np.nan
+
+    @property
     def n_undefined(self):
         """Points whose local coefficient is NaN."""
         return int(np.isnan(self.coefficients).sum())
@@ -146,6 +155,7 @@ class LocalRicciFlowResult:
             "connect": self.connect,
             "mean": float(self.mean),
             "share_negative": float(self.share_negative),
+            "layer_mean": self.layer_mean,
             "coefficients": self.coefficients.tolist(),
             "layer_coefficients": self.layer_coefficients.tolist(),
             "scalar_curvature": self.scalar_curvature.tolist(),

@@ -22,6 +22,13 @@ from sk_ricci.nn import ReLUMLPClassifier, layer_activations
 
 torch = pytest.importorskip("torch")
 
+def HiddenScorer(*args, **kwargs):
+    """RicciFlowScorer on the hidden layers only (these tests compare with
+    flows of the hidden layers; the default also prepends the input)."""
+    kwargs.setdefault("include_input", False)
+    return RicciFlowScorer(*args, **kwargs)
+
+
 
 def singular_values(A):
     """Square roots of the eigenvalues of the smaller Gram matrix; eigenvalues
@@ -231,7 +238,7 @@ def test_clone_repr_pickle(scorer, text):
 def test_set_params_round_trip():
     scorer = RankMeScorer().set_params(layer=0)
     assert scorer.layer == 0 and repr(scorer) == "RankMeScorer(layer=0)"
-    flow = RicciFlowScorer().set_params(n_neighbors=[10, 20], connect="mst")
+    flow = HiddenScorer().set_params(n_neighbors=[10, 20], connect="mst")
     assert flow.get_params()["n_neighbors"] == [10, 20]
     assert clone(flow).n_neighbors == [10, 20]
 
@@ -260,7 +267,7 @@ def _hand_forward(est, X):
 @pytest.mark.filterwarnings("ignore::sk_ricci.exceptions.UndefinedCoefficientWarning")
 def test_three_scorers_in_one_multimetric_search(data):
     X, y = data
-    flow = RicciFlowScorer(10, connect="mst")
+    flow = HiddenScorer(10, connect="mst")
     scoring = {
         "accuracy": "accuracy",
         "flow": flow,

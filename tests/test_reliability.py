@@ -43,6 +43,16 @@ from sk_ricci.study import (
 
 TINY_FLAGS = [*SMALL_STUDY_FLAGS, "--repeats", "2"]
 
+from sk_ricci import RicciFlowScorer  # noqa: E402
+
+
+def HiddenScorer(*args, **kwargs):
+    """RicciFlowScorer on the hidden layers only (these tests compare with
+    flows of the hidden layers; the default also prepends the input)."""
+    kwargs.setdefault("include_input", False)
+    return RicciFlowScorer(*args, **kwargs)
+
+
 
 @pytest.fixture(scope="module")
 def tiny_study(tmp_path_factory):
@@ -322,27 +332,25 @@ def _fitted(depth):
 
 
 def test_scorer_rho_does_not_warn_about_adjusted_coefficients():
-    from sk_ricci import RicciFlowScorer
 
     clf, X = _fitted(4)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UndefinedCoefficientWarning)
-        score = RicciFlowScorer(8, statistic="rho", connect="mst",
+        score = HiddenScorer(8, statistic="rho", connect="mst",
                                 curvature="forman")(clf, X)
     assert np.isfinite(score)
     with pytest.warns(UndefinedCoefficientWarning, match="adjusted"):
-        RicciFlowScorer(8, connect="mst", statistic="adjusted_paper",
+        HiddenScorer(8, connect="mst", statistic="adjusted_paper",
                         curvature="forman")(clf, X)
 
 
 def test_scorer_of_a_depth_3_network_is_nan_not_plus_minus_1():
-    from sk_ricci import RicciFlowScorer
 
     clf, X = _fitted(3)
     for statistic in ("rho", "local_mean", "local_share_negative"):
         with pytest.warns(UndefinedCoefficientWarning,
                           match=r"needs at least 4 layers .* got 3"):
-            assert np.isnan(RicciFlowScorer(8, statistic=statistic, connect="mst",
+            assert np.isnan(HiddenScorer(8, statistic=statistic, connect="mst",
                                             curvature="forman")(clf, X))
 
 

@@ -24,6 +24,13 @@ from sk_ricci import (
 )
 from sk_ricci.nn import ReLUMLPClassifier, layer_activations
 
+def HiddenScorer(*args, **kwargs):
+    """RicciFlowScorer on the hidden layers only (these tests compare with
+    flows of the hidden layers; the default also prepends the input)."""
+    kwargs.setdefault("include_input", False)
+    return RicciFlowScorer(*args, **kwargs)
+
+
 
 @pytest.fixture(scope="module")
 def data():
@@ -58,7 +65,7 @@ def hand_activations(est, X):
 
 
 def neg_rho_by_hand(est, X, n_neighbors):
-    """The score RicciFlowScorer(n_neighbors, statistic="rho", connect="mst",
+    """The score HiddenScorer(n_neighbors, statistic="rho", connect="mst",
     curvature="forman") should give:
     minus rho of the flow of the hand-captured activations."""
     k = n_neighbors if isinstance(n_neighbors, int) else round(n_neighbors * len(X))
@@ -82,7 +89,7 @@ def test_scorer_equals_negated_direct_computation(fitted, data, statistic, attr,
                                                   symmetrize):
     X, _ = data
     # the paper's statistics: curvature and statistic passed explicitly
-    scorer = RicciFlowScorer(20, statistic=statistic, symmetrize=symmetrize,
+    scorer = HiddenScorer(20, statistic=statistic, symmetrize=symmetrize,
                              connect="mst", curvature="forman")
     layers = layer_activations(fitted, X)
     direct = ricci_flow(layers, 20, symmetrize=symmetrize, connect="mst")
@@ -95,22 +102,22 @@ def test_scorer_equals_negated_direct_computation(fitted, data, statistic, attr,
 def test_scorer_leaves_estimator_unchanged(fitted, data):
     X, _ = data
     before = fitted.predict_proba(X)
-    RicciFlowScorer(15, connect="mst")(fitted, X)
+    HiddenScorer(15, connect="mst")(fitted, X)
     np.testing.assert_array_equal(fitted.predict_proba(X), before)
 
 
 def test_float_n_neighbors_is_a_share_of_the_scored_samples(fitted, data):
     X, _ = data
     # 0.13 * 150 = 19.5 rounds to 20 (truncation would give 19); 150 samples
-    assert RicciFlowScorer(0.13, connect="mst").measure(fitted, X).n_neighbors == 20
+    assert HiddenScorer(0.13, connect="mst").measure(fitted, X).n_neighbors == 20
     expected = neg_rho_by_hand(fitted, X, 20)
     rho = {"statistic": "rho", "curvature": "forman", "connect": "mst"}
-    assert RicciFlowScorer(0.13, **rho)(fitted, X) == pytest.approx(
+    assert HiddenScorer(0.13, **rho)(fitted, X) == pytest.approx(
         expected, abs=1e-12)
-    assert RicciFlowScorer(0.13, **rho)(fitted, X) != pytest.approx(
+    assert HiddenScorer(0.13, **rho)(fitted, X) != pytest.approx(
         neg_rho_by_hand(fitted, X, 19), abs=1e-9)
     # a tiny share still gives k >= 1
-    assert RicciFlowScorer(0.001, **rho).measure(fitted, X).n_neighbors == 1
+    assert HiddenScorer(0.001, **rho).measure(fitted, X).n_neighbors == 1
 
 
 @pytest.mark.parametrize("scales", [(8, 20), [8, 20]])
@@ -118,7 +125,7 @@ def test_measure_with_a_list_or_tuple_of_scales_returns_one_result_each(
         fitted, data, scales):
     X, _ = data
     rho = {"statistic": "rho", "curvature": "forman", "connect": "mst"}
-    results = RicciFlowScorer(scales, **rho).measure(fitted, X)
+    results = HiddenScorer(scales, **rho).measure(fitted, X)
     assert isinstance(results, list) and len(results) == 2
     assert [r.n_neighbors for r in results] == [8, 20]
     for r, k in zip(results, (8, 20)):
@@ -137,18 +144,18 @@ def test_mean_over_scales_is_nan_if_one_scale_is_nan():
     rho = {"statistic": "rho", "curvature": "forman", "connect": None}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert np.isnan(RicciFlowScorer(5, **rho).score_layers(layers))
-        wide = RicciFlowScorer(35, **rho).score_layers(layers)
+        assert np.isnan(HiddenScorer(5, **rho).score_layers(layers))
+        wide = HiddenScorer(35, **rho).score_layers(layers)
         assert wide == pytest.approx(-ricci_flow(layers, 35).coefficient)
         assert np.isfinite(wide)
-        assert np.isnan(RicciFlowScorer([5, 35], **rho).score_layers(layers))
+        assert np.isnan(HiddenScorer([5, 35], **rho).score_layers(layers))
 
 
 def test_repr_shows_non_default_options():
     # scikit-learn's estimator repr: only the parameters that differ from the
     # defaults, in alphabetical order
-    assert repr(RicciFlowScorer(50)) == "RicciFlowScorer()"
-    assert repr(RicciFlowScorer(30)) == "RicciFlowScorer(n_neighbors=30)"
+    assert repr(RicciFlowScorer(30)) == "RicciFlowScorer()"
+    assert repr(RicciFlowScorer(50)) == "RicciFlowScorer(n_neighbors=50)"
     assert repr(
         RicciFlowScorer(10, statistic="adjusted_fisher", connect=None)
     ) == ("RicciFlowScorer(connect=None, n_neighbors=10, "
@@ -157,7 +164,7 @@ def test_repr_shows_non_default_options():
 
 def test_pickle_round_trip(fitted, data):
     X, _ = data
-    scorer = RicciFlowScorer(12, connect="mst", symmetrize="sum")
+    scorer = HiddenScorer(12, connect="mst", symmetrize="sum")
     clone = pickle.loads(pickle.dumps(scorer))
     assert repr(clone) == repr(scorer)
     assert clone(fitted, X) == scorer(fitted, X)
@@ -173,23 +180,23 @@ def test_disconnected_gives_nan_with_layer_and_fix_in_warning():
     paper = {"statistic": "rho", "connect": None, "curvature": "forman"}
     with pytest.warns(DisconnectedGraphWarning,
                       match=r"disconnected in layer\(s\) \[1.*connect='mst'"):
-        score = RicciFlowScorer(3, **paper)(clf, X)
+        score = HiddenScorer(3, **paper)(clf, X)
     assert np.isnan(score)
     with pytest.raises(DisconnectedGraphError, match="layer"):
-        RicciFlowScorer(3, on_disconnected="raise", **paper)(clf, X)
+        HiddenScorer(3, on_disconnected="raise", **paper)(clf, X)
     with warnings.catch_warnings():
         warnings.simplefilter("error", DisconnectedGraphWarning)
-        assert np.isfinite(RicciFlowScorer(3, statistic="rho", connect="mst",
+        assert np.isfinite(HiddenScorer(3, statistic="rho", connect="mst",
                                            curvature="forman")(clf, X))
         # and the default scorer (connect="mst") is defined too
-        assert np.isfinite(RicciFlowScorer(3)(clf, X))
+        assert np.isfinite(HiddenScorer(3)(clf, X))
 
 
 def test_n_neighbors_larger_than_the_fold(fitted, data):
     X, _ = data
     with pytest.raises(ValueError, match=r"needs more than 50 scored samples, "
                                          r"got 40 .*held-out fold"):
-        RicciFlowScorer(50)(fitted, X[:40])
+        HiddenScorer(50)(fitted, X[:40])
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -208,7 +215,7 @@ def test_n_neighbors_larger_than_the_fold(fitted, data):
 ])
 def test_bad_parameters_fail_at_construction(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        RicciFlowScorer(**kwargs)
+        HiddenScorer(**kwargs)
 
 
 def test_unfitted_estimator_is_a_clear_error(data):
@@ -216,14 +223,14 @@ def test_unfitted_estimator_is_a_clear_error(data):
 
     X, _ = data
     with pytest.raises(NotFittedError):
-        RicciFlowScorer(10)(small_net(), X)
+        HiddenScorer(10)(small_net(), X)
 
 
 def _search(n_jobs, refit):
     X, y = make_moons(120, noise=0.2, random_state=1)
     grid = {"depth": [5, 6], "architecture": ["narrow", "bottleneck"]}
     scoring = {"accuracy": "accuracy",
-               "flow": RicciFlowScorer(10, connect="mst")}
+               "flow": HiddenScorer(10, connect="mst")}
     search = GridSearchCV(small_net(), grid, scoring=scoring, refit=refit,
                           cv=KFold(3), n_jobs=n_jobs)
     return search.fit(X, y)
@@ -244,12 +251,12 @@ def test_grid_search_multimetric_is_reproducible_and_parallel_safe():
         int(np.argmin(c.cv_results_["rank_test_flow"]))]
     # the refit estimator is scored by the scorer like any other
     X, _ = make_moons(60, noise=0.2, random_state=2)
-    assert np.isfinite(RicciFlowScorer(10, connect="mst")(c.best_estimator_, X))
+    assert np.isfinite(HiddenScorer(10, connect="mst")(c.best_estimator_, X))
 
 
 def test_single_metric_grid_search_and_cross_validate(data):
     X, y = data
-    scorer = RicciFlowScorer(10, statistic="rho", connect="mst", curvature="forman")
+    scorer = HiddenScorer(10, statistic="rho", connect="mst", curvature="forman")
     search = GridSearchCV(small_net(), {"depth": [5, 6]}, scoring=scorer,
                           cv=KFold(3)).fit(X, y)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
@@ -282,7 +289,7 @@ def test_halving_grid_search(data):
     X, y = data
     search = HalvingGridSearchCV(
         small_net(), {"depth": [5, 6], "architecture": ["narrow", "wide"]},
-        scoring=RicciFlowScorer(0.1, statistic="rho", connect="mst",
+        scoring=HiddenScorer(0.1, statistic="rho", connect="mst",
                                 curvature="forman"), cv=KFold(3), factor=2,
         min_resources=60, random_state=0,
     ).fit(X, y)
@@ -325,7 +332,7 @@ def test_skorch_epoch_scoring_tracks_flow_per_epoch(data):
     for _ in range(4):
         hidden += [torch.nn.Linear(10, 10), torch.nn.ReLU()]
     module = torch.nn.Sequential(*hidden, torch.nn.Linear(10, 2))
-    scorer = RicciFlowScorer(8, connect="mst")
+    scorer = HiddenScorer(8, connect="mst", statistic="local_mean")
 
     class ByHand(Callback):
         """Each epoch's expected value: minus the mean local coefficient of
@@ -367,7 +374,7 @@ def test_flow_leaves_torch_thread_count_alone(fitted, data):
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        RicciFlowScorer(10, connect="mst", n_jobs=2)(fitted, X)
+        HiddenScorer(10, connect="mst", n_jobs=2)(fitted, X)
         ricci_flow(layer_activations(fitted, X), 10, n_jobs=-1)
         assert torch.get_num_threads() == 1
     finally:

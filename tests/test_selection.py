@@ -24,6 +24,13 @@ from sk_ricci.nn import ReLUMLPClassifier, layer_activations
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_selection.py"
 
+def HiddenScorer(*args, **kwargs):
+    """RicciFlowScorer on the hidden layers only (these tests compare with
+    flows of the hidden layers; the default also prepends the input)."""
+    kwargs.setdefault("include_input", False)
+    return RicciFlowScorer(*args, **kwargs)
+
+
 
 @pytest.fixture(scope="module")
 def bench():
@@ -58,9 +65,9 @@ def test_local_statistics_equal_local_ricci_flow(net, data, connect, curvature):
         res = local_ricci_flow(layers, 15, connect=connect, curvature=curvature)
         coefs = res.coefficients[np.isfinite(res.coefficients)]
         assert coefs.size > 0
-        mean = RicciFlowScorer(15, statistic="local_mean", connect=connect,
+        mean = HiddenScorer(15, statistic="local_mean", connect=connect,
                                curvature=curvature)(net, X)
-        share = RicciFlowScorer(15, statistic="local_share_negative",
+        share = HiddenScorer(15, statistic="local_share_negative",
                                 connect=connect, curvature=curvature)(net, X)
     # independent reductions of the per-point coefficients
     assert mean == pytest.approx(-coefs.mean(), abs=1e-12)
@@ -72,14 +79,14 @@ def test_list_of_scales_is_the_mean_of_the_statistic(net, data):
     layers = layer_activations(net, X)
     singles = [-ricci_flow(layers, k, connect="mst").coefficient for k in (8, 12, 20)]
     rho = {"statistic": "rho", "curvature": "forman"}
-    scorer = RicciFlowScorer([8, 12, 20], connect="mst", **rho)
+    scorer = HiddenScorer([8, 12, 20], connect="mst", **rho)
     assert scorer(net, X) == pytest.approx(sum(singles) / 3, abs=1e-12)
     # a float share in the list resolves per fold: round(0.1 * 120) = 12
-    assert RicciFlowScorer([8, 0.1, 20], connect="mst", **rho)(net, X) == pytest.approx(
+    assert HiddenScorer([8, 0.1, 20], connect="mst", **rho)(net, X) == pytest.approx(
         sum(singles) / 3, abs=1e-12)
     results = scorer.measure(net, X)
     assert [r.n_neighbors for r in results] == [8, 12, 20]
-    local = RicciFlowScorer((10, 20), statistic="local_share_negative",
+    local = HiddenScorer((10, 20), statistic="local_share_negative",
                             connect="mst", curvature="forman")
     expected = np.mean([
         np.mean(c[np.isfinite(c)] < 0) for c in (
@@ -94,11 +101,11 @@ def test_include_input_prepends_X_as_layer_zero(net, data):
     expected = -ricci_flow([X] + layers, 15, connect="mst").coefficient
     without = -ricci_flow(layers, 15, connect="mst").coefficient
     rho = {"statistic": "rho", "curvature": "forman", "connect": "mst"}
-    assert RicciFlowScorer(15, include_input=True, **rho)(net, X) == (
+    assert HiddenScorer(15, include_input=True, **rho)(net, X) == (
         pytest.approx(expected, abs=1e-12))
-    assert RicciFlowScorer(15, **rho)(net, X) == pytest.approx(without, abs=1e-12)
+    assert HiddenScorer(15, **rho)(net, X) == pytest.approx(without, abs=1e-12)
     assert expected != without
-    res = RicciFlowScorer(15, include_input=True, **rho).measure(net, X)
+    res = HiddenScorer(15, include_input=True, **rho).measure(net, X)
     assert res.n_layers == len(layers) + 1
 
 
@@ -117,7 +124,7 @@ _SCALES = (
      r"RicciFlowScorer: include_input must be a bool \(True or False\); got str"),
     ({"statistic": "local"}, ValueError,
      ("RicciFlowScorer: statistic must be one of 'rho', 'adjusted_paper', "
-     "'adjusted_fisher', 'local_mean', 'local_share_negative'; got str 'local'")),
+     "'adjusted_fisher', 'local_mean', 'local_share_negative', 'local_layer_mean'; got str 'local'")),
     ({"batch_size": 0}, ValueError, "RicciFlowScorer: batch_size must be an int >= 1"),
     ({"n_jobs": 0}, ValueError, "RicciFlowScorer: n_jobs must be None or a non-zero"),
     ({"random_state": "0"}, TypeError, "RicciFlowScorer: random_state must be"),
@@ -144,7 +151,7 @@ def test_clone_keeps_list_of_scales_and_new_options():
     twin = clone(scorer)
     assert twin.get_params() == scorer.get_params()
     assert " ".join(repr(twin).split()) == (  # scikit-learn wraps long reprs
-        "RicciFlowScorer(connect=None, include_input=True, n_neighbors=[10, 30], "
+        "RicciFlowScorer(connect=None, n_neighbors=[10, 30], "
         "statistic='local_share_negative')")
 
 
@@ -467,20 +474,43 @@ def test_criterion_median_then_minimum(bench):
 
 
 def test_default_is_the_statistic_the_benchmark_chose(net, data):
-    # RicciFlowScorer() = mean local coefficient, approximate Ollivier
-    # curvature, MST-connected graphs, k = 50 (docs/selection.md), negated
+    # RicciFlowScorer() = the negated mean over the layer transitions of the
+    # per-layer local coefficients, approximate Ollivier curvature,
+    # MST-connected graphs, k = 30, the input prepended (docs/selection.md);
+    # recomputed from the flow's per-layer values with np.corrcoef
     X, _ = data
-    layers = layer_activations(net, X)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = local_ricci_flow(layers, 50, connect="mst", curvature="approx_ollivier")
-        score = RicciFlowScorer()(net, X)
-    coefs = res.coefficients[np.isfinite(res.coefficients)]
-    assert score == pytest.approx(-coefs.mean(), abs=1e-12)
+    layers = [np.asarray(X, dtype=float)] + layer_activations(net, X)
+    score = RicciFlowScorer()(net, X)
     params = RicciFlowScorer().get_params()
     assert (params["n_neighbors"], params["statistic"], params["connect"],
-            params["curvature"], params["include_input"]) == (
-        50, "local_mean", "mst", "approx_ollivier", False)
+            params["curvature"], params["include_input"],
+            params["include_output"]) == (
+        30, "local_layer_mean", "mst", "approx_ollivier", True, False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = local_ricci_flow(layers, 30, connect="mst", curvature="approx_ollivier")
+    per_layer = res.layer_coefficients[np.isfinite(res.layer_coefficients)]
+    assert score == pytest.approx(-per_layer.mean(), abs=1e-12)
+    # each per-layer coefficient is the correlation over the points of s_l
+    # and eta_l, as np.corrcoef computes it
+    for l, c in enumerate(res.layer_coefficients):
+        assert c == pytest.approx(np.corrcoef(res.scalar_curvature[l],
+                                              res.expansion[l])[0, 1], abs=1e-12)
+
+
+def test_default_scores_a_two_hidden_layer_network_and_names_the_fix_for_one(data):
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = data
+    two = MLPClassifier((8, 8), max_iter=200, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning: 3 layers are enough
+        assert np.isfinite(RicciFlowScorer()(two, X))
+    one = MLPClassifier((8,), max_iter=200, random_state=0).fit(X, y)
+    with pytest.warns(UndefinedCoefficientWarning,
+                      match=r"needs at least 3 layers .* got 2.*include_output=True"):
+        assert np.isnan(RicciFlowScorer()(one, X))
+    assert np.isfinite(RicciFlowScorer(include_output=True)(one, X))
 
 
 def torch_logits(est, X):
@@ -508,15 +538,15 @@ def test_too_few_layers_is_nan_with_a_warning_that_says_what_to_pass(
     with pytest.warns(UndefinedCoefficientWarning,
                       match=r"needs at least 4 layers .* got 2.*pass "
                             r"include_input=True and include_output=True"):
-        assert np.isnan(RicciFlowScorer(10, statistic=statistic)(shallow, X))
+        assert np.isnan(HiddenScorer(10, statistic=statistic)(shallow, X))
     with pytest.warns(UndefinedCoefficientWarning,
                       match=r"got 3.*pass include_output=True \("):
-        assert np.isnan(RicciFlowScorer(10, statistic=statistic,
+        assert np.isnan(HiddenScorer(10, statistic=statistic,
                                         include_input=True)(shallow, X))
     # input + 2 hidden + output = 4 layers: defined, and equal to the flow of
     # independently built layers
     layers = [X] + layer_activations(shallow, X) + [torch_logits(shallow, X)]
-    scorer = RicciFlowScorer(10, statistic=statistic, include_input=True,
+    scorer = HiddenScorer(10, statistic=statistic, include_input=True,
                              include_output=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedCoefficientWarning)
@@ -614,7 +644,7 @@ def test_local_statistics_on_disconnected_graphs_use_the_defined_points():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = local_ricci_flow(layer_activations(clf, X), 5, connect=None)
-        score = RicciFlowScorer(5, statistic="local_mean", connect=None,
+        score = HiddenScorer(5, statistic="local_mean", connect=None,
                                 curvature="forman")(clf, X)
     coefs = res.coefficients[np.isfinite(res.coefficients)]
     assert coefs.size > 0  # defined within each cluster
@@ -622,7 +652,7 @@ def test_local_statistics_on_disconnected_graphs_use_the_defined_points():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # the global coefficient is undefined on the same graphs
-        assert np.isnan(RicciFlowScorer(5, statistic="rho", connect=None,
+        assert np.isnan(HiddenScorer(5, statistic="rho", connect=None,
                                         curvature="forman")(clf, X))
 
 
