@@ -350,11 +350,9 @@ def plot_accuracy_vs_flow(
             flow[best], accuracy[best], s=140, facecolors="none", edgecolors="C3",
             linewidths=1.5, label="refitted (best accuracy)", zorder=3,
         )
+    ax.margins(x=0.18, y=0.12)  # room for the annotations inside the frame
     if labels is not None:
-        for x, y, text in zip(flow, accuracy, labels):
-            ax.annotate(
-                text, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7
-            )
+        _annotate_apart(ax, flow, accuracy, labels)
     handles = ax.get_legend_handles_labels()[0]
     if accuracy_std is not None or flow_std is not None:
         from matplotlib.lines import Line2D
@@ -363,12 +361,40 @@ def plot_accuracy_vs_flow(
                                     label="bars: +-1 std over folds")]
     if handles:
         ax.legend(handles=handles, fontsize=7, loc="best")
-    ax.margins(x=0.18, y=0.12)  # room for the annotations inside the frame
     ax.set_xlabel(f"flow strength: {statistic}\n(higher = more Ricci-flow-like)",
                   fontsize=8)
     ax.set_ylabel("cross-validated accuracy", fontsize=8)
     ax.tick_params(labelsize=7)
     return fig
+
+
+def _annotate_apart(ax, xs, ys, labels):
+    """Annotate each point, trying four offsets in turn so that no label
+    covers an earlier one (crowded points, e.g. networks of equal accuracy)."""
+    fig = ax.figure
+    canvas = fig.canvas
+    if not hasattr(canvas, "get_renderer"):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    placed = []
+    offsets = [((5, 4), "left"), ((5, -11), "left"), ((-5, 4), "right"),
+               ((-5, -11), "right"), ((5, 13), "left"), ((5, -20), "left")]
+    for x, y, text in zip(xs, ys, labels):
+        for offset, ha in offsets:
+            note = ax.annotate(text, (x, y), textcoords="offset points",
+                               xytext=offset, ha=ha, fontsize=7)
+            box = note.get_window_extent(renderer)
+            if not any(box.overlaps(b) for b in placed):
+                break
+            note.remove()
+        else:  # every offset taken: keep the first
+            note = ax.annotate(text, (x, y), textcoords="offset points",
+                               xytext=offsets[0][0], fontsize=7)
+            box = note.get_window_extent(renderer)
+        placed.append(box)
 
 
 def plot_flow_by_layer(results, *, labels=None, axes=None):

@@ -116,6 +116,23 @@ def test_accuracy_vs_flow_names_its_statistic_and_has_error_bars():
     assert _overlaps(fig) == []
 
 
+def test_crowded_point_labels_do_not_cover_each_other():
+    # the demo's case: several networks at the same accuracy, close in flow
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = plotting.plot_accuracy_vs_flow(
+        [0.998, 0.998, 0.993, 1.0, 0.936, 0.995],
+        [0.016, 0.14, 0.229, 0.285, 0.404, 0.921],
+        labels=["bottleneck/11", "wide/11", "narrow/11", "wide/5",
+                "bottleneck/5", "narrow/5"], best=3,
+    )
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    boxes = [t.get_window_extent(canvas.get_renderer()) for t in fig.axes[0].texts]
+    assert len(boxes) == 6
+    assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+
+
 def test_heatmap_explains_grey_cells():
     groups = [
         {"problem": "A", "architecture": arch, "depth": 5,
