@@ -200,11 +200,8 @@ def statistic_table(quick=False):
 
 def scorer_params(spec):
     """The ``RicciFlowScorer`` parameters of a flow statistic's spec (the
-    new statistics are computed from the scorer's results)."""
-    params = {k: v for k, v in spec.items() if k != "by_predicted_class"}
-    if params["statistic"] == "local_layer_mean":
-        params["statistic"] = "local_mean"
-    return params
+    class-conditional statistic is computed from the scorer's results)."""
+    return {k: v for k, v in spec.items() if k != "by_predicted_class"}
 
 
 def definition(family, spec):
@@ -689,36 +686,17 @@ class _Memo:
         ``STATISTICS``, as the scorer gives)."""
         statistic = spec["statistic"]
         span = self.span(spec["include_input"], spec["include_output"])
-        if statistic == "local_layer_mean":
-            kind, min_layers = "local", LOCAL_LAYER_MEAN_MIN_LAYERS
-        else:
-            kind, min_layers = STATISTICS[statistic].flow, STATISTICS[statistic].min_layers
+        kind, min_layers = STATISTICS[statistic].flow, STATISTICS[statistic].min_layers
         if len(span) < min_layers:
             return np.nan
         values = []
         for k in _ks(spec["n_neighbors"], self.n):
             res = self.result(kind, k, spec["curvature"], span)
-            if statistic == "local_layer_mean":
-                values.append(local_layer_mean(res))
-            else:
-                values.append(flow_statistic(res, statistic))
+            values.append(flow_statistic(res, statistic))
         return float(np.mean(values))
 
     def cost(self, spec):
         return float(sum(self.costs.get(key, 0.0) for key in self.needs(spec)))
-
-
-#: local_layer_mean needs two layer transitions (three layers)
-LOCAL_LAYER_MEAN_MIN_LAYERS = 3
-
-
-def local_layer_mean(result):
-    """The pre-registered new statistic: the negated mean over the layer
-    transitions of ``LocalRicciFlowResult.layer_coefficients`` (NaN if none
-    is defined)."""
-    c = np.asarray(result.layer_coefficients, dtype=np.float64)
-    c = c[np.isfinite(c)]
-    return float(-c.mean()) if c.size else np.nan
 
 
 def _ks(n_neighbors, n):
