@@ -159,19 +159,8 @@ def total_curvature(G, *, augmented=False):
     >>> total_curvature(path)  # two edges of curvature 4 - 1 - 2 = 1
     2.0
     """
-    return _total_curvature(check_graph(G), augmented)
-
-
-def _total_curvature(G, augmented=False):
-    """:func:`total_curvature` of a graph known to be valid."""
-    # 1/2 sum_ij G_ij (4 - d_i - d_j) = 2 sum(G) - sum_i d_i^2
-    total = forman_total(
-        G.indptr.astype(np.int64, copy=False),
-        np.ascontiguousarray(G.data, dtype=np.float64),
-    )
-    if augmented:
-        total += 1.5 * float(G.multiply(_common_neighbours(G)).sum())
-    return float(total)
+    kind = "augmented_forman" if augmented else "forman"
+    return total_edge_curvature(_csr_arrays(check_graph(G)), kind)
 
 
 #: idleness of the exact Ollivier-Ricci curvature in the flows
