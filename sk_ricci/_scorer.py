@@ -257,9 +257,10 @@ class RicciFlowScorer(ValidatedMixin, BaseEstimator):
         Graph convention (see :func:`sk_ricci.knn_graph`).
     statistic : str, default="local_layer_mean"
         Which statistic to return: a name in
-        :data:`sk_ricci._scorer.STATISTICS` (listed above). ``"rho"`` and
-        the local statistics need at least 4 layers, the adjusted forms at
-        least 5; fewer give NaN with an
+        :data:`sk_ricci._scorer.STATISTICS` (listed above). Each needs the
+        table's ``min_layers``: 3 for ``"local_layer_mean"``, 4 for ``"rho"``
+        and the per-point local statistics, 5 for the adjusted forms; fewer
+        give NaN with an
         :class:`~sk_ricci.exceptions.UndefinedCoefficientWarning` that says
         what to pass. ``statistic="rho", connect=None,
         curvature="forman"`` is the paper's statistic.
