@@ -250,21 +250,29 @@ def _tabular(quick):
 
 
 def load_problem(name, quick, fashion_path, mnist_path=DEFAULT_MNIST):
-    """(X_train, y_train, X_val, y_val, X_test, y_test) or None if absent."""
-    from sk_ricci.datasets import load_digits_pair, make_problem
+    """(X_train, y_train, X_val, y_val, X_test, y_test) or None if absent.
 
-    if name in ("A", "B", "C"):
+    The library's problems are resolved through its registry
+    (``sk_ricci.datasets``: source, class pair, loader); the image files are
+    the benchmark's own single-split files; ``tabular_wide`` is the
+    benchmark's own problem."""
+    from sk_ricci.datasets import find_problem, problem_loader
+
+    if name == "tabular_wide":
+        return _tabular(quick)
+    problem = find_problem(name)
+    source = None if problem is None else problem.source
+    if source == "synthetic":
         n = (160, 80, 80) if quick else (800, 400, 400)
-        X, y = make_problem(name, sum(n), random_state=0)
+        X, y = problem_loader(problem)(sum(n), random_state=0)
         return _split(X, y, *n, seed=0)
-    if name.startswith("digits_"):
-        a, b = (int(c) for c in name.split("_")[1:])
-        X, y = load_digits_pair((a, b))
+    if source == "digits":
+        X, y = problem_loader(problem)(problem.pair)
         X = X / 16.0
         m = len(y)
         n_val = n_test = m // 4
         return _split(X, y, m - 2 * n_val, n_val, n_test, seed=0)
-    if name == "fashion_sandal_boot":
+    if problem is not None and problem.name == "fashion_sandal_boot":
         path = Path(fashion_path)
         if not path.exists():
             print(f"note: {path} not found; problem {name} skipped "
@@ -276,13 +284,13 @@ def load_problem(name, quick, fashion_path, mnist_path=DEFAULT_MNIST):
         # the file is a test split: make our own disjoint train/val/test
         n = (200, 100, 100) if quick else (1000, 400, 600)
         return _split(X, y, *n, seed=0)
-    if name.startswith("mnist_"):
+    if source == "mnist":
         path = Path(mnist_path)
         if not path.exists():
             print(f"note: {path} not found; problem {name} skipped "
                   "(pass --mnist-path)")
             return None
-        a, b = (int(c) for c in name.split("_")[1:])
+        a, b = problem.pair
         with np.load(path) as d:
             keep = np.isin(d["y"], (a, b))
             X, y = d["X"][keep].astype(np.float64) / 255.0, d["y"][keep]
@@ -290,8 +298,6 @@ def load_problem(name, quick, fashion_path, mnist_path=DEFAULT_MNIST):
         # 1,000 images per pair: 500 train / 250 validation / 250 test
         n = (200, 100, 100) if quick else (500, 250, 250)
         return _split(X, y, *n, seed=0)
-    if name == "tabular_wide":
-        return _tabular(quick)
     raise ValueError(f"unknown problem {name!r}; choose from {PROBLEMS}")
 
 
