@@ -712,5 +712,9 @@ def test_source_state_flags_an_edited_file(bench, monkeypatch):
         capture_output=True, check=True).stdout
     monkeypatch.setattr(bench, "_SOURCE", committed)
     assert bench._source_state() == "the committed file"
-    monkeypatch.setattr(bench, "_SOURCE", committed.replace(b"-c.mean()", b"c.mean()"))
+    # a single-point edit (a sign flipped), as the mutant that once ran had
+    edited = committed.replace(b"values.append(flow_statistic(",
+                               b"values.append(-flow_statistic(", 1)
+    assert edited != committed
+    monkeypatch.setattr(bench, "_SOURCE", edited)
     assert bench._source_state().startswith("NOT the committed file")
