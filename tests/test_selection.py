@@ -718,3 +718,20 @@ def test_source_state_flags_an_edited_file(bench, monkeypatch):
     assert edited != committed
     monkeypatch.setattr(bench, "_SOURCE", edited)
     assert bench._source_state().startswith("NOT the committed file")
+
+
+def test_load_problem_takes_the_registry_pair_in_order(bench):
+    # digits 1 vs 7: class 1 is the second digit of the pair, 7, checked
+    # against scikit-learn's own digits, and the three splits are disjoint
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    seven = {tuple(r) for r in digits.data[digits.target == 7] / 16.0}
+    one = {tuple(r) for r in digits.data[digits.target == 1] / 16.0}
+    Xtr, ytr, Xva, yva, Xte, yte = bench.load_problem("digits_1_7", True, "", "")
+    for X, y in ((Xtr, ytr), (Xva, yva), (Xte, yte)):
+        assert all(tuple(r) in seven for r in X[y == 1])
+        assert all(tuple(r) in one for r in X[y == 0])
+    assert len(ytr) + len(yva) + len(yte) == len(seven) + len(one)
+    X, y = bench.load_problem("A", True, "", "")[:2]
+    assert X.shape == (160, 3) and set(np.unique(y)) == {0, 1}
