@@ -174,6 +174,8 @@ def partial_spearman_interval(x, y, z, n_boot=N_BOOT, seed=0):
     x, y, z = (np.asarray(a, dtype=np.float64) for a in (x, y, z))
     rng = np.random.default_rng(seed)
     n = x.size
+    if n < 4:
+        return np.nan, np.nan
     vals = []
     for _ in range(n_boot):
         i = rng.integers(0, n, n)
@@ -456,31 +458,61 @@ def _spearman(a, b):
     return float(spearmanr(a, b).statistic)
 
 
+def nan_last(values):
+    """NaN scores rank last (below every finite score), as scikit-learn's
+    searches and ``bench_selection.py`` rank them."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.size == 0 or np.isnan(v).all():
+        return v
+    return np.where(np.isnan(v), np.nanmin(v) - 1.0, v)
+
+
 def well_trained_table(pools, n_boot):
-    lines = ["| problem | family | networks | test acc range | Spearman flow | "
-             "Spearman nuclear | partial Spearman flow given nuclear | 95% bootstrap |",
-             "|---|---|---|---|---|---|---|---|"]
-    partials = []
+    """Per pool: Spearman of the flow score and of the nuclear norm with test
+    accuracy and the partial Spearman of the flow score given the nuclear
+    norm, (a) with NaN flow scores ranked last (what a search sees) and (b)
+    on the networks with a finite flow score only."""
+    lines = ["| problem | family | networks (NaN flow) | test acc range | Spearman "
+             "flow | Spearman nuclear | partial, NaN last | 95% bootstrap | "
+             "partial, finite only | 95% bootstrap |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    meds = {"nan_last": [], "finite": []}
     for k, p in enumerate(pools):
-        f, z, a = (np.asarray(p[x]) for x in ("flow", "nuclear", "test_accuracy"))
-        ps = partial_spearman(f, a, z)
-        lo, hi = partial_spearman_interval(f, a, z, n_boot=n_boot, seed=k)
-        p.update({"spearman_flow": _spearman(f, a),
-                  "spearman_nuclear": _spearman(z, a), "partial": ps,
-                  "partial_lo": lo, "partial_hi": hi})
-        partials.append(ps)
+        f, z, a = (np.asarray(p[x], dtype=np.float64)
+                   for x in ("flow", "nuclear", "test_accuracy"))
+        ok = np.isfinite(f)
+        fl = nan_last(f)
+        p["n_nan"] = int((~ok).sum())
+        p["spearman_flow"] = _spearman(fl, a)
+        p["spearman_nuclear"] = _spearman(z, a)
+        p["partial"] = partial_spearman(fl, a, z)
+        p["partial_lo"], p["partial_hi"] = partial_spearman_interval(
+            fl, a, z, n_boot=n_boot, seed=k)
+        p["partial_finite"] = partial_spearman(f[ok], a[ok], z[ok])
+        p["partial_finite_lo"], p["partial_finite_hi"] = partial_spearman_interval(
+            f[ok], a[ok], z[ok], n_boot=n_boot, seed=k)
+        meds["nan_last"].append(p["partial"])
+        meds["finite"].append(p["partial_finite"])
         rng = f"{a.min():.3f}-{a.max():.3f}" if a.size else "-"
-        lines.append(f"| {p['problem']} | {p['family']} | {p['n']} | {rng} | "
-                     f"{p['spearman_flow']:+.2f} | {p['spearman_nuclear']:+.2f} | "
-                     f"{ps:+.2f} | [{lo:+.2f}, {hi:+.2f}] |")
-    finite = np.asarray(partials, float)
-    finite = finite[np.isfinite(finite)]
-    med = float(np.median(finite)) if finite.size else np.nan
-    pos = int((np.asarray([p["partial_lo"] for p in pools]) > 0).sum())
-    neg = int((np.asarray([p["partial_hi"] for p in pools]) < 0).sum())
-    lines.append(f"\nMedian partial Spearman over {finite.size} pools with a defined "
-                 f"value: {med:+.2f}; interval above 0 in {pos}, below 0 in {neg}.")
-    return "\n".join(lines), med
+        lines.append(
+            f"| {p['problem']} | {p['family']} | {p['n']} ({p['n_nan']}) | {rng} | "
+            f"{p['spearman_flow']:+.2f} | {p['spearman_nuclear']:+.2f} | "
+            f"{p['partial']:+.2f} | [{p['partial_lo']:+.2f}, {p['partial_hi']:+.2f}] | "
+            f"{p['partial_finite']:+.2f} | [{p['partial_finite_lo']:+.2f}, "
+            f"{p['partial_finite_hi']:+.2f}] |")
+    summary = {}
+    for key, lo, hi in (("nan_last", "partial_lo", "partial_hi"),
+                        ("finite", "partial_finite_lo", "partial_finite_hi")):
+        v = np.asarray(meds[key], dtype=np.float64)
+        v = v[np.isfinite(v)]
+        los = np.asarray([p[lo] for p in pools], dtype=np.float64)
+        his = np.asarray([p[hi] for p in pools], dtype=np.float64)
+        summary[key] = float(np.median(v)) if v.size else np.nan
+        lines.append(
+            f"\n{key}: median partial Spearman over {v.size} pools with a defined "
+            f"value {summary[key]:+.2f}; interval above 0 in {int((los > 0).sum())}, "
+            f"below 0 in {int((his < 0).sum())} of {len(pools)}.")
+    return "\n".join(lines), summary
 
 
 # -- main ------------------------------------------------------------------------

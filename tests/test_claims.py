@@ -246,3 +246,36 @@ def test_signals_of_a_network(claims):
     assert a["test_accuracy"] == clf.score(X_te, y_te)
     assert claims.HEHL_SCORER["connect"] is None
     assert claims.HEHL_SCORER["n_neighbors"] == 50
+
+
+def test_partial_spearman_interval_too_few(claims):
+    assert all(math.isnan(v) for v in claims.partial_spearman_interval(
+        [1.0, 2.0, 3.0], [1.0, 3.0, 2.0], [2.0, 1.0, 3.0]))
+    assert all(math.isnan(v) for v in claims.partial_spearman_interval([], [], []))
+
+
+def test_nan_last(claims):
+    v = claims.nan_last([0.2, NAN, -0.5, NAN])
+    assert v[0] == 0.2 and v[2] == -0.5
+    assert v[1] == v[3] == pytest.approx(-1.5)
+    assert np.isnan(claims.nan_last([NAN, NAN])).all()
+
+
+def test_well_trained_table_hand_pool(claims):
+    """One pool with a NaN flow score: ranked last in one column, dropped in
+    the other; both against partial_spearman on the hand-made inputs."""
+    flow = [0.1, 0.4, NAN, 0.3, 0.2, 0.5]
+    nuc = [0.5, 0.9, 0.1, 0.7, 0.6, 0.8]
+    acc = [0.90, 0.97, 0.80, 0.93, 0.95, 0.96]
+    pools = [{"problem": "P", "family": "f", "n": 6, "flow": flow,
+              "nuclear": nuc, "test_accuracy": acc}]
+    text, summary = claims.well_trained_table(pools, n_boot=50)
+    p = pools[0]
+    assert p["n_nan"] == 1
+    last = [0.1, 0.4, -0.9, 0.3, 0.2, 0.5]
+    assert p["partial"] == pytest.approx(_partial_by_formula(last, acc, nuc))
+    keep = [0, 1, 3, 4, 5]
+    assert p["partial_finite"] == pytest.approx(_partial_by_formula(
+        [flow[i] for i in keep], [acc[i] for i in keep], [nuc[i] for i in keep]))
+    assert summary["nan_last"] == pytest.approx(p["partial"])
+    assert "| P | f | 6 (1) |" in text
