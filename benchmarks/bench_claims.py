@@ -349,6 +349,29 @@ def rule_table(evaluated, tol_name, tol, acc_tol=ACC_TOL, extra=()):
     return "\n".join(lines)
 
 
+def tracking_table(runs):
+    """Per problem: the median over its runs of the Spearman correlation,
+    over one run's checkpoints, of each signal with test accuracy."""
+    problems = list(dict.fromkeys(r["problem"] for r in runs))
+    lines = ["| problem | runs | " + " | ".join(DRIVERS) + " |",
+             "|---|---|" + "---|" * len(DRIVERS)]
+    for problem in problems:
+        sub = [r for r in runs if r["problem"] == problem]
+        cells = []
+        for d in DRIVERS:
+            vals = []
+            for r in sub:
+                s = np.array([x[d] for x in r["rows"]], dtype=np.float64)
+                t = np.array([x["test_accuracy"] for x in r["rows"]], dtype=np.float64)
+                ok = np.isfinite(s)
+                vals.append(_spearman(s[ok], t[ok]))
+            vals = np.asarray(vals, dtype=np.float64)
+            cells.append(f"{np.nanmedian(vals):+.2f}" if np.isfinite(vals).any()
+                         else "nan")
+        lines.append(f"| {problem} | {len(sub)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 # -- claim 2: depth selection --------------------------------------------------
 
 
@@ -528,7 +551,15 @@ def main(argv=None):
     ap.add_argument("--mnist-path", default=str(sel.DEFAULT_MNIST))
     ap.add_argument("--quick", action="store_true", help="smoke run")
     ap.add_argument("--only", choices=("early", "depth", "well"), default=None)
+    ap.add_argument("--from-json", default=None,
+                    help="render the tables from an earlier run's claims.json "
+                         "(no training; the parts it holds)")
     args = ap.parse_args(argv)
+    loaded = json.loads(Path(args.from_json).read_text()) if args.from_json else None
+
+    def want(part, key):
+        return (args.only in (None, part)
+                and (loaded is None or key in loaded))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -537,9 +568,9 @@ def main(argv=None):
         print(f"[{time.perf_counter() - start:7.1f}s] {msg}", flush=True)
 
     report, results = [], {}
-    if args.only in (None, "early"):
+    if want("early", "early"):
         t = time.perf_counter()
-        runs = run_early(sel, args, log)
+        runs = loaded["early"] if loaded else run_early(sel, args, log)
         evaluated = [evaluate_series(r["rows"], PATIENCE["epochs"], EPOCH_TOL)
                      for r in runs]
         for r, (best, s) in zip(runs, evaluated):
@@ -557,10 +588,13 @@ def main(argv=None):
                      for r in runs] for d in DRIVERS}
         report += ["Median stopping epoch of the patience rule: " + ", ".join(
             f"{d} {np.median(v):g}" for d, v in stops.items()) + "; best-validation "
-            f"epoch median {np.median([e[0] for e in evaluated]):g}.", ""]
-    if args.only in (None, "depth"):
+            f"epoch median {np.median([e[0] for e in evaluated]):g}.", "",
+            "Exploratory (not pre-registered): median over runs of the Spearman "
+            "correlation, over the checkpoints of one run, of each signal with "
+            "test accuracy:", "", tracking_table(runs), ""]
+    if want("depth", "depth"):
         t = time.perf_counter()
-        runs = run_depth(sel, args, log)
+        runs = loaded["depth"] if loaded else run_depth(sel, args, log)
         evaluated = [evaluate_depth(r) for r in runs]
         for r, (best, s) in zip(runs, evaluated):
             r["best_val_depth"], r["picks"] = r["depths"][best], s
@@ -577,9 +611,9 @@ def main(argv=None):
                               for k, v in r["picks"].items() if "argmax" in k
                               or "layer" in k))
         report.append("")
-    if args.only in (None, "well"):
+    if want("well", "well_trained"):
         t = time.perf_counter()
-        pools = run_well_trained(sel, args, log)
+        pools = loaded["well_trained"] if loaded else run_well_trained(sel, args, log)
         table, med = well_trained_table(pools, 200 if args.quick else N_BOOT)
         results["well_trained"] = pools
         report += ["## Well-trained regime", "",
