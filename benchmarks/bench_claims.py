@@ -426,6 +426,26 @@ def evaluate_depth(run):
     return best, summary
 
 
+def constant_depth_table(runs, constants=(1, 2, 3, 6, 11)):
+    """How often a fixed depth lands within DEPTH_TOL layers of the
+    validation-best depth and within ACC_TOL of its test accuracy."""
+    lines = ["| constant depth | runs | within 2 layers | test acc within 1 pp |",
+             "|---|---|---|---|"]
+    for c in constants:
+        close, good, n = [], [], 0
+        for r in runs:
+            if c not in r["depths"]:
+                continue
+            n += 1
+            i, b = r["depths"].index(c), r["depths"].index(r["best_val_depth"])
+            acc = [x["test_accuracy"] for x in r["rows"]]
+            close.append(abs(c - r["best_val_depth"]) <= DEPTH_TOL)
+            good.append(acc[b] - acc[i] <= ACC_TOL + 1e-12)
+        if n:
+            lines.append(f"| {c} | {n} | {np.mean(close):.2f} | {np.mean(good):.2f} |")
+    return "\n".join(lines)
+
+
 # -- claim 3: well-trained regime ----------------------------------------------
 
 
@@ -610,7 +630,8 @@ def main(argv=None):
                               f"{k} {r['depths'][v['pick']]}"
                               for k, v in r["picks"].items() if "argmax" in k
                               or "layer" in k))
-        report.append("")
+        report += ["", "Exploratory (not pre-registered): a constant depth, the "
+                   "same for every run:", "", constant_depth_table(runs), ""]
     if want("well", "well_trained"):
         t = time.perf_counter()
         pools = loaded["well_trained"] if loaded else run_well_trained(sel, args, log)

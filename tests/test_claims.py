@@ -279,3 +279,15 @@ def test_well_trained_table_hand_pool(claims):
         [flow[i] for i in keep], [acc[i] for i in keep], [nuc[i] for i in keep]))
     assert summary["nan_last"] == pytest.approx(p["partial"])
     assert "| P | f | 6 (1) |" in text
+
+
+def test_constant_depth_table(claims):
+    runs = [{"depths": [1, 2, 3, 4], "best_val_depth": 4,
+             "rows": [{"test_accuracy": a} for a in (0.80, 0.90, 0.905, 0.91)]},
+            {"depths": [1, 2, 3, 4], "best_val_depth": 1,
+             "rows": [{"test_accuracy": a} for a in (0.95, 0.90, 0.94, 0.93)]}]
+    lines = claims.constant_depth_table(runs, constants=(1, 3)).splitlines()
+    # depth 1: distances 3 and 0; accuracy lost 0.11 and 0
+    assert lines[2] == "| 1 | 2 | 0.50 | 0.50 |"
+    # depth 3: distances 1 and 2; lost 0.005 and 0.01 (at the bound)
+    assert lines[3] == "| 3 | 2 | 1.00 | 1.00 |"
