@@ -291,3 +291,14 @@ def test_constant_depth_table(claims):
     assert lines[2] == "| 1 | 2 | 0.50 | 0.50 |"
     # depth 3: distances 1 and 2; lost 0.005 and 0.01 (at the bound)
     assert lines[3] == "| 3 | 2 | 1.00 | 1.00 |"
+
+
+def test_tracking_table(claims):
+    """Spearman over one run's checkpoints of each signal with test accuracy
+    (ranks 1, 2, 3 against 1, 3, 2: 0.5), the median over runs."""
+    rows = [{"hehl_local_mean": h, "default_flow": -h, "nuclear_norm": h,
+             "val_accuracy": h, "test_accuracy": t}
+            for h, t in [(1.0, 0.1), (2.0, 0.3), (3.0, 0.2)]]
+    runs = [{"problem": "P", "rows": rows}, {"problem": "P", "rows": rows}]
+    line = claims.tracking_table(runs).splitlines()[-1]
+    assert line == "| P | 2 | +0.50 | -0.50 | +0.50 | +0.50 |"
