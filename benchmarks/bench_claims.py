@@ -22,6 +22,7 @@ were written into ``docs/selection.md``, "Published claims", before the run):
         --mnist-path PATH/mnist_1_7_6_8_subset.npz \\
         --fashion-path PATH/sandal_vs_ankle_boot_test.npz
     python benchmarks/bench_claims.py --quick --out /tmp/claims   # smoke run
+    python benchmarks/bench_claims.py --from-json benchmarks/_out/claims/claims.json
 
 Results (tables and a JSON of every run) go to ``--out`` (default
 ``benchmarks/_out/claims``); the well-trained networks are cached in
