@@ -11,7 +11,9 @@ and local flows read the layers one at a time (``iter(acts)``).
 Each ``n`` runs in its own child process, which reports the wall time of each
 stage and its peak resident memory after each stage (``ru_maxrss`` of
 :func:`resource.getrusage`: monotone, so the value after a stage is the peak
-so far). Stages:
+so far), and its CPU time (user + system, all threads: on a machine shared
+with other work the wall time grows with the load, the CPU time much less;
+the load average is recorded at the start and end). Stages:
 
 1. ``images``: the synthetic images (float32, ``n x 3 x 32 x 32``);
 2. ``forward``: forward passes in batches, global average pooling, writing;
@@ -113,6 +115,11 @@ def synthetic_images(n, seed=0):
     return X, labels
 
 
+def _cpu_s():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
@@ -143,10 +150,15 @@ def child(n, out_dir):
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     row = {"n": n, "k": K, "threads": torch.get_num_threads()}
-    times, peaks = {}, {}
+    times, cpu, peaks = {}, {}, {}
+    row["load_start"] = [round(x, 2) for x in os.getloadavg()]
+    cpu_start = [_cpu_s()]
 
     def stage(name, start):
         times[name] = round(time.perf_counter() - start, 2)
+        now = _cpu_s()
+        cpu[name] = round(now - cpu_start[0], 2)
+        cpu_start[0] = now
         peaks[name] = round(_peak_mb(), 1)
 
     t = time.perf_counter()
@@ -187,7 +199,8 @@ def child(n, out_dir):
     loc = local_ricci_flow(iter(acts), K)
     stage("local", t)
     row["local_mean"] = round(float(np.nanmean(loc.coefficients)), 4)
-    row["time_s"], row["peak_rss_mb"] = times, peaks
+    row["load_end"] = [round(x, 2) for x in os.getloadavg()]
+    row["time_s"], row["cpu_s"], row["peak_rss_mb"] = times, cpu, peaks
     row["path_s"] = round(
         sum(times[s] for s in ("images", "forward", "global", "local")), 1
     )
