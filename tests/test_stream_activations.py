@@ -283,6 +283,11 @@ def test_random_projection_is_a_seeded_gaussian_matrix_per_wide_layer():
     )
     for a, b in zip(got, again):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+    # a layer exactly as wide as n_components is kept, not rotated
+    same = stream_layer_activations(
+        cnn, images, layers=names, n_components=10, random_state=7, batch_size=8
+    )
+    assert_array_equal(same[2], full[2])
     # pooling first, then projection of what is still wider
     both = stream_layer_activations(
         cnn, images, layers=names, pooling="mean", n_components=5, random_state=0
