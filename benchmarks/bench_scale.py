@@ -17,12 +17,15 @@ the load average is recorded at the start and end). Stages:
 
 1. ``images``: the synthetic images (float32, ``n x 3 x 32 x 32``);
 2. ``forward``: forward passes in batches, global average pooling, writing;
-3. ``graphs``: the kNN graph of every layer alone (``algorithm="auto"``), a
-   breakdown: both flows below build them again;
-4. ``recall``: the approximate search (pynndescent) on the first and last
+3. ``global``: :func:`sk_ricci.ricci_flow` of the stream of layers;
+4. ``local``: :func:`sk_ricci.local_ricci_flow` of the stream of layers;
+5. ``recall``: the approximate search (pynndescent) on the first and last
    layers against the exact neighbours of 1,000 sampled points;
-5. ``global``: :func:`sk_ricci.ricci_flow` of the stream of layers;
-6. ``local``: :func:`sk_ricci.local_ricci_flow` of the stream of layers.
+6. ``graphs``: the kNN graph of every layer alone (``algorithm="auto"``), a
+   breakdown: both flows above build them too.
+
+Each finished stage is also appended to ``bench_scale_progress.jsonl`` in the
+system's temporary directory, so a run cut short keeps what it measured.
 
 Usage::
 
@@ -154,12 +157,19 @@ def child(n, out_dir):
     row["load_start"] = [round(x, 2) for x in os.getloadavg()]
     cpu_start = [_cpu_s()]
 
+    progress = os.path.join(os.path.dirname(os.path.abspath(out_dir)),
+                            "bench_scale_progress.jsonl")
+
     def stage(name, start):
         times[name] = round(time.perf_counter() - start, 2)
         now = _cpu_s()
         cpu[name] = round(now - cpu_start[0], 2)
         cpu_start[0] = now
         peaks[name] = round(_peak_mb(), 1)
+        with open(progress, "a") as fh:  # what a run cut short has measured
+            fh.write(json.dumps({"n": n, "stage": name, "time_s": times[name],
+                                 "cpu_s": cpu[name], "peak_rss_mb": peaks[name],
+                                 "load": os.getloadavg()[0]}) + "\n")
 
     t = time.perf_counter()
     X, _ = synthetic_images(n)
@@ -177,9 +187,15 @@ def child(n, out_dir):
     row["algorithm"] = resolve_algorithm("auto", n, K)
 
     t = time.perf_counter()
-    for A in acts:
-        knn_graph(A, K)
-    stage("graphs", t)
+    res = ricci_flow(iter(acts), K, random_state=0)
+    stage("global", t)
+    row["rho"] = None if np.isnan(res.coefficient) else round(float(res.coefficient), 4)
+    row["connected"] = bool(np.all(res.connected))
+
+    t = time.perf_counter()
+    loc = local_ricci_flow(iter(acts), K)
+    stage("local", t)
+    row["local_mean"] = round(float(np.nanmean(loc.coefficients)), 4)
 
     t = time.perf_counter()
     sample = np.random.RandomState(1).choice(n, min(SAMPLE, n), replace=False)
@@ -190,15 +206,9 @@ def child(n, out_dir):
     stage("recall", t)
 
     t = time.perf_counter()
-    res = ricci_flow(iter(acts), K, random_state=0)
-    stage("global", t)
-    row["rho"] = None if np.isnan(res.coefficient) else round(float(res.coefficient), 4)
-    row["connected"] = bool(np.all(res.connected))
-
-    t = time.perf_counter()
-    loc = local_ricci_flow(iter(acts), K)
-    stage("local", t)
-    row["local_mean"] = round(float(np.nanmean(loc.coefficients)), 4)
+    for A in acts:
+        knn_graph(A, K)
+    stage("graphs", t)
     row["load_end"] = [round(x, 2) for x in os.getloadavg()]
     row["time_s"], row["cpu_s"], row["peak_rss_mb"] = times, cpu, peaks
     row["path_s"] = round(
