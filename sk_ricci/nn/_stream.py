@@ -28,7 +28,11 @@ from sk_ricci.nn._activations import (
 )
 from sk_ricci.nn._classifier import ReLUMLPClassifier
 from sk_ricci.nn._hooks import record_batches
-from sk_ricci.nn._reduce import POOLING_OPTIONS, global_average_pool, projection_matrices
+from sk_ricci.nn._reduce import (
+    POOLING_OPTIONS,
+    global_average_pool,
+    projection_matrices,
+)
 
 
 def stream_layer_activations(
