@@ -18,11 +18,16 @@ from sk_ricci.nn._activations import LayerActivations, layer_activations
 from sk_ricci.nn._batched import fit_many
 from sk_ricci.nn._classifier import ReLUMLPClassifier
 from sk_ricci.nn._module import ReLUMLP
+from sk_ricci.nn._reduce import global_average_pool, jl_distortion
+from sk_ricci.nn._stream import stream_layer_activations
 
 __all__ = [
     "LayerActivations",
     "ReLUMLP",
     "ReLUMLPClassifier",
     "fit_many",
+    "global_average_pool",
+    "jl_distortion",
     "layer_activations",
+    "stream_layer_activations",
 ]

@@ -564,7 +564,7 @@ def _select_positions(activations, positions):
     )
 
 
-def _mlp_activations(mlp, X, selection):
+def _mlp_activations(mlp, X, selection, validate=True):
     check_is_fitted(mlp, "coefs_")
     if mlp.activation != "relu":
         raise ValueError(
@@ -579,7 +579,8 @@ def _mlp_activations(mlp, X, selection):
             "has none; pass 'hidden', a list of int or names such as "
             "['hidden_0', 'hidden_1']."
         )
-    X = validate_data(mlp, X, reset=False, dtype=[np.float64, np.float32])
+    if validate:
+        X = validate_data(mlp, X, reset=False, dtype=[np.float64, np.float32])
     # The last coefficient matrix is the output layer: hidden layers only.
     if len(mlp.coefs_) < 2:
         raise ValueError(
@@ -748,14 +749,21 @@ def _warn_ignored(module, kind, value, ignored):
     )
 
 
-def _assemble(batches):
-    """One array per call, the batches stacked; a module called ``k`` times
-    gives layers ``name#1`` ... ``name#k``."""
-    call_names = [name for name, _ in batches[0]]
+def _numbered_names(call_names):
+    """Layer names of a forward pass's calls: a module called ``k`` times
+    gives ``name#1`` ... ``name#k``."""
     names, seen = [], {}
     for name in call_names:
         seen[name] = seen.get(name, 0) + 1
         names.append(f"{name}#{seen[name]}" if call_names.count(name) > 1 else name)
+    return names
+
+
+def _assemble(batches):
+    """One array per call, the batches stacked; a module called ``k`` times
+    gives layers ``name#1`` ... ``name#k``."""
+    call_names = [name for name, _ in batches[0]]
+    names = _numbered_names(call_names)
     return LayerActivations(
         [
             torch.cat([batch[i][1] for batch in batches]).numpy()

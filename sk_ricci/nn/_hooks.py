@@ -27,8 +27,11 @@ class _Recorder:
     """Forward hooks that record every call's output, one batch at a time,
     flattened to ``(n_rows, -1)`` float64 on the CPU."""
 
-    def __init__(self):
+    def __init__(self, transform=None):
         self.calls, self.n_rows = [], 0
+        # applied to each float64 CPU output before it is flattened (e.g.
+        # global average pooling of a feature map); None keeps it whole
+        self.transform = transform
 
     def start(self, n_rows):
         """Forget the previous batch's calls; the next batch has ``n_rows``."""
@@ -55,6 +58,10 @@ class _Recorder:
                 f"not one tensor with a first axis of {n_rows} samples; "
                 "choose modules that output a (n_samples, ...) tensor."
             )
+        if self.transform is not None:
+            output = self.transform(
+                output.detach().to(device="cpu", dtype=torch.float64)
+            )
         self.calls.append(
             (
                 name,
@@ -65,11 +72,19 @@ class _Recorder:
         )
 
 
-def record_batches(module, X, targets, batch_size, what):
+def record_batches(
+    module, X, targets, batch_size, what, *, on_batch=None, transform=None
+):
     """Every batch's recorded ``(name, output)`` calls, from forward passes in
-    eval mode under ``no_grad``; hooks and train/eval modes are restored."""
+    eval mode under ``no_grad``; hooks and train/eval modes are restored.
+
+    With ``on_batch``, each batch's calls go to ``on_batch(start, calls)``
+    (``start``: the batch's first row of ``X``) instead of being kept: the
+    result then holds only the first batch's calls, names without outputs
+    (``(name, None)``), so that no more than one batch of outputs is held at
+    a time. ``transform`` (see :class:`_Recorder`) reduces each output."""
     device, dtype = _device_and_dtype(module)
-    recorder = _Recorder()
+    recorder = _Recorder(transform)
     modes = [(m, m.training) for m in module.modules()]
     handles, batches, rows = [], [], []
     try:
@@ -88,7 +103,13 @@ def record_batches(module, X, targets, batch_size, what):
                     module, recorder.calls, batches, rows, len(targets), what,
                     batch_size, X.shape[0],
                 )
-                batches.append(recorder.calls)
+                if on_batch is None:
+                    batches.append(recorder.calls)
+                    continue
+                if not batches:
+                    batches.append([(name, None) for name, _ in recorder.calls])
+                on_batch(start, recorder.calls)
+                recorder.calls = []
     finally:
         for handle in handles:
             handle.remove()

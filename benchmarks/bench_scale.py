@@ -1,0 +1,245 @@
+"""The flow of a ResNet-18 on many images, layer by layer, in bounded memory.
+
+A ResNet-18 (the CIFAR variant: 3x3 stem, four stages of two BasicBlocks,
+64-128-256-512 channels, 11.2 million parameters) with a fixed random
+initialisation reads ``n`` synthetic 32x32 colour images (no download). Its 17
+ReLU outputs (the stem's and two per block) are read with
+:func:`sk_ricci.nn.stream_layer_activations` (``pooling="mean"``: global
+average pooling, one float64 memory-mapped file per layer), then the global
+and local flows read the layers one at a time (``iter(acts)``).
+
+Each ``n`` runs in its own child process, which reports the wall time of each
+stage and its peak resident memory after each stage (``ru_maxrss`` of
+:func:`resource.getrusage`: monotone, so the value after a stage is the peak
+so far), and its CPU time (user + system, all threads: on a machine shared
+with other work the wall time grows with the load, the CPU time much less;
+the load average is recorded at the start and end). Stages:
+
+1. ``images``: the synthetic images (float32, ``n x 3 x 32 x 32``);
+2. ``forward``: forward passes in batches, global average pooling, writing;
+3. ``global``: :func:`sk_ricci.ricci_flow` of the stream of layers;
+4. ``local``: :func:`sk_ricci.local_ricci_flow` of the stream of layers;
+5. ``recall``: the approximate search (pynndescent) on the first and last
+   layers against the exact neighbours of 1,000 sampled points;
+6. ``graphs``: the kNN graph of every layer alone (``algorithm="auto"``), a
+   breakdown: both flows above build them too.
+
+Each finished stage is also appended to ``bench_scale_progress.jsonl`` in the
+system's temporary directory, so a run cut short keeps what it measured.
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_scale.py --n 5000 20000 50000
+
+Each ``n`` prints one JSON line (and appends it to ``--out`` if given).
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+K = 30
+BATCH = 250
+SAMPLE = 1000
+
+
+def resnet18(num_classes=10):
+    import torch
+    from torch import nn
+
+    class BasicBlock(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.relu1 = nn.ReLU()
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.shortcut = nn.Sequential()
+            if stride != 1 or cin != cout:
+                self.shortcut = nn.Sequential(
+                    nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+                )
+            self.relu2 = nn.ReLU()
+
+        def forward(self, x):
+            out = self.relu1(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            return self.relu2(out + self.shortcut(x))
+
+    class ResNet18(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(64)
+            self.relu = nn.ReLU()
+            blocks, cin = [], 64
+            for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+                blocks += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
+                cin = cout
+            self.blocks = nn.Sequential(*blocks)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(512, num_classes)
+
+        def forward(self, x):
+            x = self.blocks(self.relu(self.bn1(self.conv1(x))))
+            return self.fc(torch.flatten(self.pool(x), 1))
+
+    torch.manual_seed(0)
+    return ResNet18()
+
+
+def synthetic_images(n, seed=0):
+    """``n`` 32x32 colour images of 10 classes: each class a smooth random
+    pattern (a sum of 4 plane waves per channel), shifted, scaled and with
+    noise per image."""
+    rng = np.random.RandomState(seed)
+    yy, xx = np.mgrid[0:32, 0:32] / 32.0
+    freq = rng.uniform(1, 4, size=(10, 3, 4, 2))
+    phase = rng.uniform(0, 2 * np.pi, size=(10, 3, 4))
+    labels = rng.randint(0, 10, size=n)
+    X = np.empty((n, 3, 32, 32), dtype=np.float32)
+    for start in range(0, n, 1000):
+        lab = labels[start : start + 1000]
+        m = len(lab)
+        shift = rng.uniform(0, 2 * np.pi, size=(m, 1, 1, 1, 1))
+        f = freq[lab][..., None, None]  # (m, 3, 4, 2, 1, 1)
+        arg = 2 * np.pi * (f[:, :, :, 0] * xx + f[:, :, :, 1] * yy)
+        waves = np.cos(arg + phase[lab][..., None, None] + shift).sum(axis=2)
+        scale = rng.uniform(0.5, 1.5, size=(m, 1, 1, 1))
+        X[start : start + m] = scale * waves / 2 + 0.3 * rng.normal(size=waves.shape)
+    return X, labels
+
+
+def _cpu_s():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def _recall(X, sample, k, random_state=0):
+    """Share of the exact k nearest neighbours of ``sample`` rows that the
+    approximate search (pynndescent) finds."""
+    from sk_ricci import kneighbors
+
+    approx, _ = kneighbors(X, k, algorithm="nndescent", random_state=random_state)
+    sq = np.einsum("ij,ij->i", X, X)
+    hits = 0
+    for start in range(0, len(sample), 100):
+        rows = sample[start : start + 100]
+        d = sq[rows, None] - 2 * X[rows] @ X.T + sq[None, :]
+        d[np.arange(len(rows)), rows] = np.inf  # not itself
+        exact = np.argpartition(d, k, axis=1)[:, :k]
+        hits += sum(len(set(e) & set(a)) for e, a in zip(exact, approx[rows]))
+    return hits / (len(sample) * k)
+
+
+def child(n, out_dir):
+    import torch
+
+    from sk_ricci import knn_graph, local_ricci_flow, ricci_flow
+    from sk_ricci._graph import resolve_algorithm
+    from sk_ricci.nn import stream_layer_activations
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    row = {"n": n, "k": K, "threads": torch.get_num_threads()}
+    times, cpu, peaks = {}, {}, {}
+    row["load_start"] = [round(x, 2) for x in os.getloadavg()]
+    cpu_start = [_cpu_s()]
+
+    progress = os.path.join(os.path.dirname(os.path.abspath(out_dir)),
+                            "bench_scale_progress.jsonl")
+
+    def stage(name, start):
+        times[name] = round(time.perf_counter() - start, 2)
+        now = _cpu_s()
+        cpu[name] = round(now - cpu_start[0], 2)
+        cpu_start[0] = now
+        peaks[name] = round(_peak_mb(), 1)
+        with open(progress, "a") as fh:  # what a run cut short has measured
+            fh.write(json.dumps({"n": n, "stage": name, "time_s": times[name],
+                                 "cpu_s": cpu[name], "peak_rss_mb": peaks[name],
+                                 "load": os.getloadavg()[0]}) + "\n")
+
+    t = time.perf_counter()
+    X, _ = synthetic_images(n)
+    model = resnet18()
+    stage("images", t)
+
+    t = time.perf_counter()
+    acts = stream_layer_activations(
+        model, X, batch_size=BATCH, pooling="mean", directory=out_dir
+    )
+    del X
+    stage("forward", t)
+    row["layers"] = len(acts)
+    row["widths"] = [a.shape[1] for a in acts]
+    row["algorithm"] = resolve_algorithm("auto", n, K)
+
+    t = time.perf_counter()
+    res = ricci_flow(iter(acts), K, random_state=0)
+    stage("global", t)
+    row["rho"] = None if np.isnan(res.coefficient) else round(float(res.coefficient), 4)
+    row["connected"] = bool(np.all(res.connected))
+
+    t = time.perf_counter()
+    loc = local_ricci_flow(iter(acts), K)
+    stage("local", t)
+    row["local_mean"] = round(float(np.nanmean(loc.coefficients)), 4)
+
+    t = time.perf_counter()
+    sample = np.random.RandomState(1).choice(n, min(SAMPLE, n), replace=False)
+    row["recall_nndescent"] = [
+        round(_recall(np.asarray(acts[i], dtype=np.float64), sample, K), 4)
+        for i in (0, len(acts) - 1)
+    ]
+    stage("recall", t)
+
+    t = time.perf_counter()
+    for A in acts:
+        knn_graph(A, K)
+    stage("graphs", t)
+    row["load_end"] = [round(x, 2) for x in os.getloadavg()]
+    row["time_s"], row["cpu_s"], row["peak_rss_mb"] = times, cpu, peaks
+    row["path_s"] = round(
+        sum(times[s] for s in ("images", "forward", "global", "local")), 1
+    )
+    print(json.dumps(row), flush=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[5000])
+    parser.add_argument("--out", default=None, help="append the JSON lines here")
+    parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--dir", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child is not None:
+        child(args.child, args.dir)
+        return
+    for n in args.n:
+        with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
+            # one fresh process per n: its peak memory is that n's alone
+            proc = subprocess.run(
+                [sys.executable, __file__, "--child", str(n), "--dir", tmp],
+                check=True, capture_output=True, text=True,
+            )
+        line = proc.stdout.strip().splitlines()[-1]
+        print(line, flush=True)
+        if args.out:
+            with open(args.out, "a") as fh:
+                fh.write(line + "\n")
+
+
+if __name__ == "__main__":
+    main()
