@@ -283,6 +283,108 @@ def test_matmul_rounds_each_product_as_mm(shape, transposed):
 # --------------------------------------------------------------------------- #
 # independent of the batch
 # --------------------------------------------------------------------------- #
+# --------------------------------------------------------------------------- #
+# the optimiser step: torch's sqrt only where it is fast, same numbers
+# --------------------------------------------------------------------------- #
+def _second_moments():
+    """Float32 values an RMSprop/Adam second moment takes: +0, every 97th
+    subnormal (the smallest and the largest included), the smallest normals,
+    and normal values across the range."""
+    subnormal = torch.arange(1, 1 << 23, 97, dtype=torch.int32)
+    edges = torch.tensor([1, (1 << 23) - 1, 1 << 23, (1 << 23) + 1], dtype=torch.int32)
+    normal = torch.rand(20_000, generator=torch.Generator().manual_seed(0))
+    return torch.cat([
+        torch.zeros(3), subnormal.view(torch.float32), edges.view(torch.float32),
+        normal * 1e-30, normal * 1e-10, normal, normal * 1e10,
+    ])
+
+
+@pytest.mark.parametrize("eps", [1e-7, 1e-8, 1e-12, 1e-30, 0.0])
+@pytest.mark.parametrize("divisor", [None, 0.001**0.5, 0.3])
+def test_optimizer_root_plus_eps_equals_torch_sqrt_plus_eps(eps, divisor):
+    """The oracle is what torch.optim computes, ``sqrt(v)`` (divided by
+    Adam's bias correction) plus eps; zeros and subnormals included. A tiny
+    eps (1e-30, 0) cannot absorb the root of a subnormal: the raw values
+    must be used there."""
+    from sk_ricci.nn._stacked import _Optimizer
+
+    v = _second_moments()
+    flat = torch.zeros(1, v.numel())
+    opt = _Optimizer("rmsprop", {"alpha": 0.9, "eps": eps}, 1e-3, flat)
+    got = opt._root(v.reshape(1, -1), divisor).add_(eps).reshape(-1)
+    expected = torch.sqrt(v)
+    if divisor is not None:
+        expected = expected.div_(divisor)
+    expected = expected.add_(eps)
+    assert torch.equal(got.view(torch.int32), expected.view(torch.int32))
+
+
+def test_optimizer_root_gives_torch_sqrt_no_tiny_value(monkeypatch):
+    """torch's CPU sqrt is 10-40x slower per element on zeros and subnormals
+    than on normal values: with keras' eps the step never hands it one."""
+    from sk_ricci.nn import _stacked
+
+    seen = []
+    real_sqrt = torch.sqrt
+
+    def spy(x, *args, **kwargs):
+        seen.append(float(x.min()))
+        return real_sqrt(x, *args, **kwargs)
+
+    v = _second_moments().reshape(1, -1)
+    opt = _stacked._Optimizer("rmsprop", {"alpha": 0.9, "eps": 1e-7}, 1e-3, v)
+    monkeypatch.setattr(_stacked.torch, "sqrt", spy)
+    opt._root(v)
+    opt._root(v, 0.5)
+    monkeypatch.undo()
+    assert len(seen) >= 2
+    assert min(seen[-2:]) >= torch.finfo(torch.float32).tiny
+
+
+@pytest.mark.parametrize("name", ["rmsprop", "adam"])
+def test_optimizer_steps_through_subnormal_moments_as_torch_optim(name):
+    """Steps of the flat optimiser against torch.optim's single-tensor RMSprop
+    and Adam on two parameter tensors: gradients of about 1e-20 (squares below
+    the normal range) and 0 mixed with ordinary ones, so that the second
+    moments hold zeros and subnormals; parameters and state equal bit for
+    bit after every step."""
+    from sk_ricci.nn._stacked import _Optimizer
+
+    gen = torch.Generator().manual_seed(3)
+    shapes = [(7, 5), (5,)]
+    params = [torch.randn(s, generator=gen) for s in shapes]
+    kwargs = {"alpha": 0.9, "eps": 1e-7} if name == "rmsprop" else {
+        "betas": (0.9, 0.999), "eps": 1e-7}
+    cls = torch.optim.RMSprop if name == "rmsprop" else torch.optim.Adam
+    lone = [p.clone().requires_grad_() for p in params]
+    reference = cls(lone, lr=1e-3, foreach=False, **kwargs)
+    flat = torch.cat([p.reshape(-1) for p in params]).reshape(1, -1)
+    grad = torch.zeros_like(flat)
+    opt = _Optimizer(name, kwargs, 1e-3, flat)
+    key = "square_avg" if name == "rmsprop" else "exp_avg_sq"
+    kind = torch.randint(0, 3, flat.shape, generator=gen)
+    for step in range(40):
+        g = torch.randn(flat.shape, generator=gen)
+        g = torch.where(kind == 0, g * 1e-20, torch.where(kind == 1, 0.0, g))
+        if step > 20:
+            g[:, ::2] = 0.0  # units that die: their moments decay
+        grad.copy_(g)
+        offset = 0
+        for p in lone:
+            p.grad = g[0, offset : offset + p.numel()].reshape(p.shape).clone()
+            offset += p.numel()
+        reference.step()
+        with torch.no_grad():
+            opt.update(flat, grad)
+        expected = torch.cat([p.detach().reshape(-1) for p in lone])
+        assert torch.equal(flat[0], expected), step
+        state = torch.cat([reference.state[p][key].reshape(-1) for p in lone])
+        assert torch.equal(opt.state[key][0], state), step
+    moments = opt.state[key]
+    assert bool(((moments > 0) & (moments < torch.finfo(torch.float32).tiny)).any())
+    assert bool((moments == 0).any())
+
+
 def test_result_does_not_depend_on_the_batch(data):
     X, y = data
     kw = {"hidden_layer_sizes": (24, 24, 24), "max_epochs": 3}
