@@ -550,6 +550,143 @@ def test_study_batch_rows_equal_one_at_a_time_rows():
         assert row == expected
 
 
+# --------------------------------------------------------------------------- #
+# accuracy and hidden layers of many networks in stacked forward passes
+# --------------------------------------------------------------------------- #
+def _assert_evaluated_as_alone(clfs, X_test, y_test, X_train, y_train):
+    """evaluate_many against each network's own score and layer_activations
+    (skorch's predict and forward hooks), with zero tolerance."""
+    from sk_ricci.nn._evaluate import evaluate_many
+
+    results = evaluate_many(clfs, X_test, y_test, X_train, y_train)
+    assert len(results) == len(clfs)
+    for clf, (accuracy, train_accuracy, layers) in zip(clfs, results):
+        assert accuracy == clf.score(X_test, y_test)
+        assert train_accuracy == clf.score(X_train, y_train)
+        expected = layer_activations(clf, X_test)
+        assert layers.names == expected.names
+        assert len(layers) == len(expected)
+        for got, want in zip(layers, expected, strict=True):
+            assert got.dtype == want.dtype == np.float64
+            assert got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+    return results
+
+
+@pytest.mark.parametrize(
+    ("n_test", "kw"),
+    [
+        # one batch of activations; 1,000 % 32 = 8 rows in the last predict batch
+        (1000, {"architecture": "wide", "depth": 11}),
+        # two batches of activations (1,024 + 276) and a last predict batch of 20
+        (1300, {"architecture": "bottleneck", "depth": 5}),
+        # one row per predict batch: every product a row vector times a matrix
+        (37, {"hidden_layer_sizes": (9, 1, 9), "batch_size": 1}),
+    ],
+)
+def test_evaluate_many_equals_score_and_layer_activations(n_test, kw):
+    rng = np.random.RandomState(4)
+    X = rng.normal(size=(300 + n_test, 3))
+    y = (np.sin(2 * X[:, 0]) > X[:, 1] * X[:, 2]).astype(int)
+    X_train, y_train, X_test, y_test = X[:300], y[:300], X[300:], y[300:]
+    clfs = fit_many(
+        [ReLUMLPClassifier(random_state=s, max_epochs=3, **kw) for s in range(5)],
+        X_train, y_train,
+    )
+    results = _assert_evaluated_as_alone(clfs, X_test, y_test, X_train, y_train)
+    # the networks differ (each one's own weights, not the first one's)
+    assert len({r[0] for r in results}) > 1
+
+
+def test_evaluate_many_multiclass_labels_and_nan_networks():
+    """String labels of three classes (softmax), a test label no network saw
+    (never correct), and a network whose weights are NaN (NaN activations,
+    as a diverged one has)."""
+    rng = np.random.RandomState(5)
+    X = rng.normal(size=(240, 4))
+    y = np.array(["ant", "bee", "cat"])[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)]
+    clfs = fit_many(
+        [ReLUMLPClassifier(random_state=s, max_epochs=4, hidden_layer_sizes=(12, 8))
+         for s in range(3)],
+        X[:160], y[:160],
+    )
+    with torch.no_grad():
+        next(clfs[2].module_.parameters()).fill_(float("nan"))
+    y_test = y[160:].copy()
+    y_test[:7] = "dog"
+    results = _assert_evaluated_as_alone(clfs, X[160:], y_test, X[:160], y[:160])
+    assert np.isnan(results[2][2][0]).all()
+
+
+def test_evaluate_many_refuses_networks_it_cannot_stack(data):
+    from sk_ricci.nn._evaluate import NotStackable, evaluate_many
+
+    X, y = data
+    a, b = fit_many(
+        [ReLUMLPClassifier(hidden_layer_sizes=(5,), max_epochs=1),
+         ReLUMLPClassifier(hidden_layer_sizes=(6,), max_epochs=1)], X, y,
+    )
+    with pytest.raises(NotStackable, match="different kinds"):
+        evaluate_many([a, b], X, y, X, y)
+    c, d = fit_many(
+        [ReLUMLPClassifier(hidden_layer_sizes=(5,), max_epochs=1, batch_size=16),
+         ReLUMLPClassifier(hidden_layer_sizes=(5,), max_epochs=1)], X, y,
+    )
+    with pytest.raises(NotStackable, match="different kinds"):
+        evaluate_many([c, d], X, y, X, y)
+    with pytest.raises(NotStackable, match="fitted ReLUMLPClassifier"):
+        evaluate_many([a, ReLUMLPClassifier()], X, y, X, y)
+    with pytest.raises(NotStackable, match="no estimator"):
+        evaluate_many([], X, y, X, y)
+
+
+def test_study_batch_evaluates_networks_together(monkeypatch):
+    """_run_batch scores its networks and reads their hidden layers in
+    stacked passes: neither skorch's predict nor layer_activations runs."""
+    from sk_ricci.nn import _activations
+    from sk_ricci.study import StudyConfig, load_problem
+    from sk_ricci.study._run import _options, _run_batch
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a network was evaluated alone")
+
+    config = StudyConfig(
+        problems=["A"], architectures=["narrow"], depths=[5], repeats=3,
+        n_train=120, n_test=100, max_epochs=1, n_neighbors=[8],
+    )
+    monkeypatch.setattr(ReLUMLPClassifier, "predict_proba", forbidden)
+    monkeypatch.setattr(_activations, "record_batches", forbidden)
+    rows = _run_batch(
+        config.networks(), load_problem("A", config), [8], _options(config)
+    )
+    assert [type(r) for r in rows] == [dict] * 3
+
+
+def test_study_batch_falls_back_to_lone_evaluation(monkeypatch):
+    """Networks that cannot be stacked (or a stacked pass that fails) are
+    evaluated one by one, with the same rows."""
+    from sk_ricci.nn import _evaluate
+    from sk_ricci.study import StudyConfig, load_problem
+    from sk_ricci.study._run import _options, _run_batch
+
+    config = StudyConfig(
+        problems=["A"], architectures=["narrow"], depths=[5], repeats=2,
+        n_train=120, n_test=100, max_epochs=1, n_neighbors=[8],
+    )
+    data = load_problem("A", config)
+    stacked = _run_batch(config.networks(), data, [8], _options(config))
+
+    def refuse(*args, **kwargs):
+        raise _evaluate.NotStackable("test")
+
+    monkeypatch.setattr(_evaluate, "evaluate_many", refuse)
+    alone = _run_batch(config.networks(), data, [8], _options(config))
+    for a, b in zip(stacked, alone, strict=True):
+        for r in (a, b):
+            del r["fit_time_s"], r["flow_time_s"]
+        assert a == b
+
+
 def test_study_writes_the_other_rows_of_a_batch_before_an_error():
     from sk_ricci.study._run import _batch_rows
 
