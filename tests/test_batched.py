@@ -299,13 +299,14 @@ def _second_moments():
     ])
 
 
-@pytest.mark.parametrize("eps", [1e-7, 1e-8, 1e-12, 1e-30, 0.0])
+@pytest.mark.parametrize("eps", [1e-7, 1e-8, 1e-11, 1e-12, 1e-30, 0.0])
 @pytest.mark.parametrize("divisor", [None, 0.001**0.5, 0.3])
 def test_optimizer_root_plus_eps_equals_torch_sqrt_plus_eps(eps, divisor):
     """The oracle is what torch.optim computes, ``sqrt(v)`` (divided by
     Adam's bias correction) plus eps; zeros and subnormals included. A tiny
     eps (1e-30, 0) cannot absorb the root of a subnormal: the raw values
-    must be used there."""
+    must be used there; 1e-11 absorbs ``sqrt(_FLT_MIN)`` but not that divided
+    by Adam's first bias correction."""
     from sk_ricci.nn._stacked import _Optimizer
 
     v = _second_moments()
@@ -664,16 +665,18 @@ def test_study_batch_evaluates_networks_together(monkeypatch):
 
 def test_study_batch_falls_back_to_lone_evaluation(monkeypatch):
     """Networks that cannot be stacked (or a stacked pass that fails) are
-    evaluated one by one, with the same rows."""
+    evaluated one by one, with the same rows; stacked in groups of 2, the
+    third network is its group's first."""
     from sk_ricci.nn import _evaluate
-    from sk_ricci.study import StudyConfig, load_problem
+    from sk_ricci.study import StudyConfig, _run, load_problem
     from sk_ricci.study._run import _options, _run_batch
 
     config = StudyConfig(
-        problems=["A"], architectures=["narrow"], depths=[5], repeats=2,
+        problems=["A"], architectures=["narrow"], depths=[5], repeats=3,
         n_train=120, n_test=100, max_epochs=1, n_neighbors=[8],
     )
     data = load_problem("A", config)
+    monkeypatch.setattr(_run, "_EVALUATE_GROUP", 2)
     stacked = _run_batch(config.networks(), data, [8], _options(config))
 
     def refuse(*args, **kwargs):
@@ -681,10 +684,14 @@ def test_study_batch_falls_back_to_lone_evaluation(monkeypatch):
 
     monkeypatch.setattr(_evaluate, "evaluate_many", refuse)
     alone = _run_batch(config.networks(), data, [8], _options(config))
+    # the oracle of the third network: trained and evaluated alone
+    third = _run._run_network(config.networks()[2], data, [8], _options(config))
     for a, b in zip(stacked, alone, strict=True):
         for r in (a, b):
             del r["fit_time_s"], r["flow_time_s"]
         assert a == b
+    del third["fit_time_s"], third["flow_time_s"]
+    assert stacked[2] == third
 
 
 def test_study_writes_the_other_rows_of_a_batch_before_an_error():
