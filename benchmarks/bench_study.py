@@ -24,8 +24,19 @@ machine slows them alike); the table gives the median per-network time over
 training plus the Ricci flow over the paper's 17-value k grid, one network at a
 time (the former path) against one batch (:func:`sk_ricci.study._run._run_batch`).
 
+``--end-to-end`` instead times ``sk-ricci study`` through the command line
+(a fresh process: start-up, training, accuracy, flow, writing rows; problem A,
+depth-11 wide, ``--e2e-networks`` networks, ``--k-grid``) against the plain
+loop, side by side at each ``--n-jobs``, in networks per second, then a table
+of seconds per network of each part of the study's unit of work. With
+``--before SRC`` (another source tree, e.g. ``git archive REV | tar -x -C
+SRC``) both trees run alternately, their rows are compared, and the per-part
+table gives the speedup. ``--fit-code SRC [SRC ...]`` times ``fit_many``
+under those trees and this one against the plain loop.
+
 Run ``python benchmarks/bench_study.py`` (a few minutes on 2 cores) or
-``--epochs 5 --repeats 1`` for a smoke run.
+``--epochs 5 --repeats 1`` for a smoke run; ``--end-to-end --before SRC``
+takes about 10 minutes unloaded.
 """
 
 import argparse
