@@ -283,6 +283,109 @@ def test_matmul_rounds_each_product_as_mm(shape, transposed):
 # --------------------------------------------------------------------------- #
 # independent of the batch
 # --------------------------------------------------------------------------- #
+# --------------------------------------------------------------------------- #
+# the optimiser step: torch's sqrt only where it is fast, same numbers
+# --------------------------------------------------------------------------- #
+def _second_moments():
+    """Float32 values an RMSprop/Adam second moment takes: +0, every 97th
+    subnormal (the smallest and the largest included), the smallest normals,
+    and normal values across the range."""
+    subnormal = torch.arange(1, 1 << 23, 97, dtype=torch.int32)
+    edges = torch.tensor([1, (1 << 23) - 1, 1 << 23, (1 << 23) + 1], dtype=torch.int32)
+    normal = torch.rand(20_000, generator=torch.Generator().manual_seed(0))
+    return torch.cat([
+        torch.zeros(3), subnormal.view(torch.float32), edges.view(torch.float32),
+        normal * 1e-30, normal * 1e-10, normal, normal * 1e10,
+    ])
+
+
+@pytest.mark.parametrize("eps", [1e-7, 1e-8, 1e-11, 1e-12, 1e-30, 0.0])
+@pytest.mark.parametrize("divisor", [None, 0.001**0.5, 0.3])
+def test_optimizer_root_plus_eps_equals_torch_sqrt_plus_eps(eps, divisor):
+    """The oracle is what torch.optim computes, ``sqrt(v)`` (divided by
+    Adam's bias correction) plus eps; zeros and subnormals included. A tiny
+    eps (1e-30, 0) cannot absorb the root of a subnormal: the raw values
+    must be used there; 1e-11 absorbs ``sqrt(_FLT_MIN)`` but not that divided
+    by Adam's first bias correction."""
+    from sk_ricci.nn._stacked import _Optimizer
+
+    v = _second_moments()
+    flat = torch.zeros(1, v.numel())
+    opt = _Optimizer("rmsprop", {"alpha": 0.9, "eps": eps}, 1e-3, flat)
+    got = opt._root(v.reshape(1, -1), divisor).add_(eps).reshape(-1)
+    expected = torch.sqrt(v)
+    if divisor is not None:
+        expected = expected.div_(divisor)
+    expected = expected.add_(eps)
+    assert torch.equal(got.view(torch.int32), expected.view(torch.int32))
+
+
+def test_optimizer_root_gives_torch_sqrt_no_tiny_value(monkeypatch):
+    """torch's CPU sqrt is 10-40x slower per element on zeros and subnormals
+    than on normal values: with keras' eps the step never hands it one."""
+    from sk_ricci.nn import _stacked
+
+    seen = []
+    real_sqrt = torch.sqrt
+
+    def spy(x, *args, **kwargs):
+        seen.append(float(x.min()))
+        return real_sqrt(x, *args, **kwargs)
+
+    v = _second_moments().reshape(1, -1)
+    opt = _stacked._Optimizer("rmsprop", {"alpha": 0.9, "eps": 1e-7}, 1e-3, v)
+    monkeypatch.setattr(_stacked.torch, "sqrt", spy)
+    opt._root(v)
+    opt._root(v, 0.5)
+    monkeypatch.undo()
+    assert len(seen) >= 2
+    assert min(seen[-2:]) >= torch.finfo(torch.float32).tiny
+
+
+@pytest.mark.parametrize("name", ["rmsprop", "adam"])
+def test_optimizer_steps_through_subnormal_moments_as_torch_optim(name):
+    """Steps of the flat optimiser against torch.optim's single-tensor RMSprop
+    and Adam on two parameter tensors: gradients of about 1e-20 (squares below
+    the normal range) and 0 mixed with ordinary ones, so that the second
+    moments hold zeros and subnormals; parameters and state equal bit for
+    bit after every step."""
+    from sk_ricci.nn._stacked import _Optimizer
+
+    gen = torch.Generator().manual_seed(3)
+    shapes = [(7, 5), (5,)]
+    params = [torch.randn(s, generator=gen) for s in shapes]
+    kwargs = {"alpha": 0.9, "eps": 1e-7} if name == "rmsprop" else {
+        "betas": (0.9, 0.999), "eps": 1e-7}
+    cls = torch.optim.RMSprop if name == "rmsprop" else torch.optim.Adam
+    lone = [p.clone().requires_grad_() for p in params]
+    reference = cls(lone, lr=1e-3, foreach=False, **kwargs)
+    flat = torch.cat([p.reshape(-1) for p in params]).reshape(1, -1)
+    grad = torch.zeros_like(flat)
+    opt = _Optimizer(name, kwargs, 1e-3, flat)
+    key = "square_avg" if name == "rmsprop" else "exp_avg_sq"
+    kind = torch.randint(0, 3, flat.shape, generator=gen)
+    for step in range(40):
+        g = torch.randn(flat.shape, generator=gen)
+        g = torch.where(kind == 0, g * 1e-20, torch.where(kind == 1, 0.0, g))
+        if step > 20:
+            g[:, ::2] = 0.0  # units that die: their moments decay
+        grad.copy_(g)
+        offset = 0
+        for p in lone:
+            p.grad = g[0, offset : offset + p.numel()].reshape(p.shape).clone()
+            offset += p.numel()
+        reference.step()
+        with torch.no_grad():
+            opt.update(flat, grad)
+        expected = torch.cat([p.detach().reshape(-1) for p in lone])
+        assert torch.equal(flat[0], expected), step
+        state = torch.cat([reference.state[p][key].reshape(-1) for p in lone])
+        assert torch.equal(opt.state[key][0], state), step
+    moments = opt.state[key]
+    assert bool(((moments > 0) & (moments < torch.finfo(torch.float32).tiny)).any())
+    assert bool((moments == 0).any())
+
+
 def test_result_does_not_depend_on_the_batch(data):
     X, y = data
     kw = {"hidden_layer_sizes": (24, 24, 24), "max_epochs": 3}
@@ -446,6 +549,149 @@ def test_study_batch_rows_equal_one_at_a_time_rows():
         for r in (row, expected):
             del r["fit_time_s"], r["flow_time_s"]
         assert row == expected
+
+
+# --------------------------------------------------------------------------- #
+# accuracy and hidden layers of many networks in stacked forward passes
+# --------------------------------------------------------------------------- #
+def _assert_evaluated_as_alone(clfs, X_test, y_test, X_train, y_train):
+    """evaluate_many against each network's own score and layer_activations
+    (skorch's predict and forward hooks), with zero tolerance."""
+    from sk_ricci.nn._evaluate import evaluate_many
+
+    results = evaluate_many(clfs, X_test, y_test, X_train, y_train)
+    assert len(results) == len(clfs)
+    for clf, (accuracy, train_accuracy, layers) in zip(clfs, results):
+        assert accuracy == clf.score(X_test, y_test)
+        assert train_accuracy == clf.score(X_train, y_train)
+        expected = layer_activations(clf, X_test)
+        assert layers.names == expected.names
+        assert len(layers) == len(expected)
+        for got, want in zip(layers, expected, strict=True):
+            assert got.dtype == want.dtype == np.float64
+            assert got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+    return results
+
+
+@pytest.mark.parametrize(
+    ("n_test", "kw"),
+    [
+        # one batch of activations; 1,000 % 32 = 8 rows in the last predict batch
+        (1000, {"architecture": "wide", "depth": 11}),
+        # two batches of activations (1,024 + 276) and a last predict batch of 20
+        (1300, {"architecture": "bottleneck", "depth": 5}),
+        # one row per predict batch: every product a row vector times a matrix
+        (37, {"hidden_layer_sizes": (9, 1, 9), "batch_size": 1}),
+    ],
+)
+def test_evaluate_many_equals_score_and_layer_activations(n_test, kw):
+    rng = np.random.RandomState(4)
+    X = rng.normal(size=(300 + n_test, 3))
+    y = (np.sin(2 * X[:, 0]) > X[:, 1] * X[:, 2]).astype(int)
+    X_train, y_train, X_test, y_test = X[:300], y[:300], X[300:], y[300:]
+    clfs = fit_many(
+        [ReLUMLPClassifier(random_state=s, max_epochs=3, **kw) for s in range(5)],
+        X_train, y_train,
+    )
+    results = _assert_evaluated_as_alone(clfs, X_test, y_test, X_train, y_train)
+    # the networks differ (each one's own weights, not the first one's)
+    assert len({r[0] for r in results}) > 1
+
+
+def test_evaluate_many_multiclass_labels_and_nan_networks():
+    """String labels of three classes (softmax), a test label no network saw
+    (never correct), and a network whose weights are NaN (NaN activations,
+    as a diverged one has)."""
+    rng = np.random.RandomState(5)
+    X = rng.normal(size=(240, 4))
+    y = np.array(["ant", "bee", "cat"])[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)]
+    clfs = fit_many(
+        [ReLUMLPClassifier(random_state=s, max_epochs=4, hidden_layer_sizes=(12, 8))
+         for s in range(3)],
+        X[:160], y[:160],
+    )
+    with torch.no_grad():
+        next(clfs[2].module_.parameters()).fill_(float("nan"))
+    y_test = y[160:].copy()
+    y_test[:7] = "dog"
+    results = _assert_evaluated_as_alone(clfs, X[160:], y_test, X[:160], y[:160])
+    assert np.isnan(results[2][2][0]).all()
+
+
+def test_evaluate_many_refuses_networks_it_cannot_stack(data):
+    from sk_ricci.nn._evaluate import NotStackable, evaluate_many
+
+    X, y = data
+    a, b = fit_many(
+        [ReLUMLPClassifier(hidden_layer_sizes=(5,), max_epochs=1),
+         ReLUMLPClassifier(hidden_layer_sizes=(6,), max_epochs=1)], X, y,
+    )
+    with pytest.raises(NotStackable, match="different kinds"):
+        evaluate_many([a, b], X, y, X, y)
+    c, d = fit_many(
+        [ReLUMLPClassifier(hidden_layer_sizes=(5,), max_epochs=1, batch_size=16),
+         ReLUMLPClassifier(hidden_layer_sizes=(5,), max_epochs=1)], X, y,
+    )
+    with pytest.raises(NotStackable, match="different kinds"):
+        evaluate_many([c, d], X, y, X, y)
+    with pytest.raises(NotStackable, match="fitted ReLUMLPClassifier"):
+        evaluate_many([a, ReLUMLPClassifier()], X, y, X, y)
+    with pytest.raises(NotStackable, match="no estimator"):
+        evaluate_many([], X, y, X, y)
+
+
+def test_study_batch_evaluates_networks_together(monkeypatch):
+    """_run_batch scores its networks and reads their hidden layers in
+    stacked passes: neither skorch's predict nor layer_activations runs."""
+    from sk_ricci.nn import _activations
+    from sk_ricci.study import StudyConfig, load_problem
+    from sk_ricci.study._run import _options, _run_batch
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a network was evaluated alone")
+
+    config = StudyConfig(
+        problems=["A"], architectures=["narrow"], depths=[5], repeats=3,
+        n_train=120, n_test=100, max_epochs=1, n_neighbors=[8],
+    )
+    monkeypatch.setattr(ReLUMLPClassifier, "predict_proba", forbidden)
+    monkeypatch.setattr(_activations, "record_batches", forbidden)
+    rows = _run_batch(
+        config.networks(), load_problem("A", config), [8], _options(config)
+    )
+    assert [type(r) for r in rows] == [dict] * 3
+
+
+def test_study_batch_falls_back_to_lone_evaluation(monkeypatch):
+    """Networks that cannot be stacked (or a stacked pass that fails) are
+    evaluated one by one, with the same rows; stacked in groups of 2, the
+    third network is its group's first."""
+    from sk_ricci.nn import _evaluate
+    from sk_ricci.study import StudyConfig, _run, load_problem
+    from sk_ricci.study._run import _options, _run_batch
+
+    config = StudyConfig(
+        problems=["A"], architectures=["narrow"], depths=[5], repeats=3,
+        n_train=120, n_test=100, max_epochs=1, n_neighbors=[8],
+    )
+    data = load_problem("A", config)
+    monkeypatch.setattr(_run, "_EVALUATE_GROUP", 2)
+    stacked = _run_batch(config.networks(), data, [8], _options(config))
+
+    def refuse(*args, **kwargs):
+        raise _evaluate.NotStackable("test")
+
+    monkeypatch.setattr(_evaluate, "evaluate_many", refuse)
+    alone = _run_batch(config.networks(), data, [8], _options(config))
+    # the oracle of the third network: trained and evaluated alone
+    third = _run._run_network(config.networks()[2], data, [8], _options(config))
+    for a, b in zip(stacked, alone, strict=True):
+        for r in (a, b):
+            del r["fit_time_s"], r["flow_time_s"]
+        assert a == b
+    del third["fit_time_s"], third["flow_time_s"]
+    assert stacked[2] == third
 
 
 def test_study_writes_the_other_rows_of_a_batch_before_an_error():

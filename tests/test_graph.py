@@ -747,3 +747,45 @@ def test_parallel_search_and_mst_equal_serial(oracle, k):
     G1 = knn_graph(X, k, connect="mst")
     G2 = knn_graph(X, k, connect="mst", n_jobs=2)
     assert (G1 != G2).nnz == 0
+
+
+def _hidden_layer_points(seed, n=1000):
+    """Points like a study's hidden layer: ReLU of a random 50-unit layer of
+    3-D inputs (non-negative, several units dead for most points)."""
+    rng = np.random.RandomState(seed)
+    return np.maximum(rng.normal(size=(n, 3)) @ rng.normal(size=(3, 50))
+                      + rng.normal(size=50), 0.0)
+
+
+@pytest.mark.parametrize("k", [1, 10, 50, 200])
+def test_kneighbors_matches_sklearn_brute_on_a_study_sized_layer(k):
+    # an independent implementation: scikit-learn's brute-force search, on
+    # n = 1,000 (the sampled-threshold path), where no two distances tie
+    from sklearn.neighbors import NearestNeighbors
+
+    X = _hidden_layer_points(k)
+    idx, dist = kneighbors(X, k)
+    ref_dist, ref_idx = NearestNeighbors(
+        n_neighbors=k, algorithm="brute"
+    ).fit(X).kneighbors()  # no query: each point's own row is left out
+    assert_array_equal(idx, ref_idx)
+    assert_allclose(dist, ref_dist, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("k", [4, 10, 60])
+def test_kneighbors_ties_of_a_large_grid_with_duplicates(oracle, k):
+    # 1,024 points (sampled threshold): a 16 x 16 integer grid, each point
+    # four times (two of them 0.5 apart on a diagonal): exact ties everywhere,
+    # broken by index as the dense oracle breaks them; scikit-learn's brute
+    # search finds the same distances in another tie order
+    from sklearn.neighbors import NearestNeighbors
+
+    g = np.indices((16, 16)).reshape(2, -1).T * 1.0
+    X = np.r_[g, g, g + 0.5, g]
+    X = X[np.random.RandomState(k).permutation(len(X))]
+    idx, dist = kneighbors(X, k)
+    ref_idx, ref_dist = oracle.dense_knn(X, k)
+    assert_array_equal(idx, ref_idx)
+    assert_allclose(dist, ref_dist, rtol=1e-12, atol=0)
+    sk_dist, _ = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(X).kneighbors()
+    assert_allclose(dist, sk_dist, rtol=1e-7, atol=1e-7)

@@ -99,13 +99,16 @@ def _classifier(net, options):
     )
 
 
-def _run_network(net, data, grid, options, fitted=None):
+def _run_network(net, data, grid, options, fitted=None, evaluated=None):
     """Train one network and measure its flow; returns the result row.
 
     Runs in a worker process (or in the parent for a serial study). It uses
     one torch thread and seeds everything from ``net.seed``, so the row is the
     same wherever it runs. ``fitted=(classifier, fit_time)`` skips the
-    training (:func:`_run_batch` trained it).
+    training (:func:`_run_batch` trained it); ``evaluated=(accuracy,
+    train_accuracy, layers, seconds)`` skips the scoring and the forward pass
+    of the hidden layers (:func:`_run_batch` did them for several networks at
+    once, with the same numbers), their seconds counting in ``flow_time_s``.
     """
     from ..nn import layer_activations
     from ..nn._threads import one_torch_thread
@@ -118,10 +121,14 @@ def _run_network(net, data, grid, options, fitted=None):
             fit_time = time.perf_counter() - t0
         else:
             clf, fit_time = fitted
-        accuracy = float(clf.score(X_test, y_test))
-        train_accuracy = float(clf.score(X_train, y_train))
-        t0 = time.perf_counter()
-        layers = layer_activations(clf, X_test)
+        if evaluated is None:
+            accuracy = float(clf.score(X_test, y_test))
+            train_accuracy = float(clf.score(X_train, y_train))
+            t0 = time.perf_counter()
+            layers = layer_activations(clf, X_test)
+        else:
+            accuracy, train_accuracy, layers, seconds = evaluated
+            t0 = time.perf_counter() - seconds
         cause = _divergence(clf, layers)
         if cause is not None:  # recorded, excluded from the analysis, not retried
             return diverged_row(net, options, cause, fit_time)
@@ -152,16 +159,48 @@ def _run_batch(nets, data, grid, options):
         clfs = fit_many([_classifier(net, options) for net in nets], *data[:2])
         fit_time = (time.perf_counter() - t0) / len(nets)
     rows = []
-    for net, clf in zip(nets, clfs):
-        try:
-            rows.append(
-                _run_network(net, data, grid, options, fitted=(clf, fit_time))
-            )
-        except Exception as exc:  # raised by _batch_rows, after the others
-            if is_interrupt(exc):
-                raise  # Ctrl-C in a numba kernel: stop now, not after the batch
-            rows.append(exc)
+    for start in range(0, len(nets), _EVALUATE_GROUP):
+        group = clfs[start : start + _EVALUATE_GROUP]
+        evaluated = _evaluate(group, data)
+        for net, clf, ev in zip(nets[start : start + len(group)], group, evaluated):
+            try:
+                rows.append(_run_network(
+                    net, data, grid, options, fitted=(clf, fit_time), evaluated=ev
+                ))
+            except Exception as exc:  # raised by _batch_rows, after the others
+                if is_interrupt(exc):
+                    raise  # Ctrl-C in a numba kernel: stop now, not after the batch
+                rows.append(exc)
     return rows
+
+
+#: Networks whose accuracy and hidden layers are computed in one stacked
+#: forward pass (their test activations are held at once: 8 x 11 layers of
+#: 2,000 x 50 float64 are 70 MB).
+_EVALUATE_GROUP = 8
+
+
+def _evaluate(clfs, data):
+    """``(accuracy, train_accuracy, layers, seconds)`` of every network, from
+    stacked forward passes (:func:`sk_ricci.nn._evaluate.evaluate_many`,
+    equal to ``score`` and ``layer_activations``; ``seconds`` is each
+    network's share of the time), or None for each where the networks cannot
+    be stacked or the stacked pass fails (each is then evaluated alone, and
+    its own error, if any, is recorded in its place)."""
+    from ..nn._evaluate import evaluate_many
+    from ..nn._threads import one_torch_thread
+
+    X_train, y_train, X_test, y_test = data
+    t0 = time.perf_counter()
+    try:
+        with one_torch_thread():
+            results = evaluate_many(clfs, X_test, y_test, X_train, y_train)
+    except Exception as exc:
+        if is_interrupt(exc):
+            raise
+        return [None] * len(clfs)
+    seconds = (time.perf_counter() - t0) / len(clfs)
+    return [(*result, seconds) for result in results]
 
 
 def is_interrupt(exc):
