@@ -82,8 +82,14 @@ def _md_settings(analysis):
         f"optimizer={cfg.optimizer}, standardize={cfg.standardize!r}"),
         (f"- graphs: symmetrize={cfg.symmetrize!r}, connect={cfg.connect!r}; "
         f"seed={cfg.seed}; config hash `{analysis.config_hash}`"),
-        "",
     ]
+    sizes = _split_sizes(analysis)
+    if sizes:
+        out.append(
+            "- training / test points per problem, as trained and analysed: "
+            + ", ".join(f"{p} {a}/{b}" for p, (a, b) in sizes.items())
+        )
+    out += [_md_inputs(cfg), ""]
     if c["trained"] < c["expected"]:
         out += [
             (f"**Incomplete study: {c['trained']} of {c['expected']} networks "
@@ -91,6 +97,42 @@ def _md_settings(analysis):
             "",
         ]
     return out
+
+
+def _split_sizes(analysis):
+    """problem -> (n_train, n_test) of its trained networks, in the
+    configuration's order ("?" where its rows disagree)."""
+    seen = {}
+    for row in analysis.table:
+        seen.setdefault(row["problem"], set()).add((row["n_train"], row["n_test"]))
+    return {
+        p: (next(iter(seen[p])) if len(seen[p]) == 1 else ("?", "?"))
+        for p in analysis.config.problems
+        if p in seen
+    }
+
+
+def _md_inputs(cfg):
+    """How the inputs are scaled, as the ``standardize`` setting says."""
+    from ..datasets import REGISTRY
+
+    scaled = [
+        p for p in cfg.problems
+        if cfg.standardize == "all"
+        or (cfg.standardize == "synthetic" and REGISTRY[p].source == "synthetic")
+    ]
+    raw = [p for p in cfg.problems if p not in scaled]
+    parts = []
+    if scaled:
+        parts.append(
+            "standardised (mean 0, variance 1 per feature, fitted on the "
+            "training points): " + ", ".join(scaled)
+        )
+    if raw:
+        parts.append(
+            "raw (image pixels unscaled, as the paper used them): " + ", ".join(raw)
+        )
+    return "- inputs " + "; ".join(parts)
 
 
 def _md_networks(analysis):
