@@ -206,3 +206,91 @@ def test_real_image_pairs_through_the_data_home():
             1000: [5, 10, 15, 25, 45, 50, 60, 75, 125, 175, 250],
         }[n]
         assert config.n_neighbors_grid(problem, len(y_test)) == expected
+
+
+# --------------------------------------------------------------------------- #
+# the report: per problem, and the regression by kind of problem
+# --------------------------------------------------------------------------- #
+def _fake_analysis():
+    from types import SimpleNamespace
+
+    rng = np.random.RandomState(0)
+    config = StudyConfig(
+        problems=["A", "B", "mnist_1_7", "mnist_6_8"],
+        architectures=["narrow", "wide"], depths=[5, 11],
+    )
+    table = []
+    for problem in config.problems:
+        for arch in config.architectures:
+            for depth in config.depths:
+                for r in range(6):
+                    passed = r != 5
+                    table.append({
+                        "problem": problem, "architecture": arch, "depth": depth,
+                        "passed_threshold": passed, "analysed": passed and r != 4,
+                        "rho": float(rng.uniform(-1, 1)),
+                        "accuracy": float(rng.uniform(0.9, 1.0)),
+                    })
+    k_stars = {"A": [6, 30, 30, 90], "B": [6, 6, 6, 6],
+               "mnist_1_7": [125, 88, 62, 125], "mnist_6_8": [None] * 4}
+    groups = [
+        {"problem": p, "k_star": k, "n_test": 1000 if p in "AB" else 500}
+        for p, ks in k_stars.items() for k in ks
+    ]
+    return SimpleNamespace(config=config, table=table, groups=groups)
+
+
+def _ols_t_of_rho(rows, problems, archs, depths):
+    """Independent OLS: accuracy on [1, rho, dummies], t of rho."""
+    cols = [np.ones(len(rows)), [t["rho"] for t in rows]]
+    for key, levels in (("problem", problems), ("architecture", archs),
+                        ("depth", depths)):
+        for level in levels[1:]:
+            cols.append([float(t[key] == level) for t in rows])
+    X = np.column_stack(cols)
+    y = np.array([t["accuracy"] for t in rows])
+    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ beta
+    sigma2 = resid @ resid / (len(y) - X.shape[1])
+    se = np.sqrt(np.diag(sigma2 * np.linalg.inv(X.T @ X)))
+    return beta[1], beta[1] / se[1]
+
+
+def test_report_per_problem_and_regression_by_kind():
+    from sk_ricci.study._report import _md_problems, _md_regression_by_kind
+
+    analysis = _fake_analysis()
+    lines = _md_problems(analysis)
+    rows_a = [t for t in analysis.table if t["problem"] == "A"]
+    rhos = [t["rho"] for t in rows_a if t["analysed"]]
+    neg = sum(r < 0 for r in rhos)
+    assert (len(rows_a), len(rhos)) == (24, 16)
+    line_a = next(x for x in lines if x.startswith("| A |"))
+    assert line_a == (
+        f"| A | 24 | 20 | 16 | {neg} | {100 * neg / 16:.1f}% | "
+        f"{np.median(rhos):.2f} | 0.6-9.0% | 3-10% |"
+    )
+    assert next(x for x in lines if x.startswith("| B |")).endswith(
+        "| 0.6% | 0.6-1% |")
+    assert next(x for x in lines if x.startswith("| mnist_1_7 |")).endswith(
+        "| 12.4-25.0% | 12.5-25% |")
+    assert next(x for x in lines if x.startswith("| mnist_6_8 |")).endswith(
+        "|  | 12.5-25% |")
+
+    text = "\n".join(_md_regression_by_kind(analysis))
+    cfg = analysis.config
+    for label, problems in (("synthetic (A, B, C)", ["A", "B"]),
+                            ("MNIST pairs", ["mnist_1_7", "mnist_6_8"])):
+        rows = [t for t in analysis.table if t["problem"] in problems and t["analysed"]]
+        b, t = _ols_t_of_rho(rows, problems, list(cfg.architectures),
+                             list(cfg.depths))
+        line = next(x for x in text.splitlines() if x.startswith(f"| {label} |"))
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert int(cells[1]) == len(rows) == 32
+        assert float(cells[2]) == pytest.approx(b, rel=1e-3)
+        assert float(cells[4]) == pytest.approx(t, abs=0.006)
+    assert "Fashion" not in text  # only the kinds present
+    # one kind only: nothing to compare, no section
+    one = _fake_analysis()
+    one.config = one.config.replace(problems=["A", "B"])
+    assert _md_regression_by_kind(one) == []

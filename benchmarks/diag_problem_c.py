@@ -1,0 +1,165 @@
+"""Why do about half of problem C's networks miss the 0.91 threshold?
+
+Three measurements on the study's own problem C (its seed, its 1,000 training
+and 1,000 test points, as ``sk-ricci study`` loads them):
+
+1. **data**: the accuracy of the Bayes rule (posterior from the generating
+   densities, by quadrature over x) on the study's exact test set, and of a
+   kNN classifier fitted on its training set (k by 5-fold CV): how far above
+   0.91 the best possible classifier of *these* 1,000 test points lies;
+2. **training**: networks of chosen groups (the study's seeds) trained with
+   the paper's 50 epochs and with more, and at other learning rates: whether
+   failing networks are under-trained, and their training curves (training
+   and validation accuracy per epoch);
+3. **threshold**: given a study folder (``--study DIR``), C's test accuracy
+   per group and the pass counts at thresholds around 0.91.
+
+Run ``python benchmarks/diag_problem_c.py --study OUT`` (a few minutes on one
+core). Prints markdown tables.
+"""
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import norm
+from sklearn.model_selection import GridSearchCV
+from sklearn.neighbors import KNeighborsClassifier
+
+from sk_ricci.nn import ReLUMLPClassifier
+from sk_ricci.study import StudyConfig, load_problem, network_seed
+from sk_ricci.study._data import _load_raw
+
+TWO_PI = 2 * np.pi
+
+
+def bayes_predict(X, noise=0.2):
+    """Bayes rule of make_intersecting_sheets (equal priors), by quadrature."""
+    x0 = np.linspace(-TWO_PI, TWO_PI, 801)
+    w = np.full(x0.size, 1.0)
+    w[[0, -1]] = 0.5
+    px = norm.pdf(X[:, :1], x0, noise) * w
+    p0 = (px * norm.pdf(X[:, 2:3], np.sin(x0), noise)).sum(axis=1)
+    p1 = (px * norm.pdf(X[:, 2:3], -np.sin(x0), noise)).sum(axis=1)
+    return (p1 > p0).astype(int)
+
+
+def data_section(config):
+    X_train, y_train, X_test, y_test = _load_raw("C", config)
+    bayes_test = float(np.mean(bayes_predict(X_test) == y_test))
+    bayes_train = float(np.mean(bayes_predict(X_train) == y_train))
+    Xs_train, ys_train, Xs_test, ys_test = load_problem("C", config)
+    search = GridSearchCV(
+        KNeighborsClassifier(), {"n_neighbors": list(range(1, 102, 4))}, cv=5
+    ).fit(Xs_train, ys_train)
+    knn = float(search.score(Xs_test, ys_test))
+    n = len(y_test)
+    print("## data\n")
+    print("| classifier | test accuracy (n = %d) |" % n)
+    print("|---|---:|")
+    print(f"| Bayes rule (generating densities) | {bayes_test:.3f} |")
+    print(f"| Bayes rule on the training points | {bayes_train:.3f} |")
+    print(f"| kNN, k = {search.best_params_['n_neighbors']} by 5-fold CV | {knn:.3f} |")
+    se = np.sqrt(0.933 * 0.067 / n)
+    print(f"\nBinomial s.e. of one accuracy on {n} points at 0.933: {se:.4f}\n")
+    return Xs_train, ys_train, Xs_test, ys_test
+
+
+def train_section(data, groups, repeats, epochs_list, lrs):
+    X_train, y_train, X_test, y_test = data
+    print("## training\n")
+    print("| group | epochs | lr | median test acc | min-max | passing > 0.91 "
+          "| median train acc | median best valid acc (epoch) | s/net |")
+    print("|---|---:|---:|---:|---|---:|---:|---|---:|")
+    for arch, depth in groups:
+        for epochs, lr in [(e, 1e-3) for e in epochs_list] + [
+            (50, lr) for lr in lrs if lr != 1e-3
+        ]:
+            accs, trains, best_valid, best_epoch, times = [], [], [], [], []
+            for r in range(repeats):
+                seed = network_seed(0, "C", arch, depth, r)
+                t0 = time.perf_counter()
+                clf = ReLUMLPClassifier(
+                    architecture=arch, depth=depth, max_epochs=epochs, lr=lr,
+                    random_state=seed,
+                ).fit(X_train, y_train)
+                times.append(time.perf_counter() - t0)
+                accs.append(clf.score(X_test, y_test))
+                trains.append(clf.score(X_train, y_train))
+                valid = np.asarray(clf.history_[:, "valid_acc"], dtype=float)
+                best_valid.append(valid.max())
+                best_epoch.append(int(valid.argmax()) + 1)
+            print(
+                f"| {arch}/{depth} | {epochs} | {lr:g} | {statistics.median(accs):.3f} "
+                f"| {min(accs):.3f}-{max(accs):.3f} | {sum(a > 0.91 for a in accs)}"
+                f"/{repeats} | {statistics.median(trains):.3f} | "
+                f"{statistics.median(best_valid):.3f} "
+                f"({statistics.median(best_epoch):.0f}) | "
+                f"{statistics.median(times):.1f} |", flush=True
+            )
+    print()
+
+
+def curve_section(data, arch, depth, repeats):
+    """Validation accuracy per 10 epochs of 200, the study's seeds."""
+    X_train, y_train, X_test, y_test = data
+    print(f"## training curves, {arch}/{depth}, 200 epochs\n")
+    marks = [1, 10, 25, 50, 100, 150, 200]
+    print("| repeat | " + " | ".join(f"valid acc @{m}" for m in marks)
+          + " | test acc @200 |")
+    print("|---:|" + "---:|" * (len(marks) + 1))
+    for r in range(repeats):
+        seed = network_seed(0, "C", arch, depth, r)
+        clf = ReLUMLPClassifier(
+            architecture=arch, depth=depth, max_epochs=200, random_state=seed
+        ).fit(X_train, y_train)
+        valid = np.asarray(clf.history_[:, "valid_acc"], dtype=float)
+        print(f"| {r} | " + " | ".join(f"{valid[m - 1]:.3f}" for m in marks)
+              + f" | {clf.score(X_test, y_test):.3f} |", flush=True)
+    print()
+
+
+def threshold_section(folder):
+    rows = [json.loads(line) for line in open(Path(folder) / "results.jsonl")]
+    rows = [r for r in rows if r.get("problem") == "C" and "accuracy" in r]
+    print(f"## threshold (study folder, {len(rows)} networks of C)\n")
+    cuts = (0.90, 0.905, 0.91, 0.915, 0.92)
+    print("| group | n | median test acc | min-max | median train acc | "
+          + " | ".join(f"> {c}" for c in cuts) + " |")
+    print("|---|---:|---:|---|---:|" + "---:|" * len(cuts))
+    groups = sorted({(r["architecture"], r["depth"]) for r in rows})
+    for g in groups + [("all", 0)]:
+        sel = [r for r in rows if g[0] == "all" or (r["architecture"], r["depth"]) == g]
+        acc = [r["accuracy"] for r in sel]
+        tr = [r["train_accuracy"] for r in sel]
+        name = "all" if g[0] == "all" else f"{g[0]}/{g[1]}"
+        print(f"| {name} | {len(sel)} | {statistics.median(acc):.3f} | "
+              f"{min(acc):.3f}-{max(acc):.3f} | {statistics.median(tr):.3f} | "
+              + " | ".join(str(sum(a > c for a in acc)) for c in cuts) + " |")
+    print()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--study", help="a study folder with C's rows")
+    parser.add_argument("--repeats", type=int, default=12)
+    parser.add_argument("--curves", type=int, default=6)
+    parser.add_argument("--skip-training", action="store_true")
+    args = parser.parse_args(argv)
+    config = StudyConfig(problems=["C"])
+    data = data_section(config)
+    if args.study:
+        threshold_section(args.study)
+    if not args.skip_training:
+        train_section(
+            data, [("narrow", 11), ("wide", 5)], args.repeats, (50, 100, 200),
+            (5e-4, 1e-3, 3e-3),
+        )
+        curve_section(data, "narrow", 11, args.curves)
+
+
+if __name__ == "__main__":
+    main()
