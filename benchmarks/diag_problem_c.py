@@ -7,10 +7,10 @@ and 1,000 test points, as ``sk-ricci study`` loads them):
    densities, by quadrature over x) on the study's exact test set, and of a
    kNN classifier fitted on its training set (k by 5-fold CV): how far above
    0.91 the best possible classifier of *these* 1,000 test points lies;
-2. **training**: networks of chosen groups (the study's seeds) trained with
-   the paper's 50 epochs and with more, and at other learning rates: whether
-   failing networks are under-trained, and their training curves (training
-   and validation accuracy per epoch);
+2. **training**: networks of chosen groups (the study's seeds) trained for
+   more than the paper's 50 epochs, their test and training accuracy
+   recorded after every epoch (the first 50 epochs are the study's network):
+   whether failing networks are under-trained;
 3. **threshold**: given a study folder (``--study DIR``), C's test accuracy
    per group and the pass counts at thresholds around 0.91.
 
@@ -68,57 +68,49 @@ def data_section(config):
     return Xs_train, ys_train, Xs_test, ys_test
 
 
-def train_section(data, groups, repeats, epochs_list, lrs):
+def _accuracy_callback(name, X, y):
+    """A skorch callback recording the accuracy on (X, y) after every epoch
+    as ``name`` (it only predicts: the training is the same as without it)."""
+    from skorch.callbacks import Callback
+
+    class Accuracy(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            proba = np.asarray(net.predict_proba(X.astype(np.float32)))
+            pred = (proba[:, -1] > 0.5).astype(int)
+            net.history.record(name, float(np.mean(pred == y)))
+
+    return Accuracy()
+
+
+def train_section(data, groups, repeats, epochs, marks=(10, 25, 50, 100, 150, 200)):
+    """Per network (the study's seeds): test accuracy after each mark epoch of
+    one long training, whose first 50 epochs are the study's network."""
     X_train, y_train, X_test, y_test = data
-    print("## training\n")
-    print("| group | epochs | lr | median test acc | min-max | passing > 0.91 "
-          "| median train acc | median best valid acc (epoch) | s/net |")
-    print("|---|---:|---:|---:|---|---:|---:|---|---:|")
+    marks = [m for m in marks if m <= epochs]
+    print(f"## training: test accuracy by epoch ({epochs} epochs, lr 1e-3)\n")
+    print("| network | " + " | ".join(f"@{m}" for m in marks)
+          + " | best (epoch) | train acc @50 | train acc @end | s |")
+    print("|---|" + "---:|" * (len(marks) + 4))
     for arch, depth in groups:
-        for epochs, lr in [(e, 1e-3) for e in epochs_list] + [
-            (50, lr) for lr in lrs if lr != 1e-3
-        ]:
-            accs, trains, best_valid, best_epoch, times = [], [], [], [], []
-            for r in range(repeats):
-                seed = network_seed(0, "C", arch, depth, r)
-                t0 = time.perf_counter()
-                clf = ReLUMLPClassifier(
-                    architecture=arch, depth=depth, max_epochs=epochs, lr=lr,
-                    random_state=seed,
-                ).fit(X_train, y_train)
-                times.append(time.perf_counter() - t0)
-                accs.append(clf.score(X_test, y_test))
-                trains.append(clf.score(X_train, y_train))
-                valid = np.asarray(clf.history_[:, "valid_acc"], dtype=float)
-                best_valid.append(valid.max())
-                best_epoch.append(int(valid.argmax()) + 1)
+        for r in repeats:
+            seed = network_seed(0, "C", arch, depth, r)
+            t0 = time.perf_counter()
+            clf = ReLUMLPClassifier(
+                architecture=arch, depth=depth, max_epochs=epochs,
+                random_state=seed,
+                callbacks=[_accuracy_callback("test_acc", X_test, y_test),
+                           _accuracy_callback("train_acc_all", X_train, y_train)],
+            ).fit(X_train, y_train)
+            took = time.perf_counter() - t0
+            test = np.asarray(clf.history_[:, "test_acc"], dtype=float)
+            train = np.asarray(clf.history_[:, "train_acc_all"], dtype=float)
             print(
-                f"| {arch}/{depth} | {epochs} | {lr:g} | {statistics.median(accs):.3f} "
-                f"| {min(accs):.3f}-{max(accs):.3f} | {sum(a > 0.91 for a in accs)}"
-                f"/{repeats} | {statistics.median(trains):.3f} | "
-                f"{statistics.median(best_valid):.3f} "
-                f"({statistics.median(best_epoch):.0f}) | "
-                f"{statistics.median(times):.1f} |", flush=True
+                f"| C/{arch}/d{depth}/r{r} | "
+                + " | ".join(f"{test[m - 1]:.3f}" for m in marks)
+                + f" | {test.max():.3f} ({int(test.argmax()) + 1}) | "
+                f"{train[min(50, epochs) - 1]:.3f} | {train[-1]:.3f} | {took:.0f} |",
+                flush=True,
             )
-    print()
-
-
-def curve_section(data, arch, depth, repeats):
-    """Validation accuracy per 10 epochs of 200, the study's seeds."""
-    X_train, y_train, X_test, y_test = data
-    print(f"## training curves, {arch}/{depth}, 200 epochs\n")
-    marks = [1, 10, 25, 50, 100, 150, 200]
-    print("| repeat | " + " | ".join(f"valid acc @{m}" for m in marks)
-          + " | test acc @200 |")
-    print("|---:|" + "---:|" * (len(marks) + 1))
-    for r in range(repeats):
-        seed = network_seed(0, "C", arch, depth, r)
-        clf = ReLUMLPClassifier(
-            architecture=arch, depth=depth, max_epochs=200, random_state=seed
-        ).fit(X_train, y_train)
-        valid = np.asarray(clf.history_[:, "valid_acc"], dtype=float)
-        print(f"| {r} | " + " | ".join(f"{valid[m - 1]:.3f}" for m in marks)
-              + f" | {clf.score(X_test, y_test):.3f} |", flush=True)
     print()
 
 
@@ -145,8 +137,11 @@ def threshold_section(folder):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study", help="a study folder with C's rows")
-    parser.add_argument("--repeats", type=int, default=12)
-    parser.add_argument("--curves", type=int, default=6)
+    parser.add_argument("--repeats", default="0,1,2,3",
+                        help="repeat numbers of the study's networks")
+    parser.add_argument("--groups", default="narrow/11",
+                        help="comma-separated ARCH/DEPTH")
+    parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--skip-training", action="store_true")
     args = parser.parse_args(argv)
     config = StudyConfig(problems=["C"])
@@ -154,11 +149,10 @@ def main(argv=None):
     if args.study:
         threshold_section(args.study)
     if not args.skip_training:
-        train_section(
-            data, [("narrow", 11), ("wide", 5)], args.repeats, (50, 100, 200),
-            (5e-4, 1e-3, 3e-3),
-        )
-        curve_section(data, "narrow", 11, args.curves)
+        groups = [(g.split("/")[0], int(g.split("/")[1]))
+                  for g in args.groups.split(",")]
+        repeats = [int(r) for r in args.repeats.split(",")]
+        train_section(data, groups, repeats, args.epochs)
 
 
 if __name__ == "__main__":

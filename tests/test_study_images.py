@@ -69,6 +69,28 @@ def test_official_files_win_over_a_one_set_file(tmp_path):
     assert y.tolist() == [0, 1, 1, 1]
 
 
+def test_one_set_file_is_not_mixed_with_an_official_split(tmp_path, monkeypatch):
+    # only the official test split is there: the training split is missing,
+    # never taken from the one-set file (its images may be test images)
+    _one_set_npz(tmp_path / "sample.npz", [1, 7], 5)
+    np.savez(tmp_path / "mnist_test.npz", X=np.zeros((2, 784), np.uint8),
+             y=np.array([1, 7]))
+    assert len(load_mnist_pair((1, 7), data_home=tmp_path)[0]) == 2
+    with pytest.raises(FileNotFoundError, match="MNIST train files not found"):
+        load_mnist_pair((1, 7), data_home=tmp_path, subset="train")
+    # download=True asks for the official files: fetched, not the sample's
+    from sk_ricci.datasets import _images
+
+    def offline(spec, directory, subset):
+        raise OSError(f"offline: {subset}")
+
+    monkeypatch.setattr(_images, "download_subset", offline)
+    (tmp_path / "mnist_test.npz").unlink()
+    with pytest.raises(OSError, match="offline: test"):
+        load_mnist_pair((1, 7), data_home=tmp_path, download=True)
+    assert len(load_mnist_pair((1, 7), data_home=tmp_path)[0]) == 10
+
+
 def test_one_set_lookup_refuses_two_candidates_and_keeps_the_missing_error(tmp_path):
     _one_set_npz(tmp_path / "a.npz", [1, 7], 3)
     _one_set_npz(tmp_path / "b.npz", [1, 7, 6], 3, seed=2)
@@ -121,7 +143,7 @@ def test_splits_setting_is_validated_and_hashed(tmp_path):
     split = base.replace(splits={"A": (400, 300)})
     assert split.config_hash != base.config_hash
     assert split.sizes("A") == (400, 300) and split.sizes("B") == (1000, 1000)
-    for bad in ("400", [400], [400, 5], "a/b", [400, True], 3):
+    for bad in ("400", [400], [400, 5], "a/b", [400, True], 3, "400/300/200"):
         with pytest.raises(StudyConfigError, match=r"splits\['A'\] must be two ints"):
             StudyConfig(splits={"A": bad})
     with pytest.raises(StudyConfigError, match="unknown problem 'Z'"):
