@@ -58,7 +58,7 @@ def data_section(config):
     knn = float(search.score(Xs_test, ys_test))
     n = len(y_test)
     print("## data\n")
-    print("| classifier | test accuracy (n = %d) |" % n)
+    print(f"| classifier | test accuracy (n = {n}) |")
     print("|---|---:|")
     print(f"| Bayes rule (generating densities) | {bayes_test:.3f} |")
     print(f"| Bayes rule on the training points | {bayes_train:.3f} |")
@@ -115,7 +115,8 @@ def train_section(data, groups, repeats, epochs, marks=(10, 25, 50, 100, 150, 20
 
 
 def threshold_section(folder):
-    rows = [json.loads(line) for line in open(Path(folder) / "results.jsonl")]
+    with open(Path(folder) / "results.jsonl") as f:
+        rows = [json.loads(line) for line in f]
     rows = [r for r in rows if r.get("problem") == "C" and "accuracy" in r]
     print(f"## threshold (study folder, {len(rows)} networks of C)\n")
     cuts = (0.90, 0.905, 0.91, 0.915, 0.92)
