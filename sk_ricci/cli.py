@@ -83,6 +83,19 @@ def _threshold(text):
         ) from None
 
 
+def _split(text):
+    name, sep, value = text.partition("=")
+    train, slash, test = value.partition("/")
+    try:
+        if not (sep and slash):
+            raise ValueError
+        return name.strip(), (int(train), int(test))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected PROBLEM=TRAIN/TEST such as mnist_1_7=500/500, got {text!r}"
+        ) from None
+
+
 # --------------------------------------------------------------------------- #
 # demo
 # --------------------------------------------------------------------------- #
@@ -107,6 +120,7 @@ _FLAG_TYPES = {
     "int": int,
     "float": float,
     "problem=accuracy": _threshold,
+    "problem=sizes": _split,
 }
 
 
@@ -182,6 +196,8 @@ def _study_config(args):
     }
     if "thresholds" in changes:
         changes["thresholds"] = {**config.thresholds, **dict(changes["thresholds"])}
+    if "splits" in changes:
+        changes["splits"] = {**config.splits, **dict(changes["splits"])}
     config = config.replace(**changes)
     options = {key: run.get(key, default) for key, default in _RUN_DEFAULTS.items()}
     options["quiet"] = bool(options["quiet"])

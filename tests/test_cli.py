@@ -295,6 +295,8 @@ FIELD_FLAGS = {
     "lr": (["--lr", "0.01"], 0.01),
     "optimizer": (["--optimizer", "adam"], "adam"),
     "validation_fraction": (["--validation-fraction", "0.1"], 0.1),
+    "splits": (["--split", "mnist_1_7=500/500", "--split", "A=300/200"],
+               {"A": (300, 200), "mnist_1_7": (500, 500)}),
     "thresholds": (["--threshold", "A=0.5", "--threshold", "C=0.7"],
                    {"A": 0.5, "C": 0.7}),
     "n_neighbors": (["--k-grid", "9,6"], (6, 9)),

@@ -186,7 +186,9 @@ def _expected_files(spec, subset):
     stem = spec["stems"][0]
     return (
         f"'{images}[.gz]' + '{labels}[.gz]', or '{stem}_{subset}.csv' (label "
-        f"then 784 pixels per row), or '{stem}_{subset}.npz' (arrays 'X', 'y')"
+        f"then 784 pixels per row), or '{stem}_{subset}.npz' (arrays 'X', 'y'), "
+        "or, with neither official split there, one .npz file of any name "
+        "with arrays 'X' and 'y' holding both labels of the pair"
     )
 
 
@@ -220,13 +222,52 @@ def _locate_subset(spec, candidates, subset, download):
     )
 
 
-def _read_folder(spec, root, subset, download):
+def _one_set_file(spec, candidates, pair):
+    """The one ``.npz`` file of the candidate folders whose labels hold both
+    classes of ``pair`` (a set without official train/test split, such as a
+    sample of MNIST), or None when no such file exists."""
+    matches = []
+    for directory in dict.fromkeys(candidates):
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.glob("*.npz")):
+            try:
+                with np.load(path) as data:
+                    if "y" not in data.files or "X" not in data.files:
+                        continue
+                    labels = np.unique(data["y"])
+            except (OSError, ValueError):
+                continue
+            if all(p in labels for p in pair):
+                matches.append(path)
+    if len(matches) > 1:
+        raise ValueError(
+            f"{spec['title']}: several .npz files hold labels {list(pair)}: "
+            f"{[str(m) for m in matches]}; pass the one to use as data_home="
+        )
+    return matches[0] if matches else None
+
+
+def _read_folder(spec, root, subset, download, pair=None):
     """Images, labels and source files of ``subset`` ("all": train then test)
-    found under ``root`` or ``root/<folder>`` (None: the default data home)."""
+    found under ``root`` or ``root/<folder>`` (None: the default data home).
+
+    Without the official files there, a folder's single ``.npz`` file with
+    arrays ``X`` and ``y`` holding both labels of ``pair`` is read instead,
+    whatever ``subset`` (one set, to be split by the caller)."""
     if root is None:
         candidates = [get_data_home() / spec["folder"]]
     else:
         candidates = [root, root / spec["folder"]]
+    if pair is not None and not download and not any(
+        _find_subset(d, spec, sub) is not None
+        for d in candidates
+        for sub in ("train", "test")
+    ):
+        path = _one_set_file(spec, candidates, pair)
+        if path is not None:
+            X, labels = read_npz(path, subset)
+            return X, labels, [path]
     parts, sources = [], []
     for sub in ("train", "test") if subset == "all" else (subset,):
         found = _locate_subset(spec, candidates, sub, download)
@@ -262,7 +303,7 @@ def _load_image_pair(key, pair, data_home, subset, download, return_X_y):
         X, labels = _read_data_file(root, subset)
         sources = [root]
     else:
-        X, labels, sources = _read_folder(spec, root, subset, download)
+        X, labels, sources = _read_folder(spec, root, subset, download, pair)
 
     source = ", ".join(str(s) for s in sources)
     X, y, original = _select_pair(X, labels, pair, source)
@@ -290,6 +331,10 @@ def load_mnist_pair(
        784 pixels after it, one image per row, an optional header row;
     3. an ``mnist_test.npz`` with arrays ``X`` of shape (n, 784) or
        (n, 28, 28) and ``y`` (keras-style ``x_test``/``y_test`` also work).
+    4. when neither official split has files there, the one ``.npz`` file
+       (any name) with arrays ``X`` and ``y`` whose labels hold both classes
+       of ``pair``, returned whatever ``subset``: a set without an official
+       split (the study splits it into disjoint training and test points).
 
     Parameters
     ----------
@@ -364,6 +409,10 @@ def load_fashion_mnist_pair(
        784 pixels after it, one image per row, an optional header row;
     3. an ``fashion-mnist_test.npz`` with arrays ``X`` of shape (n, 784) or
        (n, 28, 28) and ``y`` (keras-style ``x_test``/``y_test`` also work).
+    4. when neither official split has files there, the one ``.npz`` file
+       (any name) with arrays ``X`` and ``y`` whose labels hold both classes
+       of ``pair``, returned whatever ``subset``: a set without an official
+       split (the study splits it into disjoint training and test points).
 
     Parameters
     ----------

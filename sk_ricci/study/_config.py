@@ -60,7 +60,8 @@ def _setting(default=dataclasses.MISSING, *, help, hash=True, factory=None, **cl
     """A field whose metadata says whether it changes the results (``hash``)
     and describes its ``sk-ricci study`` flag: ``help``, ``flags`` (default
     ``--field-name``), ``type`` (how the flag's text is read: "list",
-    "int list", "positive int", "int", "float", "problem=accuracy" or
+    "int list", "positive int", "int", "float", "problem=accuracy",
+    "problem=sizes" or
     "bool" for an on/off flag), ``metavar``, ``choices``, ``repeat`` (the
     flag may be given several times) and ``default_help`` (the default as the
     help shows it, when the value itself says little)."""
@@ -96,8 +97,16 @@ class StudyConfig:
         Networks per (problem, architecture, depth).
     n_train, n_test : int, default=1000
         Training and test points per problem. Image pairs subsample their
-        official splits (stratified); the digits stand-in has 361 points and
+        official splits (stratified); an image file holding one set (no
+        official split, e.g. a 1,000-image MNIST pair) is split into disjoint
+        stratified training and test points, and must hold at least
+        ``n_train + n_test`` images; the digits stand-in has 361 points and
         caps both so that they fit.
+    splits : dict, default={}
+        ``{problem: (n_train, n_test)}``: the sizes of one problem, overriding
+        ``n_train`` and ``n_test`` (e.g. ``{"mnist_1_7": (500, 500)}`` for a
+        1,000-image pair). The sizes actually used are recorded in each
+        result row, in ``config.json`` and in the report.
     max_epochs, batch_size, lr, optimizer, validation_fraction
         Training settings of :class:`~sk_ricci.nn.ReLUMLPClassifier`
         (50, 32, 1e-3, "rmsprop", 0.2 as in the paper).
@@ -163,6 +172,12 @@ class StudyConfig:
         0.2, type="float",
         help="fraction of the training points held out for validation (0: none)",
     )
+    splits: dict = _setting(  # noqa: RUF009 (a field() with a default_factory)
+        factory=dict, flags=("--split",), type="problem=sizes", repeat=True,
+        metavar="PROBLEM=TRAIN/TEST", default_help="n_train/n_test",
+        help="training and test points of one problem, e.g. mnist_1_7=500/500 "
+        "(repeatable)",
+    )
     thresholds: dict = _setting(  # noqa: RUF009 (a field() with a default_factory)
         factory=dict, flags=("--threshold",), type="problem=accuracy",
         repeat=True, metavar="PROBLEM=ACC", default_help="the paper's",
@@ -214,6 +229,7 @@ class StudyConfig:
         "lr": [Interval(numbers.Real, 0, MAX_LR, closed="right")],
         "optimizer": [Options(OPTIMIZERS)],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "splits": [dict],
         "thresholds": [dict],
         "n_neighbors": [None, dict, IntList(1)],
         "symmetrize": [Options(SYMMETRIZE_OPTIONS)],
@@ -252,6 +268,11 @@ class StudyConfig:
         check_training_split(
             values["validation_fraction"], values["n_train"], error=StudyConfigError
         )
+        for problem, (n_train, _) in values["splits"].items():
+            check_training_split(
+                values["validation_fraction"], n_train, problem,
+                error=StudyConfigError,
+            )
         for name, value in values.items():
             object.__setattr__(self, name, value)
 
@@ -292,9 +313,13 @@ class StudyConfig:
     def config_hash(self):
         """SHA-256 (16 hex digits) of every field that changes the results,
         and of :data:`RESULTS_VERSION`."""
+        values = self.to_dict(hashed_only=True)
+        if not values["splits"]:
+            # no per-problem sizes: the hash of a configuration written before
+            # they existed, so that its study folder still resumes
+            del values["splits"]
         text = json.dumps(
-            {**self.to_dict(hashed_only=True), "results_version": RESULTS_VERSION},
-            sort_keys=True,
+            {**values, "results_version": RESULTS_VERSION}, sort_keys=True
         )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -321,6 +346,11 @@ class StudyConfig:
         drops ``connect="mst"``. Unknown names are refused.
         """
         return self.from_dict({**self.to_dict(), **changes})
+
+    def sizes(self, problem):
+        """``(n_train, n_test)`` asked for ``problem``: its entry of
+        ``splits``, else ``n_train`` and ``n_test``."""
+        return tuple(self.splits.get(problem, (self.n_train, self.n_test)))
 
     def threshold(self, problem):
         """Accuracy a network of ``problem`` must exceed."""

@@ -57,7 +57,7 @@ def _load_raw(problem, config):
     source, pair = entry.source, entry.pair
     loader = problem_loader(entry)  # the registry names it
     seed = data_seed(config.seed, problem)
-    n_train, n_test = config.n_train, config.n_test
+    n_train, n_test = config.sizes(problem)
     if entry.one_set:
         if source == "synthetic":
             X, y = loader(n_train + n_test, random_state=seed)
@@ -87,13 +87,16 @@ def _load_raw(problem, config):
         # train/test keys): split it, so that no test image is a training one
         n = len(y_test)
         if n_train + n_test > n:
+            half = n // 2
             raise StudyConfigError(
-                f"data_home={config.data_home!r} is one file of {n} images of "
-                f"problem {problem!r}, used for both training and testing; the "
-                f"study needs disjoint train and test sets, so n_train + n_test "
-                f"= {n_train + n_test} must be at most {n}; pass a smaller "
-                "n_train/n_test, or a data_home folder with the official train "
-                "and test files"
+                f"data_home={config.data_home!r} holds one file of {n} images of "
+                f"problem {problem!r} (no official train/test split), used for "
+                f"both training and testing; the study needs disjoint train and "
+                f"test sets, so n_train + n_test = {n_train + n_test} must be at "
+                f"most {n}; pass smaller sizes for this problem (e.g. --split "
+                f"{problem}={half}/{n - half}, or splits = {{{problem} = "
+                f"[{half}, {n - half}]}} in the TOML file), or a data_home "
+                "folder with the official train and test files"
             )
         X_train, X_test, y_train, y_test = train_test_split(
             X_test, y_test, train_size=n_train, test_size=n_test, stratify=y_test,

@@ -122,6 +122,36 @@ def _thresholds(value):
     return dict(sorted(thresholds.items()))
 
 
+def _splits(value):
+    """``{problem: (n_train, n_test)}`` from a dict whose values are pairs of
+    ints or ``"TRAIN/TEST"`` strings."""
+    if not isinstance(value, dict):
+        return value
+    splits = {}
+    for name, sizes in value.items():
+        key = f"splits[{name!r}]"
+        if isinstance(sizes, str):
+            sizes = sizes.replace(",", "/").split("/")
+        try:
+            sizes = tuple(sizes)
+        except TypeError:
+            sizes = (sizes,)
+        sizes = tuple(
+            int(v) if isinstance(v, str) and v.strip().isdigit() else _int(v)
+            for v in sizes
+        )
+        if len(sizes) != 2 or not all(
+            is_int(v) and not isinstance(v, bool) and v >= 10 for v in sizes
+        ):
+            raise StudyConfigError(
+                f"{key} must be two ints of at least 10 (training and test "
+                f"points), got {value[name]!r}; pass e.g. [500, 500] (TOML) or "
+                f"--split {name}=500/500"
+            )
+        splits[canonical_problem(name)] = sizes
+    return dict(sorted(splits.items()))
+
+
 def _path_or_none(value):
     return None if value is None else str(value)
 
@@ -137,6 +167,7 @@ NORMALISERS = {
     "batch_size": _int,
     "lr": _float,
     "validation_fraction": _fraction,
+    "splits": _splits,
     "thresholds": _thresholds,
     "n_neighbors": _k_grid,
     "connect": _connect,

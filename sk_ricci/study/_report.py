@@ -60,8 +60,10 @@ def _report_markdown(analysis, figures):
         _md_settings(analysis),
         _md_networks(analysis),
         _md_rho(analysis),
+        _md_problems(analysis),
         _md_groups(analysis),
         _md_regression(analysis),
+        _md_regression_by_kind(analysis),
         _md_figures(figures),
     ):
         out += section
@@ -82,8 +84,14 @@ def _md_settings(analysis):
         f"optimizer={cfg.optimizer}, standardize={cfg.standardize!r}"),
         (f"- graphs: symmetrize={cfg.symmetrize!r}, connect={cfg.connect!r}; "
         f"seed={cfg.seed}; config hash `{analysis.config_hash}`"),
-        "",
     ]
+    sizes = _split_sizes(analysis)
+    if sizes:
+        out.append(
+            "- training / test points per problem, as trained and analysed: "
+            + ", ".join(f"{p} {a}/{b}" for p, (a, b) in sizes.items())
+        )
+    out += [_md_inputs(cfg), ""]
     if c["trained"] < c["expected"]:
         out += [
             (f"**Incomplete study: {c['trained']} of {c['expected']} networks "
@@ -91,6 +99,42 @@ def _md_settings(analysis):
             "",
         ]
     return out
+
+
+def _split_sizes(analysis):
+    """problem -> (n_train, n_test) of its trained networks, in the
+    configuration's order ("?" where its rows disagree)."""
+    seen = {}
+    for row in analysis.table:
+        seen.setdefault(row["problem"], set()).add((row["n_train"], row["n_test"]))
+    return {
+        p: (next(iter(seen[p])) if len(seen[p]) == 1 else ("?", "?"))
+        for p in analysis.config.problems
+        if p in seen
+    }
+
+
+def _md_inputs(cfg):
+    """How the inputs are scaled, as the ``standardize`` setting says."""
+    from ..datasets import REGISTRY
+
+    scaled = [
+        p for p in cfg.problems
+        if cfg.standardize == "all"
+        or (cfg.standardize == "synthetic" and REGISTRY[p].source == "synthetic")
+    ]
+    raw = [p for p in cfg.problems if p not in scaled]
+    parts = []
+    if scaled:
+        parts.append(
+            "standardised (mean 0, variance 1 per feature, fitted on the "
+            "training points): " + ", ".join(scaled)
+        )
+    if raw:
+        parts.append(
+            "raw (image pixels unscaled, as the paper used them): " + ", ".join(raw)
+        )
+    return "- inputs " + "; ".join(parts)
 
 
 def _md_networks(analysis):
@@ -146,6 +190,57 @@ def _md_rho(analysis):
     ]
 
 
+#: k*/n per kind of problem as the paper reports it (section 3).
+PAPER_K_STAR_SHARE = {
+    "A": "3-10%", "B": "0.6-1%", "C": "0.6-5%", "mnist": "12.5-25%",
+    "fashion": "12.5-25%", "digits": "12.5-25% (MNIST)",
+}
+
+#: The kinds of problem whose regressions the report shows one by one.
+_KINDS = (
+    ("synthetic (A, B, C)", ("synthetic",)),
+    ("MNIST pairs", ("mnist",)),
+    ("Fashion-MNIST pairs", ("fashion",)),
+    ("8x8 digits pairs", ("digits",)),
+)
+
+
+def _md_problems(analysis):
+    """One row per problem: counts, share negative, median rho, k*/n range."""
+    from ..datasets import REGISTRY
+
+    out = [
+        "## Per problem",
+        "",
+        ("| problem | trained | passing | analysed | negative rho | share "
+         "negative | median rho at k* | k*/n over its groups | paper's k*/n |"),
+        "|---|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for problem in analysis.config.problems:
+        groups = [g for g in analysis.groups if g["problem"] == problem]
+        if not groups:
+            continue
+        rows = [t for t in analysis.table if t["problem"] == problem]
+        rhos = [t["rho"] for t in rows if t["analysed"]]
+        shares = [
+            100 * g["k_star"] / g["n_test"] for g in groups if g["k_star"] is not None
+        ]
+        span = (
+            "" if not shares else f"{min(shares):.1f}%" if min(shares) == max(shares)
+            else f"{min(shares):.1f}-{max(shares):.1f}%"
+        )
+        source = REGISTRY[problem].source
+        paper = PAPER_K_STAR_SHARE.get(problem, PAPER_K_STAR_SHARE.get(source, ""))
+        negative = sum(r < 0 for r in rhos)
+        out.append(
+            f"| {problem} | {len(rows)} | {sum(bool(t['passed_threshold']) for t in rows)}"
+            f" | {len(rhos)} | {negative} | {_pct(negative, len(rhos))} | "
+            f"{_fmt(float(np.median(rhos)) if rhos else None, '.2f')} | {span} | "
+            f"{paper} |"
+        )
+    return out + [""]
+
+
 def _md_groups(analysis):
     out = [
         "## Scale k* per group",
@@ -187,6 +282,44 @@ def _md_regression(analysis):
         "accuracy)."),
         "",
     ]
+
+
+def _md_regression_by_kind(analysis):
+    """The regression restricted to each kind of problem present, one by one
+    (the paper fits one model over all of its problems)."""
+    from ..datasets import REGISTRY
+    from ._analysis import _regression
+
+    cfg = analysis.config
+    present = [
+        (label, [p for p in cfg.problems if REGISTRY[p].source in sources])
+        for label, sources in _KINDS
+    ]
+    present = [(label, problems) for label, problems in present if problems]
+    if len(present) < 2:
+        return []
+    out = [
+        "## Regression by kind of problem",
+        "",
+        ("The same model, accuracy ~ rho + problem + architecture + depth, fitted "
+         "on the analysed networks of one kind of problem at a time."),
+        "",
+        "| problems | n | coefficient of rho | s.e. | t | p | R^2 |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, problems in present:
+        table = [t for t in analysis.table if t["problem"] in problems]
+        reg, note = _regression(table, cfg.replace(problems=problems))
+        n = sum(bool(t["analysed"]) for t in table)
+        if reg is None:
+            out.append(f"| {label} | {n} | not fitted ({note}) | | | | |")
+            continue
+        b, se, t, p = reg.term("rho")
+        out.append(
+            f"| {label} | {reg.n_samples} | {b:.4g} | {se:.3g} | {t:.2f} | "
+            f"{p:.3g} | {reg.r_squared:.3f} |"
+        )
+    return out + [""]
 
 
 def _md_figures(figures):

@@ -520,11 +520,14 @@ def prepare_output(output, config, overwrite):
     return None
 
 
-def write_config(output, config, n_networks):
+def write_config(output, config, n_networks, splits=None):
+    """Write ``config.json``; ``splits`` (problem -> sizes of its training and
+    test sets as loaded) is recorded beside the configuration."""
     from .. import __version__
 
     payload = {
         "config": config.to_dict(),
+        "splits": splits or {},
         "config_hash": config.config_hash,
         "results_version": RESULTS_VERSION,
         "n_networks": n_networks,

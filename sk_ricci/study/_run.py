@@ -572,7 +572,9 @@ def _run_locked(config, output, n_jobs, backend, scheduler_address, quiet, overw
     todo = [net for net in nets if net.network_id not in done]
     data, grids = _load_pending(config, todo)
     if saved is None:
-        write_config(output, config, len(nets))
+        write_config(output, config, len(nets), splits={
+            p: {"n_train": len(d[1]), "n_test": len(d[3])} for p, d in data.items()
+        })
     bar = _progress_bar(len(nets), len(nets) - len(todo), quiet=quiet)
     n_written = 0
     try:
