@@ -62,7 +62,7 @@ def _run(args, tree, capture=False):
     # run in the tree: python -c and -m put the working folder first on the path
     env = dict(os.environ, PYTHONPATH=str(tree))
     proc = subprocess.run([sys.executable, *args], env=env, check=True, cwd=tree,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                          capture_output=True, text=True)
     return proc.stdout if capture else None
 
 

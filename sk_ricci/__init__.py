@@ -61,7 +61,43 @@ _LAZY = {
 #: The subpackages, also imported on first use (``sk_ricci.datasets``).
 _SUBMODULES = ("cli", "datasets", "exceptions", "nn", "plotting", "study")
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "AdjustedCoefficientWarning",
+    "AggregatedCoefficient",
+    "DemoResult",
+    "DisconnectedGraphError",
+    "DisconnectedGraphWarning",
+    "GeodesicMass",
+    "KNNGraph",
+    "LocalRicciFlowResult",
+    "NuclearNormScorer",
+    "RankMeScorer",
+    "RicciCurvature",
+    "RicciFlow",
+    "RicciFlowResult",
+    "RicciFlowScorer",
+    "ScaleSelection",
+    "SkRicciWarning",
+    "UndefinedCoefficientWarning",
+    "aggregated_ricci_coefficient",
+    "approx_ollivier_curvature",
+    "degrees",
+    "forman_curvature",
+    "geodesic_mass",
+    "graph_from_neighbors",
+    "kneighbors",
+    "knn_graph",
+    "local_ricci_flow",
+    "node_curvature",
+    "nuclear_norm_score",
+    "ollivier_curvature",
+    "rankme",
+    "ricci_flow",
+    "run_demo",
+    "select_n_neighbors",
+    "smallest_connected_n_neighbors",
+    "total_curvature",
+]
 
 
 def __getattr__(name):
