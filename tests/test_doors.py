@@ -341,6 +341,16 @@ SLOW_OR_NEEDS_FILES = {"run_demo", "study.run_study", "datasets.load_mnist_pair"
                        "datasets.load_fashion_mnist_pair"}
 
 
+def test_study_config_reads_whole_floats_as_ints_but_not_strings():
+    # TOML and JSON may hold 6.0 for 6; a string is a mistake
+    config = _study().StudyConfig(n_neighbors=[6.0, 10], depths=[5], lr=1)
+    assert config.n_neighbors == (6, 10)
+    assert all(type(k) is int for k in config.n_neighbors)
+    assert config.lr == 1.0 and type(config.lr) is float
+    with pytest.raises(ValueError, match=r"n_neighbors must be .*; got str '6,10'"):
+        _study().StudyConfig(n_neighbors="6,10")
+
+
 def _as_string(value):
     """The mistake: the value written as a string ("5"; ["0.9", "0.8"])."""
     if isinstance(value, (list, tuple)):
@@ -543,6 +553,7 @@ def test_a_flag_given_as_a_string_is_refused_by_name(name, flag, tmp_path,
     with pytest.raises((TypeError, ValueError)) as info:
         FLAG_AUDIT[name, flag]("False")
     message = " ".join(str(info.value).split())
+    assert message.startswith(name.split(".")[-1] + ": "), message  # the function
     assert flag in message and "'False'" in message, message
     package = os.path.dirname(sk_ricci.__file__)
     assert traceback.extract_tb(info.tb)[-1].filename.startswith(package)

@@ -43,6 +43,21 @@ def test_import_sk_ricci_imports_nothing_heavy():
     assert _fresh("import sk_ricci\n" + _loaded(HEAVY + ("numpy",))) == []
 
 
+def test_subpackages_are_attributes_on_first_use():
+    """``sk_ricci.datasets`` (and the other subpackages) work after a bare
+    ``import sk_ricci``, as they did when the package imported them."""
+    got = _fresh(
+        "import json, sys, sk_ricci\n"
+        "before = [m for m in ('datasets', 'study', 'plotting', 'exceptions') if "
+        "'sk_ricci.' + m in sys.modules]\n"
+        "names = [sk_ricci.datasets.__name__, sk_ricci.study.__name__, "
+        "sk_ricci.plotting.__name__, sk_ricci.exceptions.__name__]\n"
+        "print(json.dumps([before, names, 'datasets' in dir(sk_ricci)]))\n"
+    )
+    assert got == [[], ["sk_ricci.datasets", "sk_ricci.study", "sk_ricci.plotting",
+                        "sk_ricci.exceptions"], True]
+
+
 def test_first_use_imports_the_submodule():
     """``sk_ricci.ricci_flow`` imports its module (and numba) on first use,
     without compiling a kernel: numba's dispatchers have no signature yet."""
@@ -140,7 +155,10 @@ def test_lazy_subcommand_is_the_eager_one(command):
     lazy_parser = _build_parser(lazy=True)
     lazy = _subparsers(lazy_parser)[command]
     assert [a.dest for a in lazy._actions] == ["help"]  # not built yet
+    assert lazy.format_usage() == eager.format_usage()  # builds them
     assert lazy.format_help() == eager.format_help()
+    fresh = _subparsers(_build_parser(lazy=True))[command]
+    assert fresh.format_help() == eager.format_help()
     argv = {"demo": ["demo", "--quick", "--n-jobs", "2"],
             "study": ["study", "--repeats", "2", "--depths", "5"],
             "report": ["report", "out"],
