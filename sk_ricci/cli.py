@@ -62,6 +62,19 @@ def _positive_int(text):
     return value
 
 
+def _seed(text):
+    """A seed numpy accepts: an int in [0, 2**32 - 1]."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(
+            f"expected an int in [0, 2**32 - 1], got {value}"
+        )
+    return value
+
+
 def _n_jobs(text):
     """joblib's n_jobs: any non-zero int (-1: all cores, -2: all but one)."""
     from ._param_validation import NJobs
@@ -555,7 +568,7 @@ def _demo_flags(p):
                    help="GridSearchCV worker processes, -1 for all cores, -2 for "
                         "all but one "
                         "(default: %(default)s)")
-    p.add_argument("--random-state", type=int, default=0,
+    p.add_argument("--random-state", type=_seed, default=0,
                    help="seed of the data and the networks (default: %(default)s)")
     p.add_argument("--quiet", action="store_true",
                    help="print only the results (progress still goes to "

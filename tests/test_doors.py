@@ -419,6 +419,16 @@ REQUIRED = {"demo": [], "study": [], "report": ["folder"],
             "flow": ["layers.npz", "--n-neighbors", "5"]}
 
 
+def test_a_negative_demo_seed_is_a_usage_error(capsys):
+    # it reached run_demo and ended in a traceback
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--random-state", "-1"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "sk-ricci demo: error: argument --random-state: expected an int in "
+        "[0, 2**32 - 1], got -1")
+
+
 def test_the_cli_audit_covers_the_numeric_options():
     options = set(NUMERIC_OPTIONS)
     for expected in [("demo", "--n-jobs"), ("demo", "--random-state"),
