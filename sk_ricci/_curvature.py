@@ -23,7 +23,7 @@ from ._kernels.local import (
     ollivier_balls,
     ollivier_edge_costs,
 )
-from ._param_validation import is_real
+from ._param_validation import check_flags, is_real
 from ._validation import check_graph, check_option
 
 __all__ = [
@@ -93,6 +93,7 @@ def forman_curvature(G, *, augmented=False):
            [3., 0., 3.],
            [3., 3., 0.]])
     """
+    check_flags("forman_curvature", augmented=augmented)
     G = check_graph(G)
     d = np.asarray(G.sum(axis=1)).ravel()
     rows = np.repeat(np.arange(G.shape[0]), np.diff(G.indptr))
@@ -130,6 +131,7 @@ def node_curvature(G, *, reduce="mean", augmented=False):
     >>> node_curvature(star, reduce="sum")
     array([0., 0., 0., 0.])
     """
+    check_flags("node_curvature", augmented=augmented)
     check_option(reduce, ("mean", "sum"), "reduce")
     G = check_graph(G)
     R = _edge_matrix(
@@ -159,6 +161,7 @@ def total_curvature(G, *, augmented=False):
     >>> total_curvature(path)  # two edges of curvature 4 - 1 - 2 = 1
     2.0
     """
+    check_flags("total_curvature", augmented=augmented)
     kind = "augmented_forman" if augmented else "forman"
     return total_edge_curvature(_csr_arrays(check_graph(G)), kind)
 

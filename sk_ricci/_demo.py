@@ -13,6 +13,7 @@ fold (with the time left) on stderr and in ``demo.log``, writes
 import hashlib
 import json
 import math
+import numbers
 import os
 import sys
 import threading
@@ -273,8 +274,19 @@ def run_demo(
     -------
     result : DemoResult
     """
+    from ._param_validation import Boolean, Interval, NJobs, validate_params
     from .nn._threads import one_torch_thread
 
+    validate_params(  # before any data is drawn or any folder written
+        {"quick": quick, "n_jobs": n_jobs, "random_state": random_state,
+         "figures": figures, "quiet": quiet},
+        {"quick": [Boolean()], "n_jobs": [None, NJobs()],
+         "random_state": [Interval(numbers.Integral, 0, 2**32 - 1)],
+         "figures": [Boolean()], "quiet": [Boolean()]},
+        "run_demo",
+        fixes={"n_jobs": "Pass e.g. n_jobs=2, or -1 for all cores.",
+               "random_state": "Pass an int seed such as random_state=0."},
+    )
     t0 = time.perf_counter()
     stream = sys.stderr if stream is None else stream
     out = sys.stdout if out is None else out

@@ -24,7 +24,14 @@ from ._kernels import (
     thread_limit,
 )
 from ._options import FLOW_CONSTRAINTS, FLOW_FIXES
-from ._param_validation import Interval, Options, ValidatedMixin
+from ._param_validation import (
+    Interval,
+    Options,
+    ValidatedMixin,
+    check_flags,
+    check_random_state_param,
+    validate_params,
+)
 from ._validation import (
     ALGORITHM_OPTIONS,
     CONNECT_OPTIONS,
@@ -251,8 +258,10 @@ def kneighbors(
            [1, 0],
            [2, 1]])
     """
+    check_flags("kneighbors", validate=validate)
     if validate:
         X = check_points(X)
+        check_random_state_param(random_state, "kneighbors")  # also when unused
     X, e = unit_scale(X)  # exact: extreme magnitudes would under/overflow
     idx, sqd = _kneighbors_sq(X, n_neighbors, algorithm, metric, random_state, n_jobs)
     return idx, np.ldexp(np.sqrt(sqd), e)
@@ -303,6 +312,10 @@ def graph_from_neighbors(indices, n_neighbors=None, *, symmetrize="max"):
             f"shape {indices.shape}"
         )
     n, kmax = indices.shape
+    validate_params(  # the type; the range is checked below
+        {"n_neighbors": n_neighbors}, {"n_neighbors": [None, numbers.Integral]},
+        "graph_from_neighbors", fixes={"n_neighbors": "Pass e.g. n_neighbors=10."},
+    )
     k = kmax if n_neighbors is None else int(n_neighbors)
     if not 1 <= k <= kmax:
         raise ValueError(
@@ -473,6 +486,7 @@ def knn_graph(
     """
     X, _ = unit_scale(check_points(X))  # the graph does not depend on the scale
     ks, scalar = check_n_neighbors(n_neighbors, X.shape[0])
+    check_random_state_param(random_state, "knn_graph")  # also when unused
     check_option(symmetrize, SYMMETRIZE_OPTIONS, "symmetrize")
     check_option(connect, CONNECT_OPTIONS, "connect")
     _check_metric(metric)

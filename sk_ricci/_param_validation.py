@@ -181,7 +181,9 @@ def _describe(constraint):
     if constraint is None:
         return "None"
     if isinstance(constraint, type):
-        return f"an instance of {constraint.__name__}"
+        plain = {numbers.Integral: "an int", numbers.Real: "a number", str: "a str",
+                 bool: "a bool (True or False)"}
+        return plain.get(constraint, f"an instance of {constraint.__name__}")
     return str(constraint)
 
 
@@ -230,6 +232,22 @@ def validate_params(params, constraints, owner, *, fixes=None, error=None):
             f"{owner}: {name} must be {expected}; got {type(value).__name__} "
             f"{value!r}." + (f" {fix}" if fix else "")
         )
+
+
+def check_random_state_param(random_state, owner):
+    """Refuse a ``random_state`` that is not None, an int seed or a
+    ``numpy.random.RandomState``, naming ``owner`` (scikit-learn's
+    ``check_random_state`` names neither the parameter nor the function)."""
+    validate_params(
+        {"random_state": random_state}, {"random_state": [None, RandomState()]},
+        owner, fixes={"random_state": "Pass an int seed such as random_state=0."},
+    )
+
+
+def check_flags(owner, **flags):
+    """Refuse a flag that is not a bool (the string "False" is true in an
+    ``if``: read as a flag it would silently do the opposite)."""
+    validate_params(flags, {name: [Boolean()] for name in flags}, owner)
 
 
 class ValidatedMixin:

@@ -6,6 +6,7 @@ kNN graph of the test set is connected, :func:`smallest_connected_n_neighbors`)
 and picks the k where the pooled Ricci coefficient is most negative.
 """
 
+import numbers
 import warnings
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from ._aggregate import aggregated_ricci_coefficient
 from ._flow import _ricci_flow, import_pandas
 from ._graph import graph_from_neighbors, kneighbors
 from ._options import FlowOptions
+from ._param_validation import Interval, validate_params
 from ._validation import check_layers, check_n_neighbors, check_points, warn
 from .exceptions import DisconnectedGraphWarning
 
@@ -142,6 +144,12 @@ def smallest_connected_n_neighbors(X, *, max_n_neighbors=None, symmetrize="max")
     from scipy.sparse.csgraph import connected_components
 
     X = check_points(X)
+    validate_params(
+        {"max_n_neighbors": max_n_neighbors},
+        {"max_n_neighbors": [None, Interval(numbers.Integral, 1, None)]},
+        "smallest_connected_n_neighbors",
+        fixes={"max_n_neighbors": "Pass e.g. max_n_neighbors=50, or None for n - 1."},
+    )
     n = X.shape[0]
     kmax = n - 1 if max_n_neighbors is None else int(max_n_neighbors)
     check_n_neighbors(kmax, n, name="max_n_neighbors")
@@ -222,6 +230,14 @@ def select_n_neighbors(
         "select_n_neighbors", symmetrize=symmetrize, connect=connect,
         algorithm=algorithm, random_state=random_state, n_jobs=n_jobs,
     )
+    validate_params(
+        {"max_fraction": max_fraction, "n_grid": n_grid},
+        {"max_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+         "n_grid": [Interval(numbers.Integral, 1, None)]},
+        "select_n_neighbors",
+        fixes={"max_fraction": "Pass e.g. max_fraction=0.25.",
+               "n_grid": "Pass e.g. n_grid=12."},
+    )
     networks = _check_networks(networks)
     grid, k_min = _scale_grid(
         networks[0][0], n_neighbors, X, max_fraction, n_grid, symmetrize
@@ -267,8 +283,6 @@ def _scale_grid(first_layer, n_neighbors, X, max_fraction, n_grid, symmetrize):
             return grid, None
         X = _check_test_set(X, n)
         return grid, smallest_connected_n_neighbors(X, symmetrize=symmetrize)
-    if not 0 < max_fraction < 1:
-        raise ValueError(f"max_fraction={max_fraction} must be in (0, 1)")
     k_max = max(1, min(n - 1, int(max_fraction * n)))
     ref = first_layer if X is None else _check_test_set(X, n)
     k_min = smallest_connected_n_neighbors(

@@ -11,7 +11,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-from ._param_validation import NJobs
+# Nothing heavy is imported here: ``sk-ricci --version`` and ``--help`` import
+# neither numpy nor the library, and each subcommand imports what it needs
+# when it runs (its flags are built only when it is chosen, see _Parser).
 
 __all__ = ["main"]
 
@@ -60,8 +62,23 @@ def _positive_int(text):
     return value
 
 
+def _seed(text):
+    """A seed numpy accepts: an int in [0, 2**32 - 1]."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(
+            f"expected an int in [0, 2**32 - 1], got {value}"
+        )
+    return value
+
+
 def _n_jobs(text):
     """joblib's n_jobs: any non-zero int (-1: all cores, -2: all but one)."""
+    from ._param_validation import NJobs
+
     try:
         value = int(text)
     except ValueError:
@@ -492,8 +509,39 @@ def _demo_n_jobs():
     return default_n_jobs()
 
 
-def _build_parser():
-    parser = argparse.ArgumentParser(
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose arguments are added the first time it
+    parses or formats its help (``populate(parser)``): the subcommands' flags
+    (the study's come from :class:`~sk_ricci.study.StudyConfig`, which imports
+    numpy, SciPy and scikit-learn) are built only for the subcommand that
+    runs, so ``sk-ricci --version`` and ``sk-ricci --help`` start at once."""
+
+    def __init__(self, *args, populate=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._populate = populate
+
+    def populate(self):
+        """Add the arguments now (once); returns the parser."""
+        populate, self._populate = self._populate, None
+        if populate is not None:
+            populate(self)
+        return self
+
+    def parse_known_args(self, args=None, namespace=None):
+        return super(_Parser, self.populate()).parse_known_args(args, namespace)
+
+    def format_help(self):
+        return super(_Parser, self.populate()).format_help()
+
+    def format_usage(self):
+        return super(_Parser, self.populate()).format_usage()
+
+
+def _build_parser(lazy=False):
+    """The ``sk-ricci`` parser; with ``lazy``, each subcommand's flags are
+    added only when that subcommand is parsed or its help is shown (what
+    :func:`main` does), otherwise at once."""
+    parser = _Parser(
         prog="sk-ricci",
         description=(
             "Discrete Ricci flow of ReLU networks (Baptista et al., 'Deep "
@@ -505,12 +553,14 @@ def _build_parser():
                         version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in (_add_demo, _add_study, _add_report, _add_flow):
-        add(sub)
+        p = add(sub)
+        if not lazy:
+            p.populate()
     return parser
 
 
 def _add_demo(sub):
-    p = sub.add_parser(
+    return sub.add_parser(
         "demo",
         help="rank ReLU architectures by accuracy and flow strength (GridSearchCV)",
         description=(
@@ -520,7 +570,11 @@ def _add_demo(sub):
             "write demo_results.csv, two PNG figures and demo.log (progress per "
             "candidate and fold, also shown on stderr)."
         ),
+        populate=_demo_flags,
     )
+
+
+def _demo_flags(p):
     p.add_argument("--output", default="sk_ricci_output/demo",
                    help="output folder (default: %(default)s)")
     p.add_argument("--quick", action="store_true",
@@ -530,7 +584,7 @@ def _add_demo(sub):
                    help="GridSearchCV worker processes, -1 for all cores, -2 for "
                         "all but one "
                         "(default: %(default)s)")
-    p.add_argument("--random-state", type=int, default=0,
+    p.add_argument("--random-state", type=_seed, default=0,
                    help="seed of the data and the networks (default: %(default)s)")
     p.add_argument("--quiet", action="store_true",
                    help="print only the results (progress still goes to "
@@ -539,7 +593,7 @@ def _add_demo(sub):
 
 
 def _add_study(sub):
-    p = sub.add_parser(
+    return sub.add_parser(
         "study",
         help="run (or resume) the paper's study",
         description=(
@@ -549,7 +603,11 @@ def _add_study(sub):
             "override the --config TOML file, which overrides the paper's "
             "defaults."
         ),
+        populate=_study_flags,
     )
+
+
+def _study_flags(p):
     p.add_argument("--config", metavar="FILE.toml",
                    help="TOML file of study settings (and a [run] table)")
     _add_config_flags(p)
@@ -571,21 +629,25 @@ def _add_study(sub):
 
 
 def _add_report(sub):
-    p = sub.add_parser(
+    return sub.add_parser(
         "report",
         help="re-make report.md, tables and figures from a study folder",
         description=(
             "Read OUTPUT_DIR/config.json and results.jsonl (complete or not) and "
             "write results.csv, aggregated.csv, report.md and the figures."
         ),
+        populate=_report_flags,
     )
+
+
+def _report_flags(p):
     p.add_argument("output_dir", metavar="OUTPUT_DIR")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.set_defaults(func=_report)
 
 
 def _add_flow(sub):
-    p = sub.add_parser(
+    return sub.add_parser(
         "flow",
         help="Ricci flow of layers saved in an .npz file",
         description=(
@@ -594,7 +656,11 @@ def _add_flow(sub):
             "--format csv|json writes the per-layer numbers (Ric_l, g_l, eta_l) "
             "as well."
         ),
+        populate=_flow_flags,
     )
+
+
+def _flow_flags(p):
     p.add_argument("file", metavar="FILE.npz",
                    help="an .npz file holding one (n_samples, width) array per "
                         "layer, e.g. from numpy.savez")
@@ -664,7 +730,7 @@ def main(argv=None):
     """
     import warnings
 
-    args = _parse(_build_parser(), argv)
+    args = _parse(_build_parser(lazy=True), argv)
     with warnings.catch_warnings():
         warnings.showwarning = _warning_line(args.command)
         return _run_command(args)

@@ -18,9 +18,12 @@ your own ``ax``.
 - :func:`plot_flow_by_layer`: Ric_l and eta_l against the layer index l.
 """
 
+import numbers
 import re
 
 import numpy as np
+
+from ._param_validation import Interval, Options, validate_params
 
 __all__ = [
     "LocalRicciFlowDisplay",
@@ -33,6 +36,47 @@ __all__ = [
 
 X_LABEL = "total curvature Ric$_l$ of layer $l$"
 Y_LABEL = "geodesic change $\\eta_l = g_{l+1} - g_l$"
+
+
+#: The checks of the plots' scalar parameters (see :func:`_check`).
+_SCALARS = {
+    "coefficient": [None, numbers.Real],  # NaN when rho is undefined
+    "mean": [None, numbers.Real],
+    "n_neighbors": [None, Interval(numbers.Integral, 1, None)],
+    "ncols": [None, Interval(numbers.Integral, 1, None)],
+    "dpi": [Interval(numbers.Real, 0, None, closed="neither"), Options(("figure",))],
+    "best": [None, numbers.Integral],
+}
+
+
+def _check(owner, **params):
+    """One clear error for a plot parameter of the wrong type (a string for a
+    number, say), before matplotlib fails on it deep inside."""
+    validate_params(params, _SCALARS, owner)
+
+
+def _numbers(values, name, owner):
+    """``values`` as a float array; a string (or an array of strings, even
+    numeric ones such as "0.9") is refused, as the library's other doors do."""
+    arr = np.asarray(values)
+    strings = arr.dtype.kind in "SUV" or (
+        arr.dtype.kind == "O"
+        and any(isinstance(v, (str, bytes)) for v in arr.ravel().tolist())
+    )
+    try:
+        if not strings:
+            return arr.astype(float)
+    except (TypeError, ValueError):
+        pass
+    raise TypeError(
+        f"{owner}: {name} must hold numbers, got {type(values).__name__} "
+        f"{_short(values)} (dtype {arr.dtype}); pass floats such as [0.9, 0.8]"
+    )
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _states_k(name, n_neighbors):
@@ -90,6 +134,7 @@ def _max_n_locator():
 
 def save_figure(fig, path, *, dpi=130):
     """Save ``fig`` (a matplotlib Figure) as PNG (or the format of ``path``)."""
+    _check("save_figure", dpi=dpi)
     fig.savefig(str(path), dpi=dpi)
     return path
 
@@ -154,9 +199,11 @@ class RicciFlowDisplay:
 
     def plot(self, ax=None):
         """Draw on ``ax`` (a new figure if None); returns ``self``."""
+        owner = "RicciFlowDisplay"
+        _check(owner, coefficient=self.coefficient, n_neighbors=self.n_neighbors)
+        eta = _numbers(self.eta, "eta", owner)
+        ric = _numbers(self.total_curvature, "total_curvature", owner)[: eta.size]
         fig, ax = _new_axes(ax)
-        eta = np.asarray(self.eta, dtype=float)
-        ric = np.asarray(self.total_curvature, dtype=float)[: eta.size]
         ric, xlabel = _scaled(ric, X_LABEL)
         eta, ylabel = _scaled(eta, Y_LABEL)
         ok = np.isfinite(eta) & np.isfinite(ric)
@@ -218,6 +265,7 @@ def plot_flow_panels(results, *, titles=None, ncols=None):
     -------
     fig : matplotlib Figure
     """
+    _check("plot_flow_panels", ncols=ncols)
     Figure = _check_matplotlib()
     results = list(results)
     n = max(len(results), 1)
@@ -335,9 +383,25 @@ def plot_accuracy_vs_flow(
     -------
     fig : matplotlib Figure
     """
+    owner = "plot_accuracy_vs_flow"
+    accuracy = _numbers(accuracy, "accuracy", owner)
+    flow = _numbers(flow, "flow", owner)
+    if accuracy.shape != flow.shape or accuracy.ndim != 1:
+        raise ValueError(
+            f"{owner}: accuracy and flow must be 1-D of one length (one value "
+            f"per model), got shapes {accuracy.shape} and {flow.shape}"
+        )
+    if accuracy_std is not None:
+        accuracy_std = _numbers(accuracy_std, "accuracy_std", owner)
+    if flow_std is not None:
+        flow_std = _numbers(flow_std, "flow_std", owner)
+    _check(owner, best=best)
+    if best is not None and not -flow.size <= best < flow.size:
+        raise ValueError(
+            f"{owner}: best={best} is not the index of one of the {flow.size} "
+            "models; pass an index in range, or None"
+        )
     fig, ax = _new_axes(ax, figsize=(5.0, 3.9))
-    accuracy = np.asarray(accuracy, dtype=float)
-    flow = np.asarray(flow, dtype=float)
     if accuracy_std is not None or flow_std is not None:
         ax.errorbar(
             flow, accuracy, yerr=accuracy_std, xerr=flow_std, fmt="none",
@@ -574,8 +638,10 @@ class LocalRicciFlowDisplay:
 
     def plot(self, axes=None):
         """Draw on ``axes`` (two Axes; a new figure if None); returns ``self``."""
-        coefs = np.asarray(self.coefficients, dtype=float)
-        S = np.atleast_2d(np.asarray(self.scalar_curvature, dtype=float))
+        owner = "LocalRicciFlowDisplay"
+        _check(owner, mean=self.mean, n_neighbors=self.n_neighbors)
+        coefs = _numbers(self.coefficients, "coefficients", owner)
+        S = np.atleast_2d(_numbers(self.scalar_curvature, "scalar_curvature", owner))
         emb, (xlab, ylab) = _embed_2d(self.X)
         if emb.shape[0] != coefs.size or S.shape[1] != coefs.size:
             raise ValueError(

@@ -566,7 +566,7 @@ def test_select_bad_input():
         select_n_neighbors(nets, [5])
     with pytest.raises(ValueError, match="networks is empty"):
         select_n_neighbors([], [5])
-    with pytest.raises(ValueError, match=r"max_fraction=1.5 must be in \(0, 1\)"):
+    with pytest.raises(ValueError, match=r"max_fraction must be a float in \(0, 1\); got float 1.5"):
         select_n_neighbors(nets[:1], max_fraction=1.5)
     with pytest.raises(ValueError, match="X has 10 samples, the layers have 60"):
         select_n_neighbors(nets[:1], X=np.zeros((10, 2)))

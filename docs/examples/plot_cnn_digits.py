@@ -10,7 +10,8 @@ to one row per image), and :func:`sk_ricci.ricci_flow` measures how the
 network reshapes the test set layer by layer (Baptista et al., "Deep Learning
 as Ricci Flow"; see ``docs/method.md``).
 
-Runs in about 10 seconds on one CPU core.
+Runs in about 10 seconds on a laptop, imports included (measured: 9.1 s of
+CPU time for ``python docs/examples/plot_cnn_digits.py``, one torch thread).
 """
 
 # %%

@@ -11,7 +11,8 @@ needed. The flow strength (the negated Ricci coefficient, greater = more
 Ricci-flow-like) of the held-out 20% is logged next to the accuracy in
 ``history_``.
 
-Runs in a few seconds.
+Runs in about 10 seconds on a laptop, imports included (measured: 9.9 s of
+CPU time for ``python docs/examples/plot_flow_during_training.py``).
 """
 
 # %%

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from .._param_validation import Interval
+from .._param_validation import Interval, check_flags
 from ._fetch import IMAGE_SETS, download_subset, idx_names
 from ._idx import _read_csv, read_idx, read_npz
 
@@ -120,6 +120,7 @@ def load_digits_pair(pair=(1, 7), *, return_X_y=True):
     from sklearn.datasets import load_digits
 
     pair = _check_pair(pair)
+    check_flags("load_digits_pair", return_X_y=return_X_y)
     digits = load_digits()
     X, y, original = _select_pair(digits.data, digits.target, pair, "digits")
     return _pair_result(
@@ -293,6 +294,9 @@ def _read_data_file(path, subset):
 
 def _load_image_pair(key, pair, data_home, subset, download, return_X_y):
     spec = IMAGE_SETS[key]
+    # before anything is read or fetched: download="False" must not download
+    check_flags(f"load_{key.replace('-', '_')}_pair", download=download,
+                return_X_y=return_X_y)
     if subset not in ("train", "test", "all"):
         raise ValueError(
             f"subset={subset!r} must be 'train', 'test' or 'all' ('test' is the "

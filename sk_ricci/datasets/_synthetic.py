@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._param_validation import Interval
+from .._param_validation import Interval, check_flags, check_random_state_param
 from ._problems import REGISTRY, SYNTHETIC_PROBLEMS, find_problem
 
 #: Short names of the synthetic problems, in the paper's order.
@@ -155,6 +155,8 @@ def make_entangled_spirals(
     """
     n_samples = check_n_samples(n_samples)
     noise = _check_noise(noise)
+    check_random_state_param(random_state, "make_entangled_spirals")
+    check_flags("make_entangled_spirals", shuffle=shuffle)
     rng = check_random_state(random_state)
     n0, n1 = _class_sizes(n_samples)
     t_min, t_max = _SPIRAL_T_RANGE
@@ -265,6 +267,8 @@ def make_ellipsoids_in_box(
     """
     n_samples = check_n_samples(n_samples)
     noise = _check_noise(noise)
+    check_random_state_param(random_state, "make_ellipsoids_in_box")
+    check_flags("make_ellipsoids_in_box", shuffle=shuffle)
     rng = check_random_state(random_state)
     n0, n1 = _class_sizes(n_samples)
     X0 = _sample_in_box_outside_ellipsoids(n0, rng)
@@ -345,6 +349,8 @@ def make_intersecting_sheets(
     """
     n_samples = check_n_samples(n_samples)
     noise = _check_noise(noise)
+    check_random_state_param(random_state, "make_intersecting_sheets")
+    check_flags("make_intersecting_sheets", shuffle=shuffle)
     rng = check_random_state(random_state)
     n0, n1 = _class_sizes(n_samples)
     sheets = []
@@ -413,6 +419,8 @@ def make_problem(name, n_samples=2000, *, noise=None, random_state=None, shuffle
         raise ValueError(
             f"unknown synthetic problem name={name!r}; expected one of {choices}"
         )
+    check_random_state_param(random_state, "make_problem")
+    check_flags("make_problem", shuffle=shuffle)
     kwargs = {} if noise is None else {"noise": noise}
     maker = globals()[REGISTRY[key].loader]  # make_<long_name>, defined above
     return maker(n_samples, random_state=random_state, shuffle=shuffle, **kwargs)

@@ -23,6 +23,7 @@ import numpy as np
 
 from .._options import FLOW_CONSTRAINTS, FlowOptions
 from .._param_validation import (
+    Boolean,
     Interval,
     IntList,
     NJobs,
@@ -238,7 +239,7 @@ class StudyConfig:
         "standardize": [Options(STANDARDIZE_OPTIONS)],
         "seed": [Interval(numbers.Integral, 0, None)],
         "data_home": [None, str],
-        "download": [bool],
+        "download": [Boolean()],
     }
     _parameter_fixes: ClassVar[dict] = {
         "problems": "Pass e.g. ['A', 'B', 'C'].",
@@ -500,6 +501,15 @@ def network_seed(seed, problem, architecture, depth, repeat):
     >>> network_seed(0, "A", "wide", 11, 3) != network_seed(0, "A", "wide", 11, 4)
     True
     """
+    # a string depth or repeat would hash to another seed: refused, not read
+    validate_params(
+        {"seed": seed, "problem": problem, "architecture": architecture,
+         "depth": depth, "repeat": repeat},
+        {"seed": [Interval(numbers.Integral, 0, None)], "problem": [str],
+         "architecture": [str], "depth": [Interval(numbers.Integral, 0, None)],
+         "repeat": [Interval(numbers.Integral, 0, None)]},
+        "network_seed",
+    )
     text = f"{problem}|{architecture}|{depth}|{repeat}".encode()
     words = np.frombuffer(hashlib.sha256(text).digest(), dtype="<u4")
     ss = np.random.SeedSequence([int(seed), *map(int, words)])

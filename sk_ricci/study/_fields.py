@@ -1,11 +1,15 @@
 """How each :class:`~sk_ricci.study.StudyConfig` field's value is normalised
-before its declared constraints are checked: comma-separated strings become
-tuples, problem names are resolved through the registry, numeric strings
-become numbers, and so on. Anything a normaliser cannot read is left as it is,
-for the constraints to refuse with a clear message.
+before its declared constraints are checked: comma-separated strings of names
+become tuples, problem names are resolved through the registry, ints become
+floats where a float is expected, and so on. A number given as a string
+("0.001", ["5"]) is not read: like every other door of the library, the
+constraints refuse it with a message naming the field and the string. Anything
+a normaliser cannot read is left as it is, for the constraints to refuse.
 """
 
 import numbers
+
+import numpy as np
 
 from .._param_validation import (
     Constraint,
@@ -47,10 +51,11 @@ def _architectures(value):
 
 def _depths(value):
     depths = _as_tuple(value, "depths")
-    if not all(
-        is_int(d) or (isinstance(d, str) and d.strip().isdigit()) for d in depths
-    ):
-        raise StudyConfigError(f"depths must be ints, got {list(depths)!r}")
+    if not all(is_int(d) for d in depths):
+        raise StudyConfigError(
+            f"StudyConfig: depths must be ints, got {list(depths)!r}; pass e.g. "
+            "depths=[5, 11]"
+        )
     return tuple(dict.fromkeys(int(d) for d in depths))
 
 
@@ -59,13 +64,10 @@ def _int(value):
 
 
 def _float(value):
-    """An int, float or numeric string as a float; anything else unchanged
-    (and then refused by the constraints)."""
-    if isinstance(value, (numbers.Real, str)) and not isinstance(value, bool):
-        try:
-            return float(value)
-        except ValueError:
-            return value
+    """An int or float as a float; anything else (a string too, even "0.1")
+    unchanged, and then refused by the constraints."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
     return value
 
 
@@ -79,17 +81,24 @@ def _connect(value):
     return value
 
 
-def _k_list(value, name):
-    """A k grid as a sorted tuple of distinct ints (``6.0`` and ``"6"`` count
-    as 6), checked against :class:`IntList`."""
-    values = _as_tuple(value, name)
-    ks = []
-    for v in values:
+def _whole(v):
+    """A whole number (6 or 6.0) as an int; anything else unchanged."""
+    if isinstance(v, numbers.Real) and not isinstance(v, bool):
         try:
-            k = int(v)
-            ks.append(k if float(k) == float(v) and not isinstance(v, bool) else v)
-        except (TypeError, ValueError):
-            ks.append(v)
+            if float(int(v)) == float(v):
+                return int(v)
+        except (OverflowError, ValueError):  # inf, nan
+            pass
+    return v
+
+
+def _k_list(value, name):
+    """A k grid as a sorted tuple of distinct ints (``6.0`` counts as 6; the
+    string ``"6"`` is refused), checked against :class:`IntList`."""
+    if isinstance(value, str):  # "6,10": refused as the string it is
+        ks = value
+    else:
+        ks = [_whole(v) for v in _as_tuple(value, name)]
     validate_params(
         {name: ks}, {name: [IntList(1)]}, "StudyConfig",
         fixes={name: "Pass e.g. [6, 10, 30, 90]."}, error=StudyConfigError,
@@ -152,6 +161,12 @@ def _splits(value):
     return dict(sorted(splits.items()))
 
 
+def _bool(value):
+    """A Python or NumPy bool as a bool; anything else unchanged (a string
+    such as "no" is refused by the constraints, not read as True)."""
+    return bool(value) if isinstance(value, (bool, np.bool_)) else value
+
+
 def _path_or_none(value):
     return None if value is None else str(value)
 
@@ -173,7 +188,7 @@ NORMALISERS = {
     "connect": _connect,
     "seed": _int,
     "data_home": _path_or_none,
-    "download": bool,
+    "download": _bool,
 }
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._param_validation import check_flags
 from ..exceptions import OutputFolderError, ResultsFileWarning
 from ._analysis import CSV_COLUMNS, analyse_study
 from ._config import RESULTS_VERSION, StudyConfig
@@ -392,6 +393,7 @@ def make_report(output, *, figures=True):
         version, which ``sk-ricci study`` refuses to resume); the report
         then shows the recorded hash.
     """
+    check_flags("make_report", figures=figures)
     output = Path(output)
     cfg_path = output / CONFIG_FILE
     if not cfg_path.exists():

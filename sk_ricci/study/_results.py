@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .._flow import RicciFlowResult
+from .._param_validation import check_flags
 from ..exceptions import OutputFolderError, ResultsFileWarning
 from ._config import RESULTS_VERSION
 
@@ -410,6 +411,7 @@ def load_results(output, *, as_frame=False):
 
     A network id written twice (a hand edit) keeps its first row.
     """
+    check_flags("load_results", as_frame=as_frame)
     path = _results_path(output)
     if path.is_dir():
         raise IsADirectoryError(
