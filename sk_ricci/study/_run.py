@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .._flow import ricci_flow
-from .._param_validation import NJobs
+from .._param_validation import NJobs, check_flags
 from ..exceptions import (
     DisconnectedGraphWarning,
     OutputFolderError,
@@ -458,6 +458,7 @@ def run_study(
     analysis : StudyAnalysis or None
         The analysis when ``report=True``.
     """
+    check_flags("run_study", quiet=quiet, overwrite=overwrite, report=report)
     _check_run(config, backend, n_jobs, scheduler_address)
     output = _make_folder(output)
     # one study per folder: a second one fails here instead of training
