@@ -235,6 +235,13 @@ AUDIT = {
          "hidden_layer_sizes": (8, 8)}),
     "nn.layer_activations": (
         lambda **kw: _nn().layer_activations(_mlp(), PTS, **kw), {"batch_size": 64}),
+    "nn.jl_distortion": (
+        lambda **kw: _nn().jl_distortion(**{"n_samples": 5000, "n_components": 1024,
+                                            **kw}),
+        {"n_samples": 5000, "n_components": 1024}),
+    "nn.stream_layer_activations": (
+        lambda **kw: _nn().stream_layer_activations(_mlp(), PTS, **kw),
+        {"batch_size": 64, "n_components": 4, "random_state": 0}),
     "nn.fit_many": (
         lambda **kw: _nn().fit_many([_nn().ReLUMLPClassifier(max_epochs=1)], PTS,
                                     LABELS, **kw),
@@ -296,7 +303,7 @@ NUMERIC_NAMES = {
     "seed", "depth", "repeat", "input_dim", "n_outputs", "hidden_layer_sizes", "ncols",
     "dpi", "best", "coefficient", "mean", "accuracy", "flow", "accuracy_std",
     "flow_std", "pair", "max_networks", "depths", "eta", "total_curvature",
-    "coefficients", "scalar_curvature",
+    "coefficients", "scalar_curvature", "n_components", "batch_size",
 }
 
 PUBLIC_MODULES = {"": "sk_ricci", "datasets.": "sk_ricci.datasets", "nn.": "sk_ricci.nn",

@@ -14,6 +14,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from sk_ricci._param_validation import check_random_state_param
 from sk_ricci.nn._activations import (
     LayerActivations,
     _check_all_called,
@@ -169,6 +170,7 @@ default="hidden"
             f"n_components must be None or a positive int; got {n_components!r}. "
             "Pass e.g. n_components=256, or None to keep every layer's width."
         )
+    check_random_state_param(random_state, "stream_layer_activations")
     directory = _checked_directory(directory)
     selection = _parse_layers(layers)
     options = {
