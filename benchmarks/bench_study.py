@@ -193,6 +193,22 @@ def _env(code):
     return env
 
 
+#: Children run from here: ``python -m`` and ``python -c`` put the working
+#: directory first on ``sys.path``, so run from the repository they would
+#: import its ``sk_ricci`` whatever ``PYTHONPATH`` says.
+_NEUTRAL_CWD = tempfile.gettempdir()
+
+
+def _check_code(code):
+    """Fail unless a child with ``_env(code)`` imports ``code``'s sk_ricci."""
+    ran = subprocess.run(
+        [sys.executable, "-c", "import sk_ricci; print(sk_ricci.__file__)"],
+        env=_env(code), cwd=_NEUTRAL_CWD, check=True, capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert ran == _code_file(code), f"another sk_ricci ran: {ran}"
+
+
 def _study_command(args, n_networks, n_jobs, output, epochs=None):
     return [
         sys.executable, "-m", "sk_ricci.cli", "study", "--problems", "A",
@@ -209,7 +225,7 @@ def _run_study_cli(args, code, n_networks, n_jobs, output, epochs=None):
     t0 = time.perf_counter()
     subprocess.run(
         _study_command(args, n_networks, n_jobs, output, epochs),
-        env=_env(code), check=True, stdout=subprocess.DEVNULL,
+        env=_env(code), cwd=_NEUTRAL_CWD, check=True, stdout=subprocess.DEVNULL,
     )
     return time.perf_counter() - t0
 
@@ -333,7 +349,7 @@ def _startup(code, argv):
     """Wall seconds of ``python argv`` (interpreter start included)."""
     t0 = time.perf_counter()
     subprocess.run(
-        [sys.executable, *argv], env=_env(code), check=True,
+        [sys.executable, *argv], env=_env(code), cwd=_NEUTRAL_CWD, check=True,
         stdout=subprocess.DEVNULL,
     )
     return time.perf_counter() - t0
@@ -367,6 +383,8 @@ def end_to_end_table(args):
         f"the same networks per worker share; median of {args.repeats}"
     )
     with tempfile.TemporaryDirectory() as tmp:
+        for code in codes.values():
+            _check_code(code)
         for name, code in codes.items():  # numba caches, page cache: not timed
             _run_study_cli(args, code, 1, 1, Path(tmp) / f"warm-{name}", epochs=1)
         header = (

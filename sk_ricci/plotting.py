@@ -294,7 +294,8 @@ def plot_aggregated_heatmap(groups):
     groups : list of dict
         With keys ``problem``, ``architecture``, ``depth``, ``n_neighbors``
         (list of k), ``aggregated`` (list of float) and ``k_star``, as in
-        :attr:`sk_ricci.study.StudyAnalysis.groups`.
+        :attr:`sk_ricci.study.StudyAnalysis.groups`; a row whose optional
+        ``n_passed`` is 0 says that no network passed the threshold.
 
     Returns
     -------
@@ -324,6 +325,11 @@ def plot_aggregated_heatmap(groups):
             np.ma.masked_invalid(M), cmap=cmap, vmin=-1, vmax=1, aspect="auto"
         )
         for i, g in enumerate(rows):
+            if g.get("n_passed") == 0:
+                ax.text(
+                    (len(ks) - 1) / 2, i, "no network above the accuracy threshold",
+                    ha="center", va="center", fontsize=7, color="0.3",
+                )
             for j, v in enumerate(M[i]):
                 if np.isfinite(v):
                     ax.text(
@@ -353,8 +359,9 @@ def plot_aggregated_heatmap(groups):
             shrink=0.8,
         )
     fig.suptitle(
-        "blue: Ricci-flow-like (negative); grey: undefined (a disconnected "
-        "layer graph at that k); black box: k*",
+        "blue: Ricci-flow-like (negative); grey: undefined (no network above "
+        "the accuracy threshold, or a disconnected layer graph at that k); "
+        "black box: k*",
         fontsize=7, color="0.3",
     )
     return fig

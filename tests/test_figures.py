@@ -147,6 +147,24 @@ def test_heatmap_explains_grey_cells():
     assert _overlaps(fig) == []
 
 
+def test_heatmap_says_which_rows_have_no_passing_network():
+    # a grey row can mean two things: say which (a study on small image sets
+    # left whole rows without a network above the accuracy threshold)
+    groups = [
+        {"problem": "A", "architecture": arch, "depth": 5,
+         "n_neighbors": [10, 30, 50], "aggregated": curve, "k_star": k_star,
+         "n_passed": n_passed}
+        for arch, curve, k_star, n_passed in (
+            ("narrow", [np.nan] * 3, None, 0),
+            ("wide", [-0.5, np.nan, 0.3], 10, 4),
+        )
+    ]
+    fig = plotting.plot_aggregated_heatmap(groups)
+    notes = [t for t in fig.axes[0].texts if "accuracy threshold" in t.get_text()]
+    assert len(notes) == 1 and notes[0].get_position()[1] == 0  # the narrow row
+    assert "no network above the accuracy threshold" in _texts(fig)
+
+
 def test_local_display_names_layers_and_leaves_room_for_its_colourbar():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(50, 2))
