@@ -144,6 +144,8 @@ def test_heatmap_explains_grey_cells():
     text = _texts(fig)
     assert "grey" in text and "undefined" in text
     assert "k*" in text
+    caption = fig._suptitle.get_text()  # both meanings of grey, in the caption
+    assert "accuracy threshold" in caption and "disconnected" in caption
     assert _overlaps(fig) == []
 
 
