@@ -679,7 +679,10 @@ def _torch_targets(module, kind, value):
     return targets, ignored
 
 
-def _torch_activations(module, X, selection, batch_size, n_features):
+def _torch_selection(module, X, selection, n_features):
+    """``(kind, value, targets, what)`` of a selection of ``module``'s
+    layers, after checking ``X``'s width and warning about ignored modules
+    (shared by :func:`layer_activations` and ``stream_layer_activations``)."""
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(
             f"X has {X.shape[1]} features, but the network expects {n_features} "
@@ -692,6 +695,11 @@ def _torch_activations(module, X, selection, batch_size, n_features):
     what = "selected modules" if kind in ("names", "types", "callable") else (
         "torch.nn.ReLU modules"
     )
+    return kind, value, targets, what
+
+
+def _torch_activations(module, X, selection, batch_size, n_features):
+    kind, value, targets, what = _torch_selection(module, X, selection, n_features)
     batches = record_batches(module, X, targets, batch_size, what)
     _check_all_called(module, kind, value, targets, batches, X.shape[0], batch_size)
     activations = _assemble(batches)

@@ -24,8 +24,7 @@ from sk_ricci.nn._activations import (
     _parse_layers,
     _select_positions,
     _torch_module,
-    _torch_targets,
-    _warn_ignored,
+    _torch_selection,
 )
 from sk_ricci.nn._classifier import ReLUMLPClassifier
 from sk_ricci.nn._hooks import record_batches
@@ -304,18 +303,7 @@ class _LayerFiles:
 
 
 def _stream_torch(module, X, selection, n_features, options):
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(
-            f"X has {X.shape[1]} features, but the network expects {n_features} "
-            f"features as input; pass X with {n_features} columns."
-        )
-    kind, value = selection
-    targets, ignored = _torch_targets(module, kind, value)
-    if ignored:
-        _warn_ignored(module, kind, value, ignored)
-    what = "selected modules" if kind in ("names", "types", "callable") else (
-        "torch.nn.ReLU modules"
-    )
+    kind, value, targets, what = _torch_selection(module, X, selection, n_features)
     files = _LayerFiles(X.shape[0], options)
     keep = []
 
