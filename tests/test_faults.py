@@ -471,7 +471,7 @@ def test_a_genuine_system_error_is_not_taken_for_ctrl_c(tmp_path, monkeypatch):
 
 SLOW_FLOW = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
     import numpy as np
     from sk_ricci._kernels import bfs_distance_sums_serial
     from sk_ricci.cli import main
@@ -498,6 +498,10 @@ SLOW_FLOW = textwrap.dedent(
         return real(layers, *args, **kwargs)
 
     _run.ricci_flow = flow
+    # Ctrl-C as in a terminal: a process started in the background by a
+    # non-interactive shell (a CI script's `... &`) inherits SIGINT ignored,
+    # and Python then installs no handler, so the signal would do nothing
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.exit(main(sys.argv[2:]))
     """
 )
