@@ -434,6 +434,18 @@ default="hidden"
     ...                   layers=lambda name, m: isinstance(m, nn.Linear)).names
     ['3', '5']
     """
+    check_batch_size(batch_size)
+    return route_network(
+        estimator, X, _parse_layers(layers), "layer_activations",
+        on_torch=lambda module, X, selection, n_features: _torch_activations(
+            module, X, selection, batch_size, n_features
+        ),
+        on_mlp=_mlp_activations,
+    )
+
+
+def check_batch_size(batch_size):
+    """Refuse a ``batch_size`` that is not a positive int."""
     if (
         isinstance(batch_size, bool)
         or not isinstance(batch_size, numbers.Integral)
@@ -443,23 +455,44 @@ default="hidden"
             f"batch_size must be a positive int; got {batch_size!r}. Pass e.g. "
             "batch_size=1024."
         )
-    selection = _parse_layers(layers)
+
+
+def route_network(estimator, X, selection, owner, *, on_torch, on_mlp):
+    """Send a fitted network and its input to the code that reads its layers.
+
+    A Pipeline's last step gets ``X`` through the other steps' transforms; a
+    ``ReLUMLPClassifier``, skorch net or torch module goes to
+    ``on_torch(module, X, selection, n_features)`` (``n_features`` None when
+    the input width is checked already or cannot be known), scikit-learn's
+    MLPs to ``on_mlp(mlp, X, selection)``. ``owner`` names the caller in
+    errors. Shared by :func:`layer_activations` and
+    ``stream_layer_activations``.
+    """
     if isinstance(estimator, Pipeline):
-        return _pipeline_activations(estimator, X, layers, batch_size)
+        final = estimator.steps[-1][1]
+        if final is None or final == "passthrough":
+            raise TypeError(
+                f"The last step of the Pipeline is 'passthrough'; {owner} "
+                f"needs it to be a network: {_SUPPORTED}."
+            )
+        check_is_fitted(estimator)
+        if len(estimator.steps) > 1:
+            X = estimator[:-1].transform(X)
+        return route_network(
+            final, X, selection, owner, on_torch=on_torch, on_mlp=on_mlp
+        )
     if isinstance(estimator, ReLUMLPClassifier):
         check_is_fitted(estimator, "net_")
         X = estimator._validate_X_predict(X)
-        return _torch_activations(
-            estimator.module_, X, selection, batch_size, n_features=None
-        )
+        return on_torch(estimator.module_, X, selection, None)
     if isinstance(estimator, (MLPClassifier, MLPRegressor)):
-        return _mlp_activations(estimator, X, selection)
+        return on_mlp(estimator, X, selection)
     module = _torch_module(estimator)
     if isinstance(X, torch.Tensor):
         X = X.detach().cpu().numpy()
     X = check_array(X, dtype=[np.float64, np.float32], allow_nd=True)
     n_features = _expected_n_features(module) if X.ndim == 2 else None
-    return _torch_activations(module, X, selection, batch_size, n_features)
+    return on_torch(module, X, selection, n_features)
 
 
 def _torch_module(estimator):
@@ -477,19 +510,6 @@ def _torch_module(estimator):
         f"layer_activations expects {_SUPPORTED}; got an object of type "
         f"{type(estimator).__name__}. Pass the fitted network itself."
     )
-
-
-def _pipeline_activations(pipeline, X, layers, batch_size):
-    final = pipeline.steps[-1][1]
-    if final is None or final == "passthrough":
-        raise TypeError(
-            "The last step of the Pipeline is 'passthrough'; layer_activations "
-            f"needs it to be a network: {_SUPPORTED}."
-        )
-    check_is_fitted(pipeline)
-    if len(pipeline.steps) > 1:
-        X = pipeline[:-1].transform(X)
-    return layer_activations(final, X, layers=layers, batch_size=batch_size)
 
 
 def _is_module_type(value):

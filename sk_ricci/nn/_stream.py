@@ -8,25 +8,21 @@ import shutil
 import tempfile
 
 import numpy as np
-import torch
 from numpy.lib.format import open_memmap
-from sklearn.neural_network import MLPClassifier, MLPRegressor
-from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sk_ricci._param_validation import check_random_state_param
 from sk_ricci.nn._activations import (
     LayerActivations,
     _check_all_called,
-    _expected_n_features,
     _mlp_activations,
     _numbered_names,
     _parse_layers,
     _select_positions,
-    _torch_module,
     _torch_selection,
+    check_batch_size,
+    route_network,
 )
-from sk_ricci.nn._classifier import ReLUMLPClassifier
 from sk_ricci.nn._hooks import record_batches
 from sk_ricci.nn._reduce import (
     POOLING_OPTIONS,
@@ -145,15 +141,7 @@ default="hidden"
     (['1', '3', '6'], [(50, 4), (50, 8), (50, 6)])
     >>> result = ricci_flow(iter(acts), 5, connect="mst")
     """
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, numbers.Integral)
-        or batch_size < 1
-    ):
-        raise ValueError(
-            f"batch_size must be a positive int; got {batch_size!r}. Pass e.g. "
-            "batch_size=1024."
-        )
+    check_batch_size(batch_size)
     if not (pooling is None or (isinstance(pooling, str) and pooling in POOLING_OPTIONS)):
         raise ValueError(
             f"pooling must be None or 'mean' (global average pooling); got "
@@ -179,32 +167,13 @@ default="hidden"
         "n_components": None if n_components is None else int(n_components),
         "random_state": random_state,
     }
-    if isinstance(estimator, Pipeline):
-        final = estimator.steps[-1][1]
-        if final is None or final == "passthrough":
-            raise TypeError(
-                "The last step of the Pipeline is 'passthrough'; "
-                "stream_layer_activations needs it to be a network."
-            )
-        check_is_fitted(estimator)
-        if len(estimator.steps) > 1:
-            X = estimator[:-1].transform(X)
-        return stream_layer_activations(
-            final, X, layers=layers, batch_size=batch_size, directory=directory,
-            pooling=pooling, n_components=n_components, random_state=random_state,
-        )
-    if isinstance(estimator, ReLUMLPClassifier):
-        check_is_fitted(estimator, "net_")
-        X = estimator._validate_X_predict(X)
-        return _stream_torch(estimator.module_, X, selection, None, options)
-    if isinstance(estimator, (MLPClassifier, MLPRegressor)):
-        return _stream_mlp(estimator, X, selection, options)
-    module = _torch_module(estimator)
-    if isinstance(X, torch.Tensor):
-        X = X.detach().cpu().numpy()
-    X = check_array(X, dtype=[np.float64, np.float32], allow_nd=True)
-    n_features = _expected_n_features(module) if X.ndim == 2 else None
-    return _stream_torch(module, X, selection, n_features, options)
+    return route_network(
+        estimator, X, selection, "stream_layer_activations",
+        on_torch=lambda module, X, selection, n_features: _stream_torch(
+            module, X, selection, n_features, options
+        ),
+        on_mlp=lambda mlp, X, selection: _stream_mlp(mlp, X, selection, options),
+    )
 
 
 def _checked_directory(directory):
