@@ -138,6 +138,10 @@ def test_mlps_equal_layer_activations():
         stream_layer_activations(pipe, X, layers=[-1, 0], batch_size=60),
         layer_activations(pipe, X, layers=[-1, 0]),
     )
+    # the oracle: the network's layers on the scaler's output, by hand
+    scaled = pipe[0].transform(X)
+    for acts in (layer_activations(pipe, X), stream_layer_activations(pipe, X)):
+        _assert_same_layers(acts, layer_activations(pipe[-1], scaled))
 
 
 def test_streamed_layers_give_the_flows_of_the_list():
