@@ -140,8 +140,12 @@ def test_mlps_equal_layer_activations():
     )
     # the oracle: the network's layers on the scaler's output, by hand
     scaled = pipe[0].transform(X)
-    for acts in (layer_activations(pipe, X), stream_layer_activations(pipe, X)):
-        _assert_same_layers(acts, layer_activations(pipe[-1], scaled))
+    by_hand = layer_activations(pipe[-1], scaled)
+    _assert_same_layers(stream_layer_activations(pipe, X), by_hand)
+    listed = layer_activations(pipe, X)
+    assert listed.names == by_hand.names
+    for got, want in zip(listed, by_hand):
+        assert_array_equal(got, want)
 
 
 def test_streamed_layers_give_the_flows_of_the_list():
