@@ -310,10 +310,9 @@ PUBLIC_MODULES = {"": "sk_ricci", "datasets.": "sk_ricci.datasets", "nn.": "sk_r
                   "study.": "sk_ricci.study", "plotting.": "sk_ricci.plotting"}
 
 
-def _public_numeric_parameters():
-    """(qualified name, parameter) of every numeric parameter of the public
-    callables, found by walking the modules' ``__all__``."""
-    found = set()
+def _public_parameters():
+    """(qualified name, inspect.Parameter) of every parameter of the public
+    callables (exceptions aside), found by walking the modules' ``__all__``."""
     for prefix, module_name in PUBLIC_MODULES.items():
         if module_name == "sk_ricci.nn":
             pytest.importorskip("torch")
@@ -324,10 +323,18 @@ def _public_numeric_parameters():
                                      and issubclass(obj, BaseException)):
                 continue
             for p in inspect.signature(obj).parameters.values():
-                default_is_number = isinstance(p.default, numbers.Number) and not (
-                    isinstance(p.default, bool))
-                if default_is_number or p.name in NUMERIC_NAMES:
-                    found.add((prefix + name, p.name))
+                yield prefix + name, p
+
+
+def _public_numeric_parameters():
+    """(qualified name, parameter) of every numeric parameter of the public
+    callables."""
+    found = set()
+    for name, p in _public_parameters():
+        default_is_number = isinstance(p.default, numbers.Number) and not (
+            isinstance(p.default, bool))
+        if default_is_number or p.name in NUMERIC_NAMES:
+            found.add((name, p.name))
     return found
 
 
@@ -534,32 +541,17 @@ FLAG_AUDIT = {
     ("study.run_study", "report"): lambda v: _study().run_study(
         _tiny_study(), _tmp_file("study"), quiet=True, report=v),
 }
-#: flags refused nowhere yet: run_study's are checked in sk_ricci/study/_run.py,
-#: which this change leaves alone (strict: the day they are checked, this fails)
-FLAGS_NOT_CHECKED_YET = set()
 
 
 def test_the_flag_audit_covers_every_bool_parameter():
-    walked = set()
-    for prefix, module_name in PUBLIC_MODULES.items():
-        if module_name == "sk_ricci.nn":
-            pytest.importorskip("torch")
-        module = importlib.import_module(module_name)
-        for name in module.__all__:
-            obj = getattr(module, name)
-            if callable(obj) and not (inspect.isclass(obj)
-                                      and issubclass(obj, BaseException)):
-                walked |= {(prefix + name, p.name)
-                           for p in inspect.signature(obj).parameters.values()
-                           if isinstance(p.default, bool)}
-    walked -= {(name, p) for name, p in walked if name in NOT_AUDITED}
+    walked = {(name, p.name) for name, p in _public_parameters()
+              if isinstance(p.default, bool) and name not in NOT_AUDITED}
     assert walked == set(FLAG_AUDIT)
 
 
 @pytest.mark.parametrize(
     "name, flag",
-    [pytest.param(*key, marks=pytest.mark.xfail(strict=True, reason="not checked yet"))
-     if key in FLAGS_NOT_CHECKED_YET else key for key in FLAG_AUDIT],
+    list(FLAG_AUDIT),
     ids=lambda v: v,
 )
 def test_a_flag_given_as_a_string_is_refused_by_name(name, flag, tmp_path,
