@@ -302,15 +302,21 @@ def _layer_measures(X, ks, options, serial=False):
     graph and curvature options of ``options`` (a :class:`FlowOptions`).
     ``serial``: every kernel on the calling thread, without the GIL (layers
     then run in threads, see :func:`_measure_layers`)."""
-    kind, n_jobs = options.curvature, options.n_jobs
-    out = []
-    for graph in layer_graphs(X, ks, options, serial):
-        # graphs built there are valid by construction: no re-validation and
-        # no sparse matrix; the curvature comes from the one registry
-        ric = total_edge_curvature(graph, kind)
-        g = geodesic_mass_csr(graph[0], graph[1], n_jobs, serial=serial)
-        out.append((ric, g.total, g.n_components))
-    return out
+    return [
+        graph_totals(graph, options, serial)
+        for graph in layer_graphs(X, ks, options, serial)
+    ]
+
+
+def graph_totals(graph, options, serial=False):
+    """Ric_l, g_l and the number of components of one layer's graph (a CSR
+    triple of :func:`sk_ricci._graph.layer_graphs`, valid by construction: no
+    re-validation and no sparse matrix; the curvature comes from the one
+    registry). Also used by :func:`sk_ricci.local_ricci_flow`, which builds
+    the same graphs."""
+    ric = total_edge_curvature(graph, options.curvature)
+    g = geodesic_mass_csr(graph[0], graph[1], options.n_jobs, serial=serial)
+    return ric, g.total, g.n_components
 
 
 #: up to this many samples, ``n_jobs > 1`` runs whole layers in threads (each
@@ -487,6 +493,13 @@ def _ricci_flow(layers, n_neighbors, options, layer_names=None):
         layers, layer_names = _check_flow_layers(layers, layer_names)
         ks, scalar = check_n_neighbors(n_neighbors, layers[0].shape[0])
         per_layer = _measure_layers(layers, ks, options)
+    return flow_results(per_layer, ks, scalar, options, layer_names)
+
+
+def flow_results(per_layer, ks, scalar, options, layer_names):
+    """The :class:`RicciFlowResult` of every scale (one, or a list when
+    ``n_neighbors`` was a list) from every layer's :func:`graph_totals` per
+    scale."""
     results = []
     for j, k in enumerate(ks):
         ric = np.array([m[j][0] for m in per_layer])

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._curvature import edge_curvature
+from ._flow import flow_results, graph_totals
 from ._graph import csr_graph, layer_graphs
 from ._kernels import n_threads, thread_limit
 from ._kernels.local import row_means, target_distances
 from ._options import FlowOptions
+from ._param_validation import check_flags
 from ._validation import (
     check_layers,
     check_n_neighbors,
@@ -243,7 +245,9 @@ def local_ricci_flow(
     connect=None,
     curvature="forman",
     algorithm="auto",
+    random_state=0,
     n_jobs=None,
+    return_global=False,
 ):
     """Local (per-point) Ricci coefficients of a network's layers.
 
@@ -289,16 +293,29 @@ def local_ricci_flow(
         :data:`sk_ricci._curvature.CURVATURES` (see :func:`sk_ricci.ricci_flow`
         and ``docs/method.md``); "ollivier" (exact) is far slower.
     algorithm : {"auto", "brute", "nndescent"}, default="auto"
-        Neighbour search (see :func:`sk_ricci.knn_graph`); the approximate
-        search is seeded with 0, so results are reproducible.
+        Neighbour search (see :func:`sk_ricci.knn_graph`).
+    random_state : int, RandomState instance or None, default=0
+        Seed of the approximate search (``algorithm="nndescent"``, or "auto"
+        above 20,000 samples); the exact search does not use it. The default
+        0 makes results reproducible; pass the same seed to
+        :func:`sk_ricci.ricci_flow` to get the same graphs there.
     n_jobs : int, default=None
         Threads of the neighbour search and the distance search (None: 1,
         -1: all cores, -2: all but one). Results do not depend on it.
+    return_global : bool, default=False
+        Also return the global flow of the same graphs: ``(local, global_)``,
+        where ``global_`` is what :func:`sk_ricci.ricci_flow` returns for the
+        same layers and options (its ``on_disconnected="nan"``), from one
+        neighbour search per layer instead of one in each function. On large
+        layers the searches are most of both flows' time (see
+        ``docs/networks.md``).
 
     Returns
     -------
     result : LocalRicciFlowResult or list of LocalRicciFlowResult
         One per value of ``n_neighbors`` (a list when a list was passed).
+        With ``return_global=True``, a tuple ``(result, global_)`` with
+        ``global_`` a :class:`~sk_ricci.RicciFlowResult` (or a list of them).
         Undefined coefficients are NaN, with one
         :class:`~sk_ricci.exceptions.UndefinedCoefficientWarning` per scale
         that counts them and says why.
@@ -319,30 +336,38 @@ def local_ricci_flow(
     """
     options = FlowOptions.checked(
         "local_ricci_flow", symmetrize=symmetrize, connect=connect,
-        curvature=curvature, algorithm=algorithm, random_state=0, n_jobs=n_jobs,
+        curvature=curvature, algorithm=algorithm, random_state=random_state,
+        n_jobs=n_jobs,
     )
-    return _local_ricci_flow(layers, n_neighbors, options)
+    check_flags("local_ricci_flow", return_global=return_global)
+    return _local_ricci_flow(layers, n_neighbors, options, return_global)
 
 
-def _local_ricci_flow(layers, n_neighbors, options):
+def _local_ricci_flow(layers, n_neighbors, options, return_global=False):
     """:func:`local_ricci_flow` with its options checked (a
     :class:`FlowOptions`; its ``random_state`` seeds the approximate search
-    and ``on_disconnected`` is not used)."""
+    and ``on_disconnected`` applies to the global flow only)."""
     names = getattr(layers, "names", None)
+    totals = [] if return_global else None
     if is_layer_stream(layers):
-        ks, scalar, S, E = _local_measures(iter_layers(layers), n_neighbors, options)
+        ks, scalar, S, E = _local_measures(
+            iter_layers(layers), n_neighbors, options, totals=totals
+        )
         L = S.shape[1] + 1
     else:
         layers = check_layers(layers)
         L = len(layers)
         _check_n_layers(L)
-        ks, scalar, S, E = _local_measures(layers, n_neighbors, options, L)
+        ks, scalar, S, E = _local_measures(layers, n_neighbors, options, L, totals)
     names = None if names is None or len(names) != L else tuple(map(str, names))
     results = [
         dataclasses.replace(_local_result(k, S[j], E[j], options), layer_names=names)
         for j, k in enumerate(ks)
     ]
-    return results[0] if scalar else results
+    local = results[0] if scalar else results
+    if not return_global:
+        return local
+    return local, flow_results(totals, ks, scalar, options, names)
 
 
 def _check_n_layers(L):
@@ -354,12 +379,14 @@ def _check_n_layers(L):
         )
 
 
-def _local_measures(layers, n_neighbors, options, n_layers=None):
+def _local_measures(layers, n_neighbors, options, n_layers=None, totals=None):
     """The scales, and scalar curvatures S and expansions E of shape
     (n_scales, n_layers - 1, n_samples), from one neighbour search per layer,
     reading the layers one at a time (only the previous layer's graphs are
     kept). ``n_layers``: known in advance (a list), else found at the end (a
-    stream; the last layer's scalar curvature is then computed and dropped)."""
+    stream; the last layer's scalar curvature is then computed and dropped).
+    ``totals``: a list to which each layer's :func:`graph_totals` per scale
+    (the global flow's measures of the same graphs) is appended, or None."""
     S, E, prev, ks, scalar = [], [], None, None, None
     L = 0
     for l, X in enumerate(layers):
@@ -369,6 +396,8 @@ def _local_measures(layers, n_neighbors, options, n_layers=None):
             threads = n_threads(options.n_jobs)
             parallel = threads > 1 and X.shape[0] >= _MIN_PARALLEL_SAMPLES
         graphs = layer_graphs(X, ks, options)
+        if totals is not None:
+            totals.append([graph_totals(g, options) for g in graphs])
         if n_layers is None or l < n_layers - 1:
             S.append([_scalar_curvature(g, options.curvature) for g in graphs])
         if prev is not None:

@@ -399,3 +399,36 @@ def test_projection_keeps_known_knn_graphs_and_the_coefficient():
         model, index, layers=names, n_components=3, random_state=0
     )
     assert any((knn_graph(X, k) != knn_graph(P, k)).nnz for X, P in zip(layers, tiny))
+
+
+@pytest.mark.parametrize("layout", ["float32", "channels_last", "float64",
+                                    "bfloat16", "strided", "flat"])
+def test_pooling_of_a_hooked_output_is_the_float64_mean(layout):
+    # the streaming path sums each channel in float64 straight from the
+    # output's values; the oracle: the float64 copy, summed by hand
+    from sk_ricci.nn._reduce import pooled_float64
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.relu(torch.randn(5, 3, 6, 7, generator=g)) * 1e3
+    if layout == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
+    elif layout == "float64":
+        x = x.double() / 3
+    elif layout == "bfloat16":
+        x = x.to(torch.bfloat16)
+    elif layout == "strided":
+        x = x[:, :, ::2, 1:]
+    elif layout == "flat":
+        x = x[:, :, 0, 0]
+    got = pooled_float64(x)
+    assert got.dtype == torch.float64 and got.device.type == "cpu"
+    x64 = x.to(torch.float64).numpy()
+    if x64.ndim == 2:
+        assert_array_equal(got.numpy(), x64)
+        return
+    by_hand = np.zeros(x64.shape[:2])
+    for i in range(x64.shape[2]):
+        for j in range(x64.shape[3]):
+            by_hand += x64[:, :, i, j]
+    np.testing.assert_allclose(got.numpy(), by_hand / (x64.shape[2] * x64.shape[3]),
+                               rtol=1e-14)

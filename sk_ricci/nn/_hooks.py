@@ -29,8 +29,9 @@ class _Recorder:
 
     def __init__(self, transform=None):
         self.calls, self.n_rows = [], 0
-        # applied to each float64 CPU output before it is flattened (e.g.
-        # global average pooling of a feature map); None keeps it whole
+        # applied to each output (detached, on its device, in its dtype)
+        # before it is flattened, e.g. global average pooling of a feature
+        # map to float64 on the CPU; None keeps it whole
         self.transform = transform
 
     def start(self, n_rows):
@@ -59,9 +60,8 @@ class _Recorder:
                 "choose modules that output a (n_samples, ...) tensor."
             )
         if self.transform is not None:
-            output = self.transform(
-                output.detach().to(device="cpu", dtype=torch.float64)
-            )
+            # given the output as computed; returns a float64 CPU tensor
+            output = self.transform(output.detach())
         self.calls.append(
             (
                 name,

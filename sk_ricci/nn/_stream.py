@@ -26,7 +26,7 @@ from sk_ricci.nn._activations import (
 from sk_ricci.nn._hooks import record_batches
 from sk_ricci.nn._reduce import (
     POOLING_OPTIONS,
-    global_average_pool,
+    pooled_float64,
     projection_matrices,
 )
 
@@ -287,7 +287,7 @@ def _stream_torch(module, X, selection, n_features, options):
             files.open(names, [calls[i][1].shape[1] for i in positions])
         files.write(start, [calls[i][1].numpy() for i in keep])
 
-    transform = global_average_pool if options["pooling"] == "mean" else None
+    transform = pooled_float64 if options["pooling"] == "mean" else None
     try:
         batches = record_batches(
             module, X, targets, options["batch_size"], what,
