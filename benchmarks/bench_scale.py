@@ -2,11 +2,14 @@
 
 A ResNet-18 (the CIFAR variant: 3x3 stem, four stages of two BasicBlocks,
 64-128-256-512 channels, 11.2 million parameters) with a fixed random
-initialisation reads ``n`` synthetic 32x32 colour images (no download). Its 17
-ReLU outputs (the stem's and two per block) are read with
-:func:`sk_ricci.nn.stream_layer_activations` (``pooling="mean"``: global
-average pooling, one float64 memory-mapped file per layer), then the global
-and local flows read the layers one at a time (``iter(acts)``).
+initialisation, in eval mode and in torch's ``channels_last`` memory format
+(faster convolutions on CPUs; the same function), reads ``n`` synthetic 32x32
+colour images (no download). Its 17 ReLU outputs (the stem's and two per
+block) are read with :func:`sk_ricci.nn.stream_layer_activations`
+(``pooling="mean"``: global average pooling, one float64 memory-mapped file
+per layer), then :func:`sk_ricci.local_ricci_flow` with
+``return_global=True`` reads the layers one at a time (``iter(acts)``) and
+gives the local and the global flow from one neighbour search per layer.
 
 Each ``n`` runs in its own child process, which reports the wall time of each
 stage and its peak resident memory after each stage (``ru_maxrss`` of
@@ -17,19 +20,22 @@ the load average is recorded at the start and end). Stages:
 
 1. ``images``: the synthetic images (float32, ``n x 3 x 32 x 32``);
 2. ``forward``: forward passes in batches, global average pooling, writing;
-3. ``global``: :func:`sk_ricci.ricci_flow` of the stream of layers;
-4. ``local``: :func:`sk_ricci.local_ricci_flow` of the stream of layers;
+3. ``flows``: ``local_ricci_flow(iter(acts), 30, return_global=True)``
+   (``connect=None``, the paper's rule);
+4. ``flows_mst`` (with ``--mst``): the same with ``connect="mst"`` (each
+   layer's Euclidean minimum spanning tree added), which defines the global
+   coefficient when some layer's graph is disconnected;
 5. ``recall``: the approximate search (pynndescent) on the first and last
    layers against the exact neighbours of 1,000 sampled points;
 6. ``graphs``: the kNN graph of every layer alone (``algorithm="auto"``), a
-   breakdown: both flows above build them too.
+   breakdown: the flows build them too.
 
 Each finished stage is also appended to ``bench_scale_progress.jsonl`` in the
 system's temporary directory, so a run cut short keeps what it measured.
 
-Usage::
+Usage (``--threads``: torch's, numba's and the flows' threads, default 2)::
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_scale.py --n 5000 20000 50000
+    python benchmarks/bench_scale.py --n 5000 20000 50000 --mst
 
 Each ``n`` prints one JSON line (and appends it to ``--out`` if given).
 """
@@ -42,6 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 
 import numpy as np
 
@@ -144,14 +151,14 @@ def _recall(X, sample, k, random_state=0):
     return hits / (len(sample) * k)
 
 
-def child(n, out_dir):
+def child(n, out_dir, threads=2, mst=False):
     import torch
 
-    from sk_ricci import knn_graph, local_ricci_flow, ricci_flow
+    from sk_ricci import knn_graph, local_ricci_flow
     from sk_ricci._graph import resolve_algorithm
     from sk_ricci.nn import stream_layer_activations
 
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    torch.set_num_threads(threads)
     row = {"n": n, "k": K, "threads": torch.get_num_threads()}
     times, cpu, peaks = {}, {}, {}
     row["load_start"] = [round(x, 2) for x in os.getloadavg()]
@@ -173,7 +180,7 @@ def child(n, out_dir):
 
     t = time.perf_counter()
     X, _ = synthetic_images(n)
-    model = resnet18()
+    model = resnet18().to(memory_format=torch.channels_last)
     stage("images", t)
 
     t = time.perf_counter()
@@ -186,16 +193,27 @@ def child(n, out_dir):
     row["widths"] = [a.shape[1] for a in acts]
     row["algorithm"] = resolve_algorithm("auto", n, K)
 
-    t = time.perf_counter()
-    res = ricci_flow(iter(acts), K, random_state=0)
-    stage("global", t)
-    row["rho"] = None if np.isnan(res.coefficient) else round(float(res.coefficient), 4)
-    row["connected"] = bool(np.all(res.connected))
+    def flows(name, connect):
+        t = time.perf_counter()
+        with warnings.catch_warnings():  # disconnected layers: NaN, recorded
+            warnings.simplefilter("ignore")
+            loc, glob = local_ricci_flow(
+                iter(acts), K, connect=connect, random_state=0, n_jobs=threads,
+                return_global=True,
+            )
+        stage(name, t)
+        suffix = "" if connect is None else "_mst"
+        rho = glob.coefficient
+        row["rho" + suffix] = None if np.isnan(rho) else round(float(rho), 4)
+        row["components" + suffix] = [int(c) for c in glob.n_components]
+        row["local_mean" + suffix] = (
+            None if np.isnan(loc.mean) else round(float(loc.mean), 4)
+        )
+        row["local_undefined" + suffix] = loc.n_undefined
 
-    t = time.perf_counter()
-    loc = local_ricci_flow(iter(acts), K)
-    stage("local", t)
-    row["local_mean"] = round(float(np.nanmean(loc.coefficients)), 4)
+    flows("flows", None)
+    if mst:
+        flows("flows_mst", "mst")
 
     t = time.perf_counter()
     sample = np.random.RandomState(1).choice(n, min(SAMPLE, n), replace=False)
@@ -207,13 +225,11 @@ def child(n, out_dir):
 
     t = time.perf_counter()
     for A in acts:
-        knn_graph(A, K)
+        knn_graph(A, K, random_state=0, n_jobs=threads)
     stage("graphs", t)
     row["load_end"] = [round(x, 2) for x in os.getloadavg()]
     row["time_s"], row["cpu_s"], row["peak_rss_mb"] = times, cpu, peaks
-    row["path_s"] = round(
-        sum(times[s] for s in ("images", "forward", "global", "local")), 1
-    )
+    row["path_s"] = round(sum(times[s] for s in ("images", "forward", "flows")), 1)
     print(json.dumps(row), flush=True)
 
 
@@ -221,17 +237,22 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[5000])
     parser.add_argument("--out", default=None, help="append the JSON lines here")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch's, numba's and the flows' threads")
+    parser.add_argument("--mst", action="store_true",
+                        help='also run the flows with connect="mst"')
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--dir", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
-        child(args.child, args.dir)
+        child(args.child, args.dir, args.threads, args.mst)
         return
     for n in args.n:
         with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
             # one fresh process per n: its peak memory is that n's alone
             proc = subprocess.run(
-                [sys.executable, __file__, "--child", str(n), "--dir", tmp],
+                [sys.executable, __file__, "--child", str(n), "--dir", tmp,
+                 "--threads", str(args.threads)] + (["--mst"] if args.mst else []),
                 check=True, capture_output=True, text=True,
             )
         line = proc.stdout.strip().splitlines()[-1]

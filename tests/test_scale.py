@@ -65,3 +65,26 @@ def test_bench_recall_counts_the_exact_neighbours_found(monkeypatch):
     sample = np.arange(0, 300, 3)  # rows 0, 3, 6, ...: half of them even
     expected = np.mean([0.7 if i % 2 == 0 else 1.0 for i in sample])
     assert bench._recall(X, sample, 10) == pytest.approx(expected)
+
+
+def test_bench_runs_the_whole_path_on_a_few_images(tmp_path, capsys):
+    # the benchmark's plumbing at a size that takes seconds: every stage is
+    # timed, the flows of the 17 pooled layers are reported with and without
+    # the minimum spanning tree, and with it every layer is connected
+    pytest.importorskip("torch")
+    bench = _bench()
+    out = tmp_path / "rows.jsonl"
+    bench.main(["--n", "80", "--threads", "1", "--mst", "--out", str(out)])
+    import json
+
+    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert json.loads(out.read_text().strip()) == row
+    assert row["n"] == 80 and row["layers"] == 17 and row["threads"] == 1
+    assert set(row["time_s"]) == {"images", "forward", "flows", "flows_mst",
+                                  "recall", "graphs"}
+    assert set(row["peak_rss_mb"]) == set(row["time_s"]) == set(row["cpu_s"])
+    assert len(row["components"]) == len(row["components_mst"]) == 17
+    assert row["components_mst"] == [1] * 17
+    assert row["rho_mst"] is not None and -1 <= row["rho_mst"] <= 1
+    assert row["path_s"] == pytest.approx(
+        sum(row["time_s"][s] for s in ("images", "forward", "flows")), abs=0.11)
