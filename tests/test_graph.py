@@ -789,3 +789,48 @@ def test_kneighbors_ties_of_a_large_grid_with_duplicates(oracle, k):
     assert_allclose(dist, ref_dist, rtol=1e-12, atol=0)
     sk_dist, _ = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(X).kneighbors()
     assert_allclose(dist, sk_dist, rtol=1e-7, atol=1e-7)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_euclidean_mst_gram_scan_is_the_exact_scan(oracle, monkeypatch, n_jobs):
+    # large layers scan Boruvka's unresolved points through BLAS Gram blocks
+    # with an exact recheck of near ties; forced here on small data, it must
+    # give the exact tree: blobs against scipy, integer points with many
+    # exact ties against Kruskal in (distance, indices) order, duplicated
+    # points (dead ReLUs) by length, wide layers against the loop scan
+    import sk_ricci._kernels.mst as mst
+
+    def both(X, idx, sq):
+        monkeypatch.setattr(mst, "GRAM_MIN_SAMPLES", 0)
+        gram = mst.euclidean_mst(X, idx, sq, n_jobs=n_jobs)
+        monkeypatch.setattr(mst, "GRAM_MIN_SAMPLES", 10**9)
+        loop = mst.euclidean_mst(X, idx, sq, n_jobs=n_jobs)
+        return {(int(min(a, b)), int(max(a, b))) for a, b in gram}, loop
+
+    rng = np.random.RandomState(0)
+    for n_blobs, k in [(2, 1), (5, 2), (5, 6)]:
+        X = np.concatenate([rng.normal(size=(30, 4)) + 25 * rng.normal(size=4)
+                            for _ in range(n_blobs)])
+        idx, dist = kneighbors(X, k)
+        got, _ = both(X, idx, dist**2)
+        assert got == scipy_mst_edges(X, oracle)
+    for _ in range(10):
+        X = rng.randint(0, 4, size=(25, 2)).astype(float)
+        D = oracle.dense_sqdist(X)
+        for k in (1, 3):
+            idx, _ = kneighbors(X, k)
+            got, _ = both(X, idx, D[np.arange(25)[:, None], idx])
+            assert got == oracle.kruskal_mst(X)
+    X = dead_relu_points()
+    idx, dist = kneighbors(X, 2)
+    got, loop = both(X, idx, dist**2)
+    length = lambda E: np.linalg.norm(X[E[:, 0]] - X[E[:, 1]], axis=1).sum()
+    assert length(np.array(sorted(got))) == pytest.approx(
+        oracle.prim_mst(X)[1], rel=1e-12)
+    assert got == {(int(min(a, b)), int(max(a, b))) for a, b in loop}
+    X = np.maximum(rng.normal(size=(300, 64)) + 3 * rng.normal(size=(4, 64))[
+        rng.randint(0, 4, 300)], 0)
+    idx, dist = kneighbors(X, 3)
+    got, loop = both(X, idx, dist**2)
+    assert got == {(int(min(a, b)), int(max(a, b))) for a, b in loop}
+    assert got == scipy_mst_edges(X, oracle)

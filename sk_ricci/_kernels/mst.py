@@ -63,6 +63,66 @@ def _brute_outside(X, label, points, best_d, best_u, best_v, out_d, out_j):
         )
 
 
+@numba.njit(cache=True, parallel=True, nogil=True)
+def _gram_outside(X, sq, label, points, G, tol, best_d, best_u, best_v, out_d,
+                  out_j):
+    """:func:`_brute_outside_rows` for all points from their Gram rows
+    ``G = X[points] @ X.T`` (one BLAS product): the approximate squared
+    distances ``sq[j] - 2 G[r, j]`` (up to the constant ``sq[i]``) locate the
+    nearest point of another component, then every point within ``tol[r]``
+    of it (the rounding bound, twice) is measured exactly, so the edge is the
+    one of the exact scan, ties included."""
+    m, n = G.shape
+    for r in numba.prange(m):
+        i = points[r]
+        li = label[i]
+        lo = np.inf
+        for j in range(n):
+            if label[j] != li:
+                v = sq[j] - 2.0 * G[r, j]
+                lo = min(lo, v)
+        bd, bu, bv = best_d[li], best_u[li], best_v[li]
+        bj = -1
+        thr = lo + tol[r]
+        for j in range(n):
+            if label[j] != li and sq[j] - 2.0 * G[r, j] <= thr:
+                d = sqdist(X, i, j)
+                if bu < 0 or _better(d, i, j, bd, bu, bv):
+                    bd, bu, bv, bj = d, i, j, j
+        out_d[r] = bd
+        out_j[r] = bj
+
+
+#: from this many points on, the scans of Boruvka's unresolved points read
+#: distances from BLAS Gram blocks (with an exact recheck of near ties)
+#: instead of measuring every pair in a loop: 10 to 20 times faster on wide
+#: layers, the same edges
+GRAM_MIN_SAMPLES = 8192
+
+
+def _scan_outside(X, sq, label, pts, best_d, best_u, best_v, d, j, n_jobs,
+                  serial):
+    """The best edge from each of ``pts`` to another component (``d``,
+    ``j``; ``j = -1`` where none beats its component's current best)."""
+    if serial or X.shape[0] < GRAM_MIN_SAMPLES:
+        if serial or n_threads(n_jobs) == 1:
+            _brute_outside_rows(X, label, pts, best_d, best_u, best_v, d, j, 0,
+                                pts.size)
+        else:
+            with thread_limit(n_threads(n_jobs)):
+                _brute_outside(X, label, pts, best_d, best_u, best_v, d, j)
+        return
+    # |computed - exact| of sq[j] - 2 x_i.x_j is at most about
+    # 2 (dim + 2) eps (|x_i|^2 + max_j |x_j|^2) (the dot products' and the
+    # norms' rounding); the exact nearest lies within twice that of the
+    # computed minimum; 8 leaves a margin of 2
+    eps = np.finfo(np.float64).eps
+    tol = 8.0 * (X.shape[1] + 2) * eps * (sq[pts] + sq.max())
+    with thread_limit(n_threads(n_jobs)):
+        G = X[pts] @ X.T
+        _gram_outside(X, sq, label, pts, G, tol, best_d, best_u, best_v, d, j)
+
+
 @numba.njit(cache=True, nogil=True)
 def _labels(parent):
     n = parent.size
@@ -108,6 +168,7 @@ def euclidean_mst(X, knn_idx, knn_sqdist, n_jobs=None, serial=False):
     knn_idx = np.ascontiguousarray(knn_idx, dtype=np.int64)
     knn_d = np.ascontiguousarray(knn_sqdist, dtype=np.float64)
     lb = np.empty(n)
+    sq = None  # squared norms, computed at the first brute-force scan
     while len(edges) < n - 1:
         label = _labels(parent)
         best_d = np.full(n, np.inf)
@@ -128,13 +189,10 @@ def euclidean_mst(X, knn_idx, knn_sqdist, n_jobs=None, serial=False):
                     continue
                 d = np.full(pts.size, np.inf)
                 j = np.full(pts.size, -1, dtype=np.int64)
-                if serial or n_threads(n_jobs) == 1:
-                    _brute_outside_rows(
-                        X, label, pts, best_d, best_u, best_v, d, j, 0, pts.size
-                    )
-                else:
-                    with thread_limit(n_threads(n_jobs)):
-                        _brute_outside(X, label, pts, best_d, best_u, best_v, d, j)
+                if sq is None:
+                    sq = np.einsum("ij,ij->i", X, X)
+                _scan_outside(X, sq, label, pts, best_d, best_u, best_v, d, j,
+                              n_jobs, serial)
                 for r in range(pts.size):
                     i, li = pts[r], label[pts[r]]
                     if j[r] >= 0 and _better(
