@@ -800,9 +800,16 @@ def test_euclidean_mst_gram_scan_is_the_exact_scan(oracle, monkeypatch, n_jobs):
     # points (dead ReLUs) by length, wide layers against the loop scan
     import sk_ricci._kernels.mst as mst
 
+    calls = []
+    kernel = mst._gram_outside
+    monkeypatch.setattr(mst, "_gram_outside",
+                        lambda *a: calls.append(1) or kernel(*a))
+
     def both(X, idx, sq):
         monkeypatch.setattr(mst, "GRAM_MIN_SAMPLES", 0)
+        before = len(calls)
         gram = mst.euclidean_mst(X, idx, sq, n_jobs=n_jobs)
+        assert len(calls) > before  # the Gram scan did run
         monkeypatch.setattr(mst, "GRAM_MIN_SAMPLES", 10**9)
         loop = mst.euclidean_mst(X, idx, sq, n_jobs=n_jobs)
         return {(int(min(a, b)), int(max(a, b))) for a, b in gram}, loop
@@ -834,3 +841,49 @@ def test_euclidean_mst_gram_scan_is_the_exact_scan(oracle, monkeypatch, n_jobs):
     got, loop = both(X, idx, dist**2)
     assert got == {(int(min(a, b)), int(max(a, b))) for a, b in loop}
     assert got == scipy_mst_edges(X, oracle)
+
+
+@pytest.mark.parametrize("data", ["centred", "offset", "integer", "far_integer"])
+def test_gram_scan_kernel_finds_each_points_nearest_outside_exactly(data):
+    # the kernel alone, against the loop scan and a dense oracle: every
+    # point's nearest point with another label, ties to the smaller index.
+    # "far_integer": integer points far from the origin, so the Gram
+    # products round by several units while the exact distances are small
+    # integers with many ties: only the recheck margin finds the right one
+    from sk_ricci._kernels.mst import (
+        _brute_outside_rows,
+        _gram_outside,
+        gram_tolerance,
+    )
+
+    rng = np.random.RandomState(1)
+    X = {"centred": rng.normal(size=(150, 8)),
+         "offset": rng.normal(size=(150, 8)) + 40,
+         "integer": rng.randint(-2, 3, size=(150, 3)).astype(float),
+         "far_integer": 1e8 + rng.randint(-2, 3, size=(150, 3)).astype(float),
+         }[data]
+    label = rng.randint(0, 5, size=150).astype(np.int64)
+    pts = np.arange(150, dtype=np.int64)
+    sq = np.einsum("ij,ij->i", X, X)
+    tol = gram_tolerance(X, sq, pts)
+    outs = []
+    for gram in (True, False):
+        # no component has a best edge yet
+        best_d, best_u, best_v = (np.full(150, np.inf), np.full(150, -1),
+                                  np.full(150, -1))
+        d, j = np.full(150, np.inf), np.full(150, -1)
+        if gram:
+            _gram_outside(X, sq, label, pts, X @ X.T, tol, best_d, best_u,
+                          best_v, d, j)
+        else:
+            _brute_outside_rows(X, label, pts, best_d, best_u, best_v, d, j, 0,
+                                150)
+        outs.append((d, j))
+    assert_array_equal(outs[0][0], outs[1][0])
+    assert_array_equal(outs[0][1], outs[1][1])
+    D = np.zeros((150, 150))
+    for f in range(X.shape[1]):  # summed feature by feature, as the kernels
+        D += (X[:, None, f] - X[None, :, f]) ** 2
+    D[label[:, None] == label[None, :]] = np.inf
+    assert_array_equal(outs[0][1], D.argmin(axis=1))  # argmin: first of ties
+    assert_array_equal(outs[0][0], D.min(axis=1))

@@ -100,6 +100,16 @@ def _gram_outside(X, sq, label, points, G, tol, best_d, best_u, best_v, out_d,
 GRAM_MIN_SAMPLES = 8192
 
 
+def gram_tolerance(X, sq, pts):
+    """How far above the computed minimum of ``sq[j] - 2 G[r, j]`` the Gram
+    scan rechecks exactly: |computed - exact| is at most about
+    2 (dim + 2) eps (|x_i|^2 + max_j |x_j|^2) (the dot products' and the
+    norms' rounding), the exact nearest lies within twice that of the
+    computed minimum, and 8 leaves a margin of 2."""
+    eps = np.finfo(np.float64).eps
+    return 8.0 * (X.shape[1] + 2) * eps * (sq[pts] + sq.max())
+
+
 def _scan_outside(X, sq, label, pts, best_d, best_u, best_v, d, j, n_jobs,
                   serial):
     """The best edge from each of ``pts`` to another component (``d``,
@@ -112,12 +122,7 @@ def _scan_outside(X, sq, label, pts, best_d, best_u, best_v, d, j, n_jobs,
             with thread_limit(n_threads(n_jobs)):
                 _brute_outside(X, label, pts, best_d, best_u, best_v, d, j)
         return
-    # |computed - exact| of sq[j] - 2 x_i.x_j is at most about
-    # 2 (dim + 2) eps (|x_i|^2 + max_j |x_j|^2) (the dot products' and the
-    # norms' rounding); the exact nearest lies within twice that of the
-    # computed minimum; 8 leaves a margin of 2
-    eps = np.finfo(np.float64).eps
-    tol = 8.0 * (X.shape[1] + 2) * eps * (sq[pts] + sq.max())
+    tol = gram_tolerance(X, sq, pts)
     with thread_limit(n_threads(n_jobs)):
         G = X[pts] @ X.T
         _gram_outside(X, sq, label, pts, G, tol, best_d, best_u, best_v, d, j)
