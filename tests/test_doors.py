@@ -177,7 +177,7 @@ AUDIT = {
         {"n_neighbors": 5, "random_state": 0, "n_jobs": 1}),
     "local_ricci_flow": (
         lambda **kw: sk_ricci.local_ricci_flow(NET_LAYERS, connect="mst", **{"n_neighbors": 5, **kw}),
-        {"n_neighbors": 5, "n_jobs": 1}),
+        {"n_neighbors": 5, "random_state": 0, "n_jobs": 1}),
     "geodesic_mass": (lambda **kw: sk_ricci.geodesic_mass(_graph(), **kw), {"n_jobs": 1}),
     "ollivier_curvature": (lambda **kw: sk_ricci.ollivier_curvature(_graph(), **kw),
                            {"alpha": 0.5}),
@@ -498,6 +498,9 @@ FLAG_AUDIT = {
         lambda v: sk_ricci.RicciFlowScorer(5, include_output=v)(_mlp(), PTS),
     ("forman_curvature", "augmented"):
         lambda v: sk_ricci.forman_curvature(_graph(), augmented=v),
+    ("local_ricci_flow", "return_global"):
+        lambda v: sk_ricci.local_ricci_flow(NET_LAYERS, 5, connect="mst",
+                                            return_global=v),
     ("total_curvature", "augmented"):
         lambda v: sk_ricci.total_curvature(_graph(), augmented=v),
     ("node_curvature", "augmented"):

@@ -74,14 +74,15 @@ def test_bench_runs_the_whole_path_on_a_few_images(tmp_path, capsys):
     pytest.importorskip("torch")
     bench = _bench()
     out = tmp_path / "rows.jsonl"
-    bench.main(["--n", "80", "--threads", "1", "--mst", "--out", str(out)])
+    bench.main(["--n", "80", "--threads", "1", "--mst", "--no-recall",
+                "--out", str(out)])
     import json
 
     row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert json.loads(out.read_text().strip()) == row
     assert row["n"] == 80 and row["layers"] == 17 and row["threads"] == 1
     assert set(row["time_s"]) == {"images", "forward", "flows", "flows_mst",
-                                  "recall", "graphs"}
+                                  "graphs"}
     assert set(row["peak_rss_mb"]) == set(row["time_s"]) == set(row["cpu_s"])
     assert len(row["components"]) == len(row["components_mst"]) == 17
     assert row["components_mst"] == [1] * 17
