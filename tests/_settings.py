@@ -37,3 +37,17 @@ def random_relu_layers(seed=0, n=60, n_layers=5, width=8, d_in=3, bias=0.7, X=No
         h = np.maximum(h @ W + bias, 0)
         layers.append(h)
     return layers
+
+
+def results_equal(a, b):
+    """Two RicciFlowResults hold the same numbers (NaN equals NaN)."""
+    import numpy as np
+    from numpy.testing import assert_array_equal
+
+    assert a.n_neighbors == b.n_neighbors
+    for name in ("total_curvature", "geodesic_mass", "eta", "connected",
+                 "n_components"):
+        assert_array_equal(getattr(a, name), getattr(b, name))
+    for name in ("coefficient", "adjusted_paper", "adjusted_fisher"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert (np.isnan(x) and np.isnan(y)) or x == y, (name, x, y)

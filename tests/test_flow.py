@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from _settings import random_relu_layers
+from _settings import random_relu_layers, results_equal
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.sparse.csgraph import connected_components, shortest_path
 from sklearn.base import clone
@@ -91,16 +91,6 @@ def assert_result_matches(res, ref, k):
     else:
         assert np.isnan(res.coefficient)
         assert np.isinf(res.geodesic_mass[ref["ncomp"] > 1]).all()
-
-
-def results_equal(a, b):
-    assert a.n_neighbors == b.n_neighbors
-    for name in ("total_curvature", "geodesic_mass", "eta", "connected",
-                 "n_components"):
-        assert_array_equal(getattr(a, name), getattr(b, name))
-    for name in ("coefficient", "adjusted_paper", "adjusted_fisher"):
-        x, y = getattr(a, name), getattr(b, name)
-        assert (np.isnan(x) and np.isnan(y)) or x == y, (name, x, y)
 
 
 # --------------------------------------------------------------------------

@@ -89,3 +89,27 @@ def test_bench_runs_the_whole_path_on_a_few_images(tmp_path, capsys):
     assert row["rho_mst"] is not None and -1 <= row["rho_mst"] <= 1
     assert row["path_s"] == pytest.approx(
         sum(row["time_s"][s] for s in ("images", "forward", "flows")), abs=0.11)
+
+
+def test_bench_mst_compares_both_scans_and_both_lists(monkeypatch):
+    # the MST benchmark's measurement on a small layer: the Gram and loop
+    # scans give the same tree, and with exact lists on both sides (the
+    # approximate search replaced, to keep the test fast) nothing differs
+    import importlib.util as util
+
+    import sk_ricci._graph as graph_module
+
+    spec = util.spec_from_file_location("bench_mst", BENCH.with_name("bench_mst.py"))
+    bench = util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    search = graph_module._kneighbors_sq
+    monkeypatch.setattr(graph_module, "_kneighbors_sq",
+                        lambda X, k, algorithm, *a: search(X, k, "brute", *a))
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.normal(size=(60, 5)), 30 + rng.normal(size=(60, 5))])
+    row = bench.measure(X, threads=1)
+    assert row["n"] == 120 and row["width"] == 5
+    assert row["gram_equals_loop"] is True
+    assert row["edges_differ_from_exact_lists"] == 0
+    assert row["length_ratio"] == pytest.approx(1.0, rel=1e-12)
+    assert len(row["gram_s"]) == 2 and len(row["loop_s"]) == 1

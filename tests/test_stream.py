@@ -13,7 +13,7 @@ from sk_ricci import local_ricci_flow, ricci_flow
 from sk_ricci.exceptions import DisconnectedGraphWarning
 from sk_ricci.nn import LayerActivations
 
-from _settings import random_relu_layers
+from _settings import random_relu_layers, results_equal
 
 
 @pytest.mark.parametrize("k", [6, [4, 9]])
@@ -57,13 +57,7 @@ def _quiet():
 
 
 def _assert_same_global(a, b):
-    assert a.n_neighbors == b.n_neighbors
-    for field in ("total_curvature", "geodesic_mass", "eta", "n_components",
-                  "connected"):
-        assert_array_equal(getattr(a, field), getattr(b, field))
-    for field in ("coefficient", "adjusted_paper", "adjusted_fisher"):
-        x, y = getattr(a, field), getattr(b, field)
-        assert x == y or (np.isnan(x) and np.isnan(y)), (field, x, y)
+    results_equal(a, b)
     assert (a.layer_names, a.connect, a.curvature, a.symmetrize) == (
         b.layer_names, b.connect, b.curvature, b.symmetrize)
 
