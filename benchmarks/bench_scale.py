@@ -234,6 +234,51 @@ def child(n, out_dir, threads=2, mst=False, recall=True):
     print(json.dumps(row), flush=True)
 
 
+def forward_check(n, threads, repeats=3):
+    """Wall time of the forward passes over ``n`` images, median of
+    ``repeats``: bare (no hooks) in the default and in the ``channels_last``
+    memory format, and through ``stream_layer_activations(pooling="mean")``
+    (hooks, pooling, writing) in ``channels_last``; each after one warm-up
+    batch."""
+    import torch
+
+    from sk_ricci.nn import stream_layer_activations
+
+    torch.set_num_threads(threads)
+    X, _ = synthetic_images(n)
+    row = {"n": n, "threads": threads, "repeats": repeats}
+
+    def bare(model, memory_format):
+        with torch.no_grad():
+            for start in range(0, n, BATCH):
+                batch = torch.as_tensor(X[start : start + BATCH])
+                model(batch.contiguous(memory_format=memory_format))
+
+    cases = {
+        "bare_contiguous": (torch.contiguous_format, None),
+        "bare_channels_last": (torch.channels_last, None),
+        "stream_channels_last": (torch.channels_last, "stream"),
+    }
+    for name, (memory_format, how) in cases.items():
+        model = resnet18().eval().to(memory_format=memory_format)
+        with torch.no_grad():
+            model(torch.as_tensor(X[:BATCH]).contiguous(memory_format=memory_format))
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            if how == "stream":
+                stream_layer_activations(model, X, batch_size=BATCH, pooling="mean")
+            else:
+                bare(model, memory_format)
+            times.append(time.perf_counter() - t)
+        row[name + "_s"] = round(float(np.median(times)), 2)
+    row["channels_last_speed_up"] = round(
+        row["bare_contiguous_s"] / row["bare_channels_last_s"], 2)
+    row["stream_overhead"] = round(
+        row["stream_channels_last_s"] / row["bare_channels_last_s"] - 1, 3)
+    return row
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[5000])
@@ -246,9 +291,15 @@ def main(argv=None):
                         help="skip the recall stage (below 20,000 points the "
                         "flows search exactly, and pynndescent's compilation "
                         "alone then takes about 35 s)")
+    parser.add_argument("--forward-check", type=int, metavar="N", default=None,
+                        help="only time the forward passes over N images: bare "
+                        "(default and channels_last formats) and streamed")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--dir", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.forward_check is not None:
+        print(json.dumps(forward_check(args.forward_check, args.threads)), flush=True)
+        return
     if args.child is not None:
         child(args.child, args.dir, args.threads, args.mst, not args.no_recall)
         return

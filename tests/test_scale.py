@@ -113,3 +113,17 @@ def test_bench_mst_compares_both_scans_and_both_lists(monkeypatch):
     assert row["edges_differ_from_exact_lists"] == 0
     assert row["length_ratio"] == pytest.approx(1.0, rel=1e-12)
     assert len(row["gram_s"]) == 2 and len(row["loop_s"]) == 1
+
+
+def test_bench_forward_check_times_three_ways(capsys):
+    pytest.importorskip("torch")
+    bench = _bench()
+    bench.main(["--forward-check", "6", "--threads", "1"])
+    import json
+
+    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (row["n"], row["threads"], row["repeats"]) == (6, 1, 3)
+    times = [row[k] for k in ("bare_contiguous_s", "bare_channels_last_s",
+                              "stream_channels_last_s")]
+    assert all(t >= 0 for t in times)
+    assert row["stream_overhead"] == pytest.approx(times[2] / times[1] - 1, abs=0.01)
