@@ -607,7 +607,7 @@ class _Memo:
 
     def curvature(self, li, k, kind):
         """(total curvature Ric_l, scalar curvature s_l(x)) of one layer, as
-        ``_layer_measures`` and ``_scalar_curvature`` compute them."""
+        ``_layer_measures`` and ``local_ricci_flow`` compute them."""
         if (li, k, kind) not in self._curv:
             from sk_ricci._curvature import edge_curvature, total_edge_curvature
             from sk_ricci._kernels.local import row_means

@@ -345,15 +345,19 @@ def edge_curvature(G, kind):
     )
 
 
-def total_edge_curvature(graph, kind):
+def total_edge_curvature(graph, kind, edges=None):
     """Total curvature of a valid graph, given as a CSR triple ``(indptr,
     indices, data)`` (int64, int64, float64), for any ``kind`` of
     :data:`CURVATURES`: the sum over edges counted with multiplicity,
-    1/2 sum_ij G_ij R_ij (Ric_l, Eq. 6 for Forman)."""
+    1/2 sum_ij G_ij R_ij (Ric_l, Eq. 6 for Forman). ``edges``: the edge
+    curvatures R of this graph if already computed (a kind without its own
+    total kernel then sums them instead of computing them again)."""
     entry = CURVATURES[check_option(kind, CURVATURE_KINDS, "curvature")]
     if entry.total is not None:
         return entry.total(*graph)
-    return float(0.5 * np.dot(graph[2], entry.edges(*graph)))
+    if edges is None:
+        edges = entry.edges(*graph)
+    return float(0.5 * np.dot(graph[2], edges))
 
 
 def _edge_matrix(G, R):

@@ -308,13 +308,13 @@ def _layer_measures(X, ks, options, serial=False):
     ]
 
 
-def graph_totals(graph, options, serial=False):
+def graph_totals(graph, options, serial=False, edges=None):
     """Ric_l, g_l and the number of components of one layer's graph (a CSR
     triple of :func:`sk_ricci._graph.layer_graphs`, valid by construction: no
     re-validation and no sparse matrix; the curvature comes from the one
     registry). Also used by :func:`sk_ricci.local_ricci_flow`, which builds
-    the same graphs."""
-    ric = total_edge_curvature(graph, options.curvature)
+    the same graphs and passes their edge curvatures ``edges``."""
+    ric = total_edge_curvature(graph, options.curvature, edges)
     g = geodesic_mass_csr(graph[0], graph[1], options.n_jobs, serial=serial)
     return ric, g.total, g.n_components
 

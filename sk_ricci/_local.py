@@ -193,11 +193,6 @@ def _pearson_finite(x, y):
     return float(_columnwise_pearson(x[keep, None], y[keep, None])[0])
 
 
-def _scalar_curvature(graph, curvature):
-    R = edge_curvature(csr_graph(graph), curvature)
-    return row_means(graph[0], graph[2], R)
-
-
 def _expansion(graph, next_graph, parallel):
     indptr, cols, data = graph
     d = target_distances(indptr, cols, next_graph[0], next_graph[1], parallel)
@@ -396,10 +391,19 @@ def _local_measures(layers, n_neighbors, options, n_layers=None, totals=None):
             threads = n_threads(options.n_jobs)
             parallel = threads > 1 and X.shape[0] >= _MIN_PARALLEL_SAMPLES
         graphs = layer_graphs(X, ks, options)
+        scalar_needed = n_layers is None or l < n_layers - 1
+        # each graph's edge curvatures, computed once for both uses
+        edges = (
+            [edge_curvature(csr_graph(g), options.curvature) for g in graphs]
+            if scalar_needed or totals is not None
+            else [None] * len(graphs)
+        )
         if totals is not None:
-            totals.append([graph_totals(g, options) for g in graphs])
-        if n_layers is None or l < n_layers - 1:
-            S.append([_scalar_curvature(g, options.curvature) for g in graphs])
+            totals.append(
+                [graph_totals(g, options, edges=R) for g, R in zip(graphs, edges)]
+            )
+        if scalar_needed:
+            S.append([row_means(g[0], g[2], R) for g, R in zip(graphs, edges)])
         if prev is not None:
             if parallel:
                 with thread_limit(threads):

@@ -65,14 +65,18 @@ def _assert_same_global(a, b):
 @pytest.mark.parametrize("k", [6, [4, 9]])
 @pytest.mark.parametrize("connect", [None, "mst"])
 @pytest.mark.parametrize("stream", [False, True])
-def test_return_global_is_ricci_flow_of_the_same_graphs(k, connect, stream):
+# approx_ollivier has no total kernel: its total sums the edge curvatures
+# the local flow computed
+@pytest.mark.parametrize("curvature", ["augmented_forman", "approx_ollivier"])
+def test_return_global_is_ricci_flow_of_the_same_graphs(k, connect, stream,
+                                                        curvature):
     # one neighbour search per layer serves both flows: the global result is
     # ricci_flow's, field by field, and the local one is unchanged
     layers = LayerActivations(
         random_relu_layers(seed=5, n=90, n_layers=6, bias=0.2),
         [f"relu{i}" for i in range(6)],
     )
-    opts = {"connect": connect, "symmetrize": "sum", "curvature": "augmented_forman"}
+    opts = {"connect": connect, "symmetrize": "sum", "curvature": curvature}
     with _quiet():
         expected_global = ricci_flow(layers, k, **opts)
         expected_local = local_ricci_flow(layers, k, **opts)
